@@ -1,1 +1,10 @@
+//! Authentication primitives: argon2id password hashes, one-time codes and signing keys.
+//!
+//! Error policy: [`AuthError`] says what is wrong with a password in words a user can act on; a
+//! failed verification is `Ok(false)`, never an error, so callers cannot confuse the two.
 
+mod codes;
+mod password;
+
+pub use codes::{generate_code, generate_secret, hash_code, normalize_code, OneTimeCode};
+pub use password::{hash_password, verify_password, Password, PasswordError, DUMMY_HASH_INPUT};

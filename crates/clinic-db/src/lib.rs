@@ -1,1 +1,42 @@
+//! Persistence for both databases, chosen at run time by the scheme of `DATABASE_URL`.
+//!
+//! [`DbConn`] holds a SQLite or a PostgreSQL connection. Each query is written once and compiled for
+//! both backends through [`with_conn!`]; where they differ (row locks, immediate transactions) the
+//! code matches on the backend. Query functions take `&mut DbConn` so they compose inside a
+//! transaction.
 
+pub mod audit;
+mod conn;
+mod error;
+mod nullable_id;
+pub mod invitations;
+pub mod login_sessions;
+pub mod patients;
+mod pool;
+pub mod schema;
+pub mod series;
+pub mod settings;
+mod url;
+pub mod users;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use conn::DbConn;
+pub use error::{DbError, DbResult};
+pub(crate) use nullable_id::NullableId;
+pub use pool::{connect, Pool, PoolOptions, PooledConn};
+pub use url::{redact, DatabaseUrl};
+
+/// Runs `$body` with `$c` bound to the concrete connection, compiled once per backend.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::DbConn::Sqlite($c) => $body,
+            $crate::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+use crate::{DatabaseUrl, DbError};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// How long a SQLite writer waits for another to finish before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// A connection to either database.
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl DbConn {
+    /// Opens a connection, keeping the driver's own error text.
+    pub fn establish(url: &DatabaseUrl) -> Result<Self, DbError> {
+        match url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(path).map_err(|e| DbError::Connect(format!("{path}: {e}")))?;
+                // busy_timeout first: switching to WAL needs a moment's write lock of its own.
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(|e| DbError::Connect(format!("{path}: {e}")))?;
+                Ok(Self::Sqlite(c))
+            }
+            DatabaseUrl::Postgres(u) => {
+                let c = PgConnection::establish(u).map_err(|e| DbError::Connect(first_line(&e.to_string())))?;
+                Ok(Self::Postgres(c))
+            }
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+            Self::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// Applies every pending migration; returns how many ran.
+    pub fn run_migrations(&mut self) -> Result<usize, DbError> {
+        let applied = match self {
+            Self::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            Self::Postgres(c) => {
+                // Several processes may start at once: one migrates, the others wait for it.
+                c.batch_execute("SELECT pg_advisory_lock(7263540127)").map_err(|e| DbError::Migration(e.to_string()))?;
+                let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                let _ = c.batch_execute("SELECT pg_advisory_unlock(7263540127)");
+                r
+            }
+        };
+        applied.map_err(|e| DbError::Migration(e.to_string()))
+    }
+
+    /// A transaction that takes the write lock at once on SQLite (`BEGIN IMMEDIATE`), so that
+    /// concurrent writers queue on the busy timeout instead of failing at commit. On PostgreSQL it is
+    /// an ordinary transaction; lock rows inside it with `FOR UPDATE`.
+    pub fn write_transaction<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DieselError>,
+    {
+        self.in_transaction(true, f)
+    }
+
+    /// An ordinary transaction (reads that must agree with each other, writes without contention).
+    pub fn transaction<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DieselError>,
+    {
+        self.in_transaction(false, f)
+    }
+
+    fn in_transaction<T, E>(&mut self, immediate: bool, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DieselError>,
+    {
+        match self {
+            Self::Sqlite(c) if immediate => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+            _ => crate::with_conn!(self, c => AnsiTransactionManager::begin_transaction(c))?,
+        }
+        match f(self) {
+            Ok(value) => {
+                crate::with_conn!(self, c => AnsiTransactionManager::commit_transaction(c))?;
+                Ok(value)
+            }
+            Err(user_error) => match crate::with_conn!(self, c => AnsiTransactionManager::rollback_transaction(c)) {
+                Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(user_error),
+                Err(rollback_error) => Err(rollback_error.into()),
+            },
+        }
+    }
+
+    /// A round trip to the database.
+    pub fn ping(&mut self) -> Result<(), DbError> {
+        crate::with_conn!(self, c => c.batch_execute("SELECT 1"))?;
+        Ok(())
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").to_owned()
+}
+

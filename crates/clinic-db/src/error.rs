@@ -1,0 +1,38 @@
+//! Error policy: every function here returns [`DbError`]. Connection failures keep the driver's own
+//! words ("password authentication failed ...") so the operator sees the real cause; a stored value
+//! that no longer parses is `Corrupt`, never a panic. Rule refusals are not errors: they are
+//! outcomes (`RecordOutcome::Refused`), because a refusal is itself written down.
+
+use diesel::r2d2;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("database migrations failed: {0}")]
+    Migration(String),
+    #[error("no connection available from the pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("not found")]
+    NotFound,
+    #[error("a conflicting record exists: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Query(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => DbError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => DbError::Conflict(info.message().to_owned()),
+            other => DbError::Query(other),
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;

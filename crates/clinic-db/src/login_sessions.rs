@@ -1,0 +1,59 @@
+//! Signed-in sessions, one row per token, so a token can be revoked at once on every process.
+
+use crate::schema::login_sessions;
+use crate::{with_conn, DbConn, DbResult};
+use chrono::NaiveDateTime;
+use clinic_domain::UserId;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct LoginSession {
+    pub id: String,
+    #[diesel(deserialize_as = i64)]
+    pub user_id: UserId,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, id: &str, user: UserId, now: NaiveDateTime, expires_at: NaiveDateTime) -> DbResult<()> {
+    let row = (
+        login_sessions::id.eq(id),
+        login_sessions::user_id.eq(user.0),
+        login_sessions::created_at.eq(now),
+        login_sessions::last_seen_at.eq(now),
+        login_sessions::expires_at.eq(expires_at),
+    );
+    with_conn!(conn, c => diesel::insert_into(login_sessions::table).values(row).execute(c))?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> DbResult<Option<LoginSession>> {
+    Ok(with_conn!(conn, c => login_sessions::table.find(id).first(c).optional())?)
+}
+
+pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {
+    with_conn!(conn, c => diesel::update(login_sessions::table.find(id)).set(login_sessions::last_seen_at.eq(now)).execute(c))?;
+    Ok(())
+}
+
+pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {
+    with_conn!(conn, c => diesel::update(login_sessions::table.find(id).filter(login_sessions::revoked_at.is_null()))
+        .set(login_sessions::revoked_at.eq(Some(now)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Revokes every live session of a user except `keep` (e.g. the one changing the password).
+pub fn revoke_all_of_user(conn: &mut DbConn, user: UserId, keep: Option<&str>, now: NaiveDateTime) -> DbResult<usize> {
+    let keep = keep.unwrap_or("");
+    Ok(with_conn!(conn, c => diesel::update(
+        login_sessions::table
+            .filter(login_sessions::user_id.eq(user.0))
+            .filter(login_sessions::id.ne(keep))
+            .filter(login_sessions::revoked_at.is_null()),
+    )
+    .set(login_sessions::revoked_at.eq(Some(now)))
+    .execute(c))?)
+}

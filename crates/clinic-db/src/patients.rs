@@ -1,0 +1,88 @@
+//! Patient records.
+
+use crate::schema::patients;
+use crate::{with_conn, DbConn, DbResult};
+use chrono::{NaiveDate, NaiveDateTime};
+use clinic_domain::patient::NewPatient as ParsedPatient;
+use clinic_domain::{PatientId, UserId};
+use diesel::prelude::*;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function!(
+    fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::Text>, y: diesel::sql_types::Text) -> diesel::sql_types::Text
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Patient {
+    #[diesel(deserialize_as = i64)]
+    pub id: PatientId,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[diesel(deserialize_as = i64)]
+    pub created_by: UserId,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Patient {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = patients)]
+struct NewPatientRow<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    date_of_birth: NaiveDate,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    created_by: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, p: &ParsedPatient, created_by: UserId, now: NaiveDateTime) -> DbResult<Patient> {
+    let row = NewPatientRow {
+        first_name: p.first_name.as_str(),
+        last_name: p.last_name.as_str(),
+        date_of_birth: p.date_of_birth.date(),
+        email: p.email.as_ref().map(|e| e.as_str()),
+        phone: p.phone.as_ref().map(|e| e.as_str()),
+        created_by: created_by.0,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(with_conn!(conn, c => diesel::insert_into(patients::table).values(&row).get_result(c))?)
+}
+
+pub fn find(conn: &mut DbConn, id: PatientId) -> DbResult<Patient> {
+    Ok(with_conn!(conn, c => patients::table.find(id.0).first(c))?)
+}
+
+/// Patients whose first name, last name or e-mail contains `q` (any case), by last name.
+pub fn search(conn: &mut DbConn, q: &str, limit: i64) -> DbResult<Vec<Patient>> {
+    let q = q.trim().to_lowercase();
+    let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    Ok(with_conn!(conn, c => {
+        let mut query = patients::table.order((patients::last_name, patients::first_name, patients::id)).limit(limit).into_boxed();
+        if !q.is_empty() {
+            query = query.filter(
+                lower(patients::first_name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(patients::last_name).like(pattern.clone()).escape('\\'))
+                    .or(lower(coalesce(patients::email, "")).like(pattern.clone()).escape('\\')),
+            );
+        }
+        query.load(c)
+    })?)
+}
+
+pub fn count(conn: &mut DbConn) -> DbResult<i64> {
+    Ok(with_conn!(conn, c => patients::table.count().get_result(c))?)
+}

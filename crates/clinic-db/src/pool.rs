@@ -1,0 +1,60 @@
+use diesel::r2d2;
+use crate::{DatabaseUrl, DbConn, DbError};
+use diesel::r2d2::R2D2Connection;
+use std::time::Duration;
+
+/// Opens connections for the pool by URL scheme, keeping the driver's error text.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        DbConn::establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        crate::with_conn!(conn, c => c.ping())?;
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        crate::with_conn!(conn, c => c.is_broken())
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    /// How long a request waits for a free connection.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self { max_size: 8, connection_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Connects once directly (so a bad URL or password fails now, with the driver's message), applies
+/// pending migrations, then builds the pool.
+pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, DbError> {
+    let mut first = DbConn::establish(url)?;
+    first.run_migrations()?;
+    drop(first);
+    let pool = r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(1))
+        .connection_timeout(options.connection_timeout)
+        .test_on_check_out(false)
+        .error_handler(Box::new(r2d2::LoggingErrorHandler))
+        .build_unchecked(Manager { url: url.clone() });
+    Ok(pool)
+}

@@ -1,0 +1,327 @@
+//! Treatment series and their sessions. Recording a session holds the series rule in one transaction
+//! that locks the series, and the schema holds it again (UNIQUE(series_id, session_number), CHECK 1..5).
+
+use crate::schema::{series, series_refusals, sessions};
+use crate::{with_conn, DbConn, DbError, DbResult};
+use chrono::{NaiveDate, NaiveDateTime};
+use clinic_domain::series::{
+    decide_open_series, decide_session, Condition, OpenSeriesRefusal, PlannedSessions, PreviousSeries, SeriesPlan,
+    SessionAdmission, SessionNumber, SessionRefusal, MAXIMUM,
+};
+use clinic_domain::session::{Device, NeedleDepth, Notes, ProductsApplied, TreatmentAreas};
+use clinic_domain::{PatientId, SeriesId, SessionId, UserId};
+use diesel::prelude::*;
+
+pub const STATUS_OPEN: &str = "open";
+pub const STATUS_COMPLETED: &str = "completed";
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Series {
+    #[diesel(deserialize_as = i64)]
+    pub id: SeriesId,
+    #[diesel(deserialize_as = i64)]
+    pub patient_id: PatientId,
+    #[diesel(deserialize_as = String)]
+    pub condition: Condition,
+    #[diesel(deserialize_as = i32)]
+    pub planned_sessions: PlannedSessions,
+    pub reason: Option<String>,
+    pub review_note: Option<String>,
+    pub flagged_after_maximum: bool,
+    pub status: String,
+    #[diesel(deserialize_as = i64)]
+    pub opened_by: UserId,
+    pub opened_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+impl Series {
+    pub fn is_open(&self) -> bool {
+        self.status == STATUS_OPEN
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Session {
+    #[diesel(deserialize_as = i64)]
+    pub id: SessionId,
+    #[diesel(deserialize_as = i64)]
+    pub series_id: SeriesId,
+    #[diesel(deserialize_as = i32)]
+    pub session_number: SessionNumber,
+    pub performed_on: NaiveDate,
+    #[diesel(deserialize_as = i64)]
+    pub provider_id: UserId,
+    #[diesel(deserialize_as = String)]
+    pub treatment_areas: TreatmentAreas,
+    pub eye_area: bool,
+    #[diesel(deserialize_as = String)]
+    pub device: Device,
+    #[diesel(deserialize_as = i32)]
+    pub needle_depth: NeedleDepth,
+    #[diesel(deserialize_as = String)]
+    pub products_applied: ProductsApplied,
+    pub notes: Option<String>,
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub beyond_typical_ack_by: Option<UserId>,
+    pub created_at: NaiveDateTime,
+}
+
+impl Session {
+    pub fn notes(&self) -> Option<Notes> {
+        Notes::parse("notes", self.notes.as_deref()).ok().flatten()
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = series)]
+struct NewSeriesRow<'a> {
+    patient_id: i64,
+    condition: &'a str,
+    planned_sessions: i32,
+    reason: Option<&'a str>,
+    review_note: Option<&'a str>,
+    flagged_after_maximum: bool,
+    status: &'a str,
+    opened_by: i64,
+    opened_at: NaiveDateTime,
+}
+
+/// A series with how many sessions it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesSummary {
+    pub series: Series,
+    pub sessions_recorded: u8,
+}
+
+/// Why opening a series did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenSeriesError {
+    #[error(transparent)]
+    Refused(#[from] OpenSeriesRefusal),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for OpenSeriesError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+fn count_sessions(conn: &mut DbConn, id: SeriesId) -> DbResult<u8> {
+    let n: i64 = with_conn!(conn, c => sessions::table.filter(sessions::series_id.eq(id.0)).count().get_result(c))?;
+    Ok(u8::try_from(n).unwrap_or(u8::MAX))
+}
+
+/// Opens a new series for a patient, applying the one-open-series and after-maximum rules.
+pub fn open(
+    conn: &mut DbConn,
+    patient: PatientId,
+    plan: &SeriesPlan,
+    review_note: Option<&Notes>,
+    opened_by: UserId,
+    now: NaiveDateTime,
+) -> Result<Series, OpenSeriesError> {
+    conn.write_transaction(|conn| {
+        let latest: Option<Series> = with_conn!(&mut *conn, c => series::table
+            .filter(series::patient_id.eq(patient.0))
+            .order(series::id.desc())
+            .first(c)
+            .optional())?;
+        let previous = match &latest {
+            Some(s) => Some(PreviousSeries { is_open: s.is_open(), sessions_recorded: count_sessions(conn, s.id)? }),
+            None => None,
+        };
+        let decision = decide_open_series(false, previous, review_note)?;
+        let row = NewSeriesRow {
+            patient_id: patient.0,
+            condition: plan.condition.code(),
+            planned_sessions: i32::from(plan.planned.get()),
+            reason: plan.reason.as_ref().map(Notes::as_str),
+            review_note: review_note.map(Notes::as_str),
+            flagged_after_maximum: decision.flagged_after_maximum,
+            status: STATUS_OPEN,
+            opened_by: opened_by.0,
+            opened_at: now,
+        };
+        // The partial unique index backs the one-open-series rule against a concurrent insert.
+        with_conn!(&mut *conn, c => diesel::insert_into(series::table).values(&row).get_result(c)).map_err(|e| {
+            match DbError::from(e) {
+                DbError::Conflict(_) => OpenSeriesError::Refused(OpenSeriesRefusal::OpenSeriesExists),
+                other => OpenSeriesError::Db(other),
+            }
+        })
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: SeriesId) -> DbResult<Series> {
+    Ok(with_conn!(conn, c => series::table.find(id.0).first(c))?)
+}
+
+pub fn summary(conn: &mut DbConn, id: SeriesId) -> DbResult<SeriesSummary> {
+    let series = find(conn, id)?;
+    let sessions_recorded = count_sessions(conn, id)?;
+    Ok(SeriesSummary { series, sessions_recorded })
+}
+
+/// A patient's series, newest first, with their session counts (one query).
+pub fn list_for_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<SeriesSummary>> {
+    let rows: Vec<(Series, i64)> = with_conn!(conn, c => series::table
+        .left_join(sessions::table)
+        .filter(series::patient_id.eq(patient.0))
+        .group_by(series::all_columns)
+        .select((series::all_columns, diesel::dsl::count(sessions::id.nullable())))
+        .order(series::id.desc())
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|(series, n)| SeriesSummary { series, sessions_recorded: u8::try_from(n).unwrap_or(u8::MAX) })
+        .collect())
+}
+
+pub fn sessions_of(conn: &mut DbConn, id: SeriesId) -> DbResult<Vec<Session>> {
+    Ok(with_conn!(conn, c => sessions::table
+        .filter(sessions::series_id.eq(id.0))
+        .order(sessions::session_number)
+        .load(c))?)
+}
+
+pub fn find_session(conn: &mut DbConn, id: SessionId) -> DbResult<Session> {
+    Ok(with_conn!(conn, c => sessions::table.find(id.0).first(c))?)
+}
+
+/// The patient's most recent session (by date performed, then number), with its series.
+pub fn latest_session_of_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Option<(Session, Series)>> {
+    Ok(with_conn!(conn, c => sessions::table
+        .inner_join(series::table)
+        .filter(series::patient_id.eq(patient.0))
+        .order((sessions::performed_on.desc(), sessions::id.desc()))
+        .select((sessions::all_columns, series::all_columns))
+        .first(c)
+        .optional())?)
+}
+
+/// All of a patient's sessions, newest first, with their series.
+pub fn sessions_of_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<(Session, Series)>> {
+    Ok(with_conn!(conn, c => sessions::table
+        .inner_join(series::table)
+        .filter(series::patient_id.eq(patient.0))
+        .order((sessions::performed_on.desc(), sessions::id.desc()))
+        .select((sessions::all_columns, series::all_columns))
+        .load(c))?)
+}
+
+/// Marks an open series completed. Returns the series as it now is.
+pub fn complete(conn: &mut DbConn, id: SeriesId, now: NaiveDateTime) -> DbResult<Series> {
+    conn.write_transaction(|conn| {
+        with_conn!(&mut *conn, c => diesel::update(series::table.find(id.0).filter(series::status.eq(STATUS_OPEN)))
+            .set((series::status.eq(STATUS_COMPLETED), series::completed_at.eq(Some(now))))
+            .execute(c))?;
+        find(conn, id)
+    })
+}
+
+/// The facts of a session to record, parsed.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub performed_on: NaiveDate,
+    pub treatment_areas: TreatmentAreas,
+    pub eye_area: bool,
+    pub device: Device,
+    pub needle_depth: NeedleDepth,
+    pub products_applied: ProductsApplied,
+    pub notes: Option<Notes>,
+    pub acknowledge_beyond_typical: bool,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = sessions)]
+struct NewSessionRow<'a> {
+    series_id: i64,
+    session_number: i32,
+    performed_on: NaiveDate,
+    provider_id: i64,
+    treatment_areas: &'a str,
+    eye_area: bool,
+    device: &'a str,
+    needle_depth_hundredths: i32,
+    products_applied: &'a str,
+    notes: Option<&'a str>,
+    beyond_typical_ack_by: Option<i64>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = series_refusals)]
+struct NewRefusalRow {
+    series_id: i64,
+    provider_id: i64,
+    attempted_number: i32,
+    created_at: NaiveDateTime,
+}
+
+/// What an attempt to record a session came to. A refusal at the maximum is stored before it is returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordOutcome {
+    Recorded { session: Session, series: SeriesSummary, admission: SessionAdmission },
+    Refused { refusal: SessionRefusal, series: SeriesSummary },
+}
+
+/// Records the next session of a series, or stores why it was refused. One transaction: the series
+/// is locked (PostgreSQL `FOR UPDATE`; SQLite `BEGIN IMMEDIATE`) before its sessions are counted.
+pub fn record_session(
+    conn: &mut DbConn,
+    id: SeriesId,
+    record: &SessionRecord,
+    provider: UserId,
+    now: NaiveDateTime,
+) -> DbResult<RecordOutcome> {
+    conn.write_transaction(|conn| {
+        let series: Series = match conn {
+            DbConn::Postgres(c) => series::table.find(id.0).for_update().first(c)?,
+            DbConn::Sqlite(c) => series::table.find(id.0).first(c)?,
+        };
+        let recorded = count_sessions(conn, id)?;
+        match decide_session(recorded, series.planned_sessions, series.is_open(), record.acknowledge_beyond_typical) {
+            Ok(admission) => {
+                let areas = record.treatment_areas.to_stored();
+                let products = record.products_applied.to_codes();
+                let row = NewSessionRow {
+                    series_id: id.0,
+                    session_number: i32::from(admission.number.get()),
+                    performed_on: record.performed_on,
+                    provider_id: provider.0,
+                    treatment_areas: &areas,
+                    eye_area: record.eye_area,
+                    device: record.device.as_str(),
+                    needle_depth_hundredths: i32::from(record.needle_depth.hundredths()),
+                    products_applied: &products,
+                    notes: record.notes.as_ref().map(Notes::as_str),
+                    beyond_typical_ack_by: admission.beyond_typical.then_some(provider.0),
+                    created_at: now,
+                };
+                let session: Session =
+                    with_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
+                let series = SeriesSummary { series, sessions_recorded: admission.number.get() };
+                Ok(RecordOutcome::Recorded { session, series, admission })
+            }
+            Err(refusal) => {
+                if refusal == SessionRefusal::MaximumReached {
+                    let row = NewRefusalRow {
+                        series_id: id.0,
+                        provider_id: provider.0,
+                        attempted_number: i32::from(MAXIMUM) + 1,
+                        created_at: now,
+                    };
+                    with_conn!(&mut *conn, c => diesel::insert_into(series_refusals::table).values(&row).execute(c))?;
+                }
+                Ok(RecordOutcome::Refused { refusal, series: SeriesSummary { series, sessions_recorded: recorded } })
+            }
+        }
+    })
+}
+
+pub fn count_refusals(conn: &mut DbConn, id: SeriesId) -> DbResult<i64> {
+    Ok(with_conn!(conn, c => series_refusals::table.filter(series_refusals::series_id.eq(id.0)).count().get_result(c))?)
+}

@@ -1,0 +1,406 @@
+//! Every query function, on SQLite and (when `CLINIC_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use crate::series::{OpenSeriesError, RecordOutcome, SessionRecord};
+use crate::testing::TestDb;
+use crate::users::NewUser;
+use crate::{audit, invitations, login_sessions, patients, series, settings, users, DbConn, DbError};
+use chrono::{NaiveDate, NaiveDateTime};
+use clinic_domain::patient::{NewPatient, PatientInput};
+use clinic_domain::series::{Condition, OpenSeriesRefusal, SeriesPlan, SessionRefusal};
+use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
+use clinic_domain::user::Role;
+use clinic_domain::{PatientId, SeriesId, UserId};
+use std::sync::{Arc, Barrier};
+
+fn now() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap().and_hms_opt(10, 0, 0).unwrap()
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+}
+
+fn add_user(conn: &mut DbConn, email: &str, role: Role, patient: Option<PatientId>) -> users::User {
+    users::insert(
+        conn,
+        &NewUser {
+            email,
+            display_name: "Test Person",
+            role: role.as_str(),
+            password_hash: "$argon2id$stub",
+            patient_id: patient.map(|p| p.0),
+            created_at: now(),
+        },
+    )
+    .unwrap()
+}
+
+fn add_patient(conn: &mut DbConn, by: UserId, first: &str, last: &str, email: Option<&str>) -> patients::Patient {
+    let input = PatientInput {
+        first_name: first,
+        last_name: last,
+        date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 2),
+        email,
+        phone: None,
+    };
+    patients::insert(conn, &NewPatient::parse(input, day(25)).unwrap(), by, now()).unwrap()
+}
+
+fn plan(planned: i64) -> SeriesPlan {
+    let reason = (planned > 3).then_some("deep scarring");
+    SeriesPlan::parse(Condition::AcneScars, Some(planned), reason).unwrap()
+}
+
+fn record(eye_area: bool, acknowledge: bool) -> SessionRecord {
+    SessionRecord {
+        performed_on: day(20),
+        treatment_areas: TreatmentAreas::parse(["cheeks", "forehead"]).unwrap(),
+        eye_area,
+        device: Device::Pen,
+        needle_depth: NeedleDepth::from_mm(1.25).unwrap(),
+        products_applied: ProductsApplied::new([Product::Moisturizer, Product::Sunscreen]),
+        notes: Notes::parse("notes", Some("Hydrating serum at night")).unwrap(),
+        acknowledge_beyond_typical: acknowledge,
+    }
+}
+
+/// A provider, a patient and an open series.
+fn clinic(conn: &mut DbConn, planned: i64) -> (UserId, PatientId, SeriesId) {
+    let provider = add_user(conn, "provider@clinic.example", Role::Provider, None);
+    let patient = add_patient(conn, provider.id, "Ana", "Silva", Some("ana@example.com"));
+    let s = series::open(conn, patient.id, &plan(planned), None, provider.id, now()).unwrap();
+    (provider.id, patient.id, s.id)
+}
+
+#[test]
+fn users_insert_find_list_disable() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let m = add_user(c, "boss@clinic.example", Role::Manager, None);
+        let p = add_user(c, "prov@clinic.example", Role::Provider, None);
+        assert_eq!(users::find(c, m.id).unwrap(), m);
+        assert_eq!(users::find_by_email(c, "prov@clinic.example").unwrap().unwrap().role, Role::Provider);
+        assert!(users::find_by_email(c, "nobody@clinic.example").unwrap().is_none());
+        assert!(matches!(users::find(c, UserId(9999)), Err(DbError::NotFound)));
+        assert_eq!(users::list_staff(c).unwrap().len(), 2);
+        assert_eq!(users::count_active_managers(c).unwrap(), 1);
+        assert!(users::set_disabled(c, m.id, Some(now())).unwrap());
+        assert_eq!(users::count_active_managers(c).unwrap(), 0);
+        assert!(!users::find(c, m.id).unwrap().is_active());
+        assert!(users::set_disabled(c, m.id, None).unwrap());
+        assert!(users::set_password_hash(c, p.id, "$argon2id$new").unwrap());
+        assert_eq!(users::find(c, p.id).unwrap().password_hash, "$argon2id$new");
+        assert_eq!(users::count(c).unwrap(), 2);
+        // E-mail addresses are unique.
+        let dup = users::insert(
+            c,
+            &NewUser {
+                email: "prov@clinic.example",
+                display_name: "x",
+                role: "provider",
+                password_hash: "h",
+                patient_id: None,
+                created_at: now(),
+            },
+        );
+        assert!(matches!(dup, Err(DbError::Conflict(_))), "{}", db.backend_name());
+        // A patient account must point at a patient, and only a patient account may.
+        let patient = add_patient(c, p.id, "Ana", "Silva", None);
+        let u = add_user(c, "ana@example.com", Role::Patient, Some(patient.id));
+        assert_eq!(users::find_by_patient(c, patient.id).unwrap(), Some(u));
+        let bad = users::insert(
+            c,
+            &NewUser { email: "x@y.example", display_name: "x", role: "provider", password_hash: "h", patient_id: Some(patient.id.0), created_at: now() },
+        );
+        assert!(bad.is_err(), "{}", db.backend_name());
+    }
+}
+
+#[test]
+fn patients_insert_find_search() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let prov = add_user(c, "prov@clinic.example", Role::Provider, None);
+        let ana = add_patient(c, prov.id, "Ana", "Silva", Some("ana@example.com"));
+        add_patient(c, prov.id, "Bruno", "Costa", None);
+        add_patient(c, prov.id, "Carla", "Silvestre", Some("carla_100%@example.com"));
+        assert_eq!(patients::find(c, ana.id).unwrap(), ana);
+        assert_eq!(ana.full_name(), "Ana Silva");
+        let names = |v: Vec<patients::Patient>| v.into_iter().map(|p| p.first_name).collect::<Vec<_>>();
+        assert_eq!(names(patients::search(c, "", 50).unwrap()), ["Bruno", "Ana", "Carla"]);
+        assert_eq!(names(patients::search(c, "silv", 50).unwrap()), ["Ana", "Carla"]);
+        assert_eq!(names(patients::search(c, "  ANA ", 50).unwrap()), ["Ana"]);
+        assert_eq!(names(patients::search(c, "100%", 50).unwrap()), ["Carla"]);
+        assert_eq!(names(patients::search(c, "%", 50).unwrap()), ["Carla"], "% is literal");
+        assert_eq!(names(patients::search(c, "_", 50).unwrap()), ["Carla"], "_ is literal");
+        assert_eq!(patients::search(c, "", 1).unwrap().len(), 1);
+        assert_eq!(patients::count(c).unwrap(), 3);
+    }
+}
+
+#[test]
+fn series_open_list_complete_and_one_open_per_patient() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, first) = clinic(c, 3);
+        let again = series::open(c, patient, &plan(2), None, prov, now());
+        assert!(matches!(again, Err(OpenSeriesError::Refused(OpenSeriesRefusal::OpenSeriesExists))));
+        let s = series::find(c, first).unwrap();
+        assert!(s.is_open() && !s.flagged_after_maximum && s.planned_sessions.get() == 3);
+        let done = series::complete(c, first, now()).unwrap();
+        assert!(!done.is_open() && done.completed_at == Some(now()));
+        let second = series::open(c, patient, &plan(5), None, prov, now()).unwrap();
+        assert_eq!(second.reason.as_deref(), Some("deep scarring"));
+        let list = series::list_for_patient(c, patient).unwrap();
+        assert_eq!(list.iter().map(|s| (s.series.id, s.sessions_recorded)).collect::<Vec<_>>(), [(second.id, 0), (first, 0)]);
+        assert!(matches!(series::find(c, SeriesId(999)), Err(DbError::NotFound)));
+    }
+}
+
+#[test]
+fn recording_follows_the_series_rule_and_stores_refusals() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, id) = clinic(c, 3);
+        for n in 1..=3u8 {
+            match series::record_session(c, id, &record(n == 2, false), prov, now()).unwrap() {
+                RecordOutcome::Recorded { session, series, admission } => {
+                    assert_eq!((session.session_number.get(), series.sessions_recorded), (n, n));
+                    assert!(!admission.beyond_typical && session.beyond_typical_ack_by.is_none());
+                    assert_eq!(session.eye_area, n == 2);
+                    assert_eq!(session.needle_depth.hundredths(), 125);
+                    assert_eq!(session.treatment_areas.as_slice(), ["cheeks", "forehead"]);
+                    assert_eq!(session.products_applied.as_slice(), [Product::Moisturizer, Product::Sunscreen]);
+                    assert_eq!(session.notes().unwrap().as_str(), "Hydrating serum at night");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let refused = series::record_session(c, id, &record(false, false), prov, now()).unwrap();
+        assert!(matches!(refused, RecordOutcome::Refused { refusal: SessionRefusal::AcknowledgementRequired { .. }, .. }));
+        for n in 4..=5u8 {
+            let RecordOutcome::Recorded { session, admission, .. } = series::record_session(c, id, &record(false, true), prov, now()).unwrap() else {
+                panic!("session {n} refused");
+            };
+            assert_eq!(session.session_number.get(), n);
+            assert_eq!(session.beyond_typical_ack_by, Some(prov));
+            assert!(!admission.warnings.is_empty());
+        }
+        for _ in 0..2 {
+            let sixth = series::record_session(c, id, &record(false, true), prov, now()).unwrap();
+            assert!(matches!(sixth, RecordOutcome::Refused { refusal: SessionRefusal::MaximumReached, .. }));
+        }
+        assert_eq!(series::count_refusals(c, id).unwrap(), 2);
+        let sessions = series::sessions_of(c, id).unwrap();
+        assert_eq!(sessions.iter().map(|s| s.session_number.get()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(series::find_session(c, sessions[1].id).unwrap(), sessions[1]);
+        let (latest, s) = series::latest_session_of_patient(c, patient).unwrap().unwrap();
+        assert_eq!((latest.session_number.get(), s.id), (5, id));
+        assert_eq!(series::sessions_of_patient(c, patient).unwrap().len(), 5);
+        assert_eq!(series::summary(c, id).unwrap().sessions_recorded, 5);
+
+        // A new series after one that reached 5 needs a review note and is flagged.
+        series::complete(c, id, now()).unwrap();
+        let refused = series::open(c, patient, &plan(3), None, prov, now());
+        assert!(matches!(refused, Err(OpenSeriesError::Refused(OpenSeriesRefusal::ReviewNoteRequired))));
+        let note = Notes::parse("review_note", Some("Reviewed with the patient's GP")).unwrap();
+        let flagged = series::open(c, patient, &plan(3), note.as_ref(), prov, now()).unwrap();
+        assert!(flagged.flagged_after_maximum);
+
+        // A completed series takes no more sessions.
+        series::complete(c, flagged.id, now()).unwrap();
+        let closed = series::record_session(c, flagged.id, &record(false, false), prov, now()).unwrap();
+        assert!(matches!(closed, RecordOutcome::Refused { refusal: SessionRefusal::SeriesClosed, .. }));
+    }
+}
+
+#[test]
+fn the_schema_refuses_what_the_rule_refuses() {
+    use crate::schema::sessions;
+    use diesel::prelude::*;
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, _, id) = clinic(c, 5);
+        let row = |n: i32, ack: Option<i64>| {
+            (
+                sessions::series_id.eq(id.0),
+                sessions::session_number.eq(n),
+                sessions::performed_on.eq(day(1)),
+                sessions::provider_id.eq(prov.0),
+                sessions::treatment_areas.eq("cheeks"),
+                sessions::eye_area.eq(false),
+                sessions::device.eq("pen"),
+                sessions::needle_depth_hundredths.eq(100),
+                sessions::products_applied.eq(""),
+                sessions::beyond_typical_ack_by.eq(ack),
+                sessions::created_at.eq(now()),
+            )
+        };
+        let insert = |c: &mut DbConn, n, ack| crate::with_conn!(c, c => diesel::insert_into(sessions::table).values(row(n, ack)).execute(c));
+        assert!(insert(c, 1, None).is_ok());
+        assert!(insert(c, 1, None).is_err(), "{}: duplicate number", db.backend_name());
+        assert!(insert(c, 6, Some(prov.0)).is_err(), "{}: 6th", db.backend_name());
+        assert!(insert(c, 0, None).is_err(), "{}: 0th", db.backend_name());
+        assert!(insert(c, 4, None).is_err(), "{}: 4th without acknowledgement", db.backend_name());
+        assert!(insert(c, 4, Some(prov.0)).is_ok());
+    }
+}
+
+/// 32 threads record into one series at once: exactly sessions 1..5 exist afterwards, the rest refused.
+#[test]
+fn concurrent_recording_never_exceeds_five() {
+    for db in TestDb::all() {
+        let pool = db.pool(16);
+        let (prov, _, id) = clinic(&mut pool.get().unwrap(), 5);
+        let barrier = Arc::new(Barrier::new(32));
+        let handles: Vec<_> = (0..32)
+            .map(|_| {
+                let pool = pool.clone();
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut conn = pool.get().unwrap();
+                    series::record_session(&mut conn, id, &record(false, true), prov, now()).unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<RecordOutcome> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let recorded = outcomes.iter().filter(|o| matches!(o, RecordOutcome::Recorded { .. })).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, RecordOutcome::Refused { refusal: SessionRefusal::MaximumReached, .. }))
+            .count();
+        assert_eq!((recorded, refused), (5, 27), "{}", db.backend_name());
+        let c = &mut pool.get().unwrap();
+        let numbers: Vec<u8> = series::sessions_of(c, id).unwrap().iter().map(|s| s.session_number.get()).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5], "{}", db.backend_name());
+        assert_eq!(series::count_refusals(c, id).unwrap(), 27);
+    }
+}
+
+#[test]
+fn invitations_replace_use_once() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, _) = clinic(c, 3);
+        let later = now() + chrono::Duration::days(7);
+        let new = |hash: &'static str| invitations::NewInvitation {
+            purpose: invitations::PURPOSE_PATIENT,
+            patient_id: Some(patient.0),
+            code_hash: hash,
+            created_by: Some(prov.0),
+            created_at: now(),
+            expires_at: later,
+        };
+        let first = invitations::replace(c, &new("hash-1")).unwrap();
+        let second = invitations::replace(c, &new("hash-2")).unwrap();
+        let first = invitations::find_by_hash(c, &first.code_hash).unwrap().unwrap();
+        assert!(first.voided_at.is_some() && !first.is_usable(now()));
+        assert!(second.is_usable(now()) && !second.is_usable(later));
+        assert!(invitations::mark_used(c, second.id, now()).unwrap());
+        assert!(!invitations::mark_used(c, second.id, now()).unwrap(), "single use");
+        assert!(!invitations::mark_used(c, first.id, now()).unwrap(), "voided");
+        assert!(invitations::find_by_hash(c, "nope").unwrap().is_none());
+        let setup = invitations::NewInvitation {
+            purpose: invitations::PURPOSE_SETUP,
+            patient_id: None,
+            code_hash: "setup-1",
+            created_by: None,
+            created_at: now(),
+            expires_at: later,
+        };
+        let s1 = invitations::replace(c, &setup).unwrap();
+        let s2 = invitations::replace(c, &invitations::NewInvitation { code_hash: "setup-2", ..setup }).unwrap();
+        assert!(!invitations::find_by_hash(c, &s1.code_hash).unwrap().unwrap().is_usable(now()));
+        assert!(s2.is_usable(now()));
+        // Setting up a new setup link leaves the patient's invitation alone, and vice versa.
+        assert!(invitations::find_by_hash(c, "hash-2").unwrap().unwrap().voided_at.is_none());
+    }
+}
+
+#[test]
+fn login_sessions_revoke() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let u = add_user(c, "prov@clinic.example", Role::Provider, None);
+        let exp = now() + chrono::Duration::hours(8);
+        for id in ["a", "b", "c"] {
+            login_sessions::insert(c, id, u.id, now(), exp).unwrap();
+        }
+        let later = now() + chrono::Duration::minutes(5);
+        login_sessions::touch(c, "a", later).unwrap();
+        assert_eq!(login_sessions::find(c, "a").unwrap().unwrap().last_seen_at, later);
+        login_sessions::revoke(c, "a", later).unwrap();
+        assert_eq!(login_sessions::find(c, "a").unwrap().unwrap().revoked_at, Some(later));
+        assert_eq!(login_sessions::revoke_all_of_user(c, u.id, Some("b"), later).unwrap(), 1);
+        assert!(login_sessions::find(c, "b").unwrap().unwrap().revoked_at.is_none());
+        assert!(login_sessions::find(c, "c").unwrap().unwrap().revoked_at.is_some());
+        assert!(login_sessions::find(c, "zzz").unwrap().is_none());
+    }
+}
+
+#[test]
+fn audit_is_append_only() {
+    use crate::schema::audit_events;
+    use diesel::prelude::*;
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, _) = clinic(c, 3);
+        let event = |action: &str, p: Option<PatientId>| audit::NewAuditEvent {
+            occurred_at: now(),
+            actor_id: Some(prov.0),
+            action: action.into(),
+            patient_id: p.map(|p| p.0),
+            subject: None,
+            outcome: "success".into(),
+            address: Some("127.0.0.1".into()),
+            detail: None,
+        };
+        audit::insert(c, &event("patient.read", Some(patient))).unwrap();
+        let many: Vec<_> = (0..150).map(|i| event(if i % 2 == 0 { "a" } else { "b" }, None)).collect();
+        audit::insert_many(c, &many).unwrap();
+        let all = audit::list(c, None, 1000).unwrap();
+        assert_eq!(all.len(), 151);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        let mine = audit::list(c, Some(patient), 10).unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].action, "patient.read");
+        assert_eq!(audit::list(c, None, 5).unwrap().len(), 5);
+        let update = crate::with_conn!(&mut *c, c => diesel::update(audit_events::table).set(audit_events::outcome.eq("x")).execute(c));
+        assert!(update.is_err(), "{}: update", db.backend_name());
+        let delete = crate::with_conn!(&mut *c, c => diesel::delete(audit_events::table).execute(c));
+        assert!(delete.is_err(), "{}: delete", db.backend_name());
+    }
+}
+
+#[test]
+fn settings_keep_the_first_value() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        assert_eq!(settings::get(c, "k").unwrap(), None);
+        assert_eq!(settings::get_or_insert(c, "k", "first", now()).unwrap(), "first");
+        assert_eq!(settings::get_or_insert(c, "k", "second", now()).unwrap(), "first");
+        assert_eq!(settings::get(c, "k").unwrap().as_deref(), Some("first"));
+    }
+}
+
+#[test]
+fn migrations_are_idempotent_and_ping_works() {
+    for db in TestDb::all() {
+        let mut c = db.conn();
+        assert_eq!(c.run_migrations().unwrap(), 0);
+        c.ping().unwrap();
+        assert_eq!(c.is_postgres(), db.url().is_postgres());
+    }
+}
+
+#[test]
+fn connection_errors_keep_the_drivers_words() {
+    let err = DbConn::establish(&crate::DatabaseUrl::Sqlite("/nonexistent-dir/x/clinic.db".into())).err().unwrap();
+    assert!(err.to_string().contains("/nonexistent-dir/x/clinic.db"), "{err}");
+    let url = crate::DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
+    let started = std::time::Instant::now();
+    let err = DbConn::establish(&url).err().unwrap().to_string();
+    assert!(err.contains("cannot connect") && !err.contains('\n'), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+}

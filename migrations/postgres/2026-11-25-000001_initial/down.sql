@@ -1,0 +1,12 @@
+DROP TABLE settings;
+DROP TRIGGER audit_events_append_only ON audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE audit_events;
+DROP TABLE login_sessions;
+DROP TABLE series_refusals;
+DROP TABLE sessions;
+DROP TABLE series;
+DROP TABLE invitations;
+ALTER TABLE users DROP COLUMN patient_id;
+DROP TABLE patients;
+DROP TABLE users;

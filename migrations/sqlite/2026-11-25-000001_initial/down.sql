@@ -1,0 +1,11 @@
+DROP TABLE settings;
+DROP TRIGGER audit_events_no_delete;
+DROP TRIGGER audit_events_no_update;
+DROP TABLE audit_events;
+DROP TABLE login_sessions;
+DROP TABLE series_refusals;
+DROP TABLE sessions;
+DROP TABLE series;
+DROP TABLE invitations;
+DROP TABLE patients;
+DROP TABLE users;

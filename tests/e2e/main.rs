@@ -1,1 +1,5 @@
+//! End-to-end tests: one binary, each test starting the real application on each database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod health;
+mod setup;

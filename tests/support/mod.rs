@@ -1,1 +1,108 @@
+//! `spawn_app()`: the real application on port 0 with a fresh database, and an HTTP client for it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use clinic_db::testing::TestDb;
+use clinic_server::{telemetry, Application, Config};
+use std::sync::mpsc;
+
+pub use clinic_db::testing::TestDb as Database;
+
+pub struct TestApp {
+    pub address: String,
+    pub setup_code: Option<String>,
+    pub db: TestDb,
+    pub agent: ureq::Agent,
+}
+
+/// One response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Starts the application on `db` in a background thread and returns once it accepts connections.
+pub fn spawn_app(db: TestDb) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        telemetry::init("debug");
+    }
+    let (port, setup_code) = start_server(&db.url_string());
+    let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().new_agent();
+    TestApp { address: format!("http://127.0.0.1:{port}"), setup_code, db, agent }
+}
+
+/// Starts another application process-alike on an existing database; returns its setup code, if it offered one.
+pub fn spawn_app_on(db: &TestDb) -> Option<String> {
+    start_server(&db.url_string()).1
+}
+
+fn start_server(database_url: &str) -> (u16, Option<String>) {
+    let config = Config::new("127.0.0.1:0", database_url).expect("config");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let system = actix_web::rt::System::new();
+        system.block_on(async move {
+            match Application::build(config) {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.setup_code.as_ref().map(|c| c.as_str().to_owned()))));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+            }
+        });
+    });
+    rx.recv().expect("server thread").unwrap_or_else(|e| panic!("start: {e}"))
+}
+
+/// Runs `test` against a fresh application on every configured database.
+pub fn on_each_database(test: impl Fn(&TestApp)) {
+    for db in TestDb::all() {
+        let name = db.backend_name();
+        let app = spawn_app(db);
+        eprintln!("-- on {name}");
+        test(&app);
+    }
+}
+
+fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut resp = resp.unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    Reply { status, headers, body }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        read(self.agent.get(&self.url(path)).call())
+    }
+
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        read(self.agent.post(&self.url(path)).send_form(fields.iter().copied()))
+    }
+
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Reply {
+        read(self.agent.post(&self.url(path)).send_json(body))
+    }
+}

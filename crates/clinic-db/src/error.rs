@@ -15,7 +15,7 @@ pub enum DbError {
     #[error("database migrations failed: {0}")]
     Migration(String),
     #[error("no connection available from the pool: {0}")]
-    Pool(#[from] r2d2::Error),
+    Pool(#[from] r2d2::PoolError),
     #[error("not found")]
     NotFound,
     #[error("a conflicting record exists: {0}")]

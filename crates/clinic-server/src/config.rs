@@ -1,0 +1,81 @@
+//! Configuration from flags and environment variables, checked once at start-up.
+
+use anyhow::{bail, Context, Result};
+use chrono_tz::Tz;
+use clinic_db::{DatabaseUrl, PoolOptions};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: DatabaseUrl,
+    pub timezone: Tz,
+    /// `CLINIC_JWT_SECRET`; when absent a key is generated once and kept in the database.
+    pub jwt_secret: Option<String>,
+    /// Where people reach the clinic, for links; defaults to `http://<bind>`.
+    pub public_url: String,
+    pub pool: PoolOptions,
+}
+
+impl Config {
+    /// Builds the configuration from the command line's values and the environment.
+    pub fn new(bind: &str, database_url: &str) -> Result<Self> {
+        let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let database_url = DatabaseUrl::parse(database_url)?;
+        let timezone = parse_timezone(env("CLINIC_TIMEZONE").as_deref().unwrap_or("UTC"))?;
+        let jwt_secret = env("CLINIC_JWT_SECRET");
+        if let Some(s) = &jwt_secret {
+            if s.len() < 32 {
+                bail!("CLINIC_JWT_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)");
+            }
+        }
+        let public_url = match env("CLINIC_PUBLIC_URL") {
+            Some(u) => parse_public_url(&u)?,
+            None => format!("http://{bind}"),
+        };
+        let pool_size = match env("CLINIC_DB_POOL_SIZE") {
+            Some(n) => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .with_context(|| format!("CLINIC_DB_POOL_SIZE {n:?} is not a number from 1 to 256"))?,
+            None => PoolOptions::default().max_size,
+        };
+        Ok(Self {
+            bind: bind.to_owned(),
+            database_url,
+            timezone,
+            jwt_secret,
+            public_url,
+            pool: PoolOptions { max_size: pool_size, connection_timeout: Duration::from_secs(5) },
+        })
+    }
+}
+
+pub fn parse_timezone(name: &str) -> Result<Tz> {
+    name.parse::<Tz>()
+        .map_err(|_| anyhow::anyhow!("CLINIC_TIMEZONE {name:?} is not an IANA time zone name (e.g. Europe/London, America/New_York)"))
+}
+
+fn parse_public_url(raw: &str) -> Result<String> {
+    let url = raw.trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(url.to_owned()),
+        _ => bail!("CLINIC_PUBLIC_URL {raw:?} must be an http:// or https:// address, e.g. https://clinic.example"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timezones_and_public_urls_are_checked() {
+        assert_eq!(parse_timezone("Europe/London").unwrap(), chrono_tz::Europe::London);
+        assert!(parse_timezone("Mars/Olympus").unwrap_err().to_string().contains("IANA"));
+        assert_eq!(parse_public_url("https://clinic.example/").unwrap(), "https://clinic.example");
+        assert!(parse_public_url("clinic.example").is_err());
+        assert!(parse_public_url("https://").is_err());
+    }
+}

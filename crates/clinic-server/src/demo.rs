@@ -1,0 +1,130 @@
+//! `clinic demo`: a small demo clinic in an empty database.
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
+use clinic_auth::{generate_code, hash_password, Password};
+use clinic_db::series::{RecordOutcome, SessionRecord};
+use clinic_db::{patients, series, users, DbConn};
+use clinic_domain::patient::{NewPatient, PatientInput};
+use clinic_domain::series::{Condition, SeriesPlan};
+use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
+use clinic_domain::user::Role;
+use clinic_domain::{PatientId, SeriesId, UserId};
+
+/// A login the demo created, printed once.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub role: Role,
+    pub email: String,
+    pub password: String,
+}
+
+struct Builder<'a> {
+    conn: &'a mut DbConn,
+    now: chrono::NaiveDateTime,
+    today: NaiveDate,
+    logins: Vec<DemoLogin>,
+}
+
+impl Builder<'_> {
+    fn account(&mut self, role: Role, email: &str, name: &str, patient: Option<PatientId>) -> Result<UserId> {
+        let password = generate_code()?.as_str().to_owned();
+        let hash = hash_password(&Password::parse(&password)?)?;
+        let user = users::insert(
+            self.conn,
+            &users::NewUser {
+                email,
+                display_name: name,
+                role: role.as_str(),
+                password_hash: &hash,
+                patient_id: patient.map(|p| p.0),
+                created_at: self.now,
+            },
+        )?;
+        self.logins.push(DemoLogin { role, email: email.to_owned(), password });
+        Ok(user.id)
+    }
+
+    fn patient(&mut self, by: UserId, first: &str, last: &str, born: (i32, u32, u32), email: Option<&str>) -> Result<PatientId> {
+        let input = PatientInput {
+            first_name: first,
+            last_name: last,
+            date_of_birth: NaiveDate::from_ymd_opt(born.0, born.1, born.2),
+            email,
+            phone: Some("+1 555 010 0199"),
+        };
+        let parsed = NewPatient::parse(input, self.today).map_err(|e| anyhow::anyhow!("demo patient: {e:?}"))?;
+        Ok(patients::insert(self.conn, &parsed, by, self.now)?.id)
+    }
+
+    fn series(&mut self, patient: PatientId, by: UserId, condition: Condition, planned: i64, reason: Option<&str>, review: Option<&str>) -> Result<SeriesId> {
+        let plan = SeriesPlan::parse(condition, Some(planned), reason)?;
+        let review = Notes::parse("review_note", review)?;
+        Ok(series::open(self.conn, patient, &plan, review.as_ref(), by, self.now)?.id)
+    }
+
+    /// Records a session `days_ago` days before today; returns whether it was recorded.
+    fn session(&mut self, id: SeriesId, by: UserId, days_ago: u64, eye_area: bool, acknowledge: bool) -> Result<bool> {
+        let record = SessionRecord {
+            performed_on: self.today.checked_sub_days(Days::new(days_ago)).context("date")?,
+            treatment_areas: TreatmentAreas::parse(if eye_area { vec!["cheeks", "forehead", "around the eyes"] } else { vec!["cheeks", "forehead"] })?,
+            eye_area,
+            device: if eye_area { Device::Pen } else { Device::Roller },
+            needle_depth: NeedleDepth::from_mm(if eye_area { 0.5 } else { 1.0 })?,
+            products_applied: ProductsApplied::new(Product::ALL),
+            notes: Notes::parse("notes", Some("Hyaluronic serum morning and night for three days."))?,
+            acknowledge_beyond_typical: acknowledge,
+        };
+        Ok(matches!(series::record_session(self.conn, id, &record, by, self.now)?, RecordOutcome::Recorded { .. }))
+    }
+}
+
+/// Fills an empty database; refuses one that already has accounts.
+pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLogin>> {
+    if users::count(conn)? > 0 || patients::count(conn)? > 0 {
+        bail!("the database already has accounts or patients; `clinic demo` only fills an empty database");
+    }
+    let today = now.with_timezone(&tz).date_naive();
+    let mut b = Builder { conn, now: now.naive_utc(), today, logins: Vec::new() };
+    b.account(Role::Manager, "manager@demo.clinic.example", "Morgan Reyes", None)?;
+    let chen = b.account(Role::Provider, "chen@demo.clinic.example", "Dr. Maya Chen", None)?;
+    let okafor = b.account(Role::Provider, "okafor@demo.clinic.example", "Sam Okafor, RN", None)?;
+
+    // In the middle of a typical course, treated around the eyes two days ago.
+    let ana = b.patient(chen, "Ana", "Silva", (1988, 4, 12), Some("ana.silva@mail.example"))?;
+    let s = b.series(ana, chen, Condition::AcneScars, 3, None, None)?;
+    b.session(s, chen, 30, false, false)?;
+    b.session(s, chen, 2, true, false)?;
+    b.account(Role::Patient, "ana.silva@mail.example", "Ana Silva", Some(ana))?;
+
+    // Treated today.
+    let bruno = b.patient(okafor, "Bruno", "Costa", (1979, 11, 3), Some("bruno.costa@mail.example"))?;
+    let s = b.series(bruno, okafor, Condition::FineLinesAndWrinkles, 3, None, None)?;
+    b.session(s, okafor, 0, false, false)?;
+    b.account(Role::Patient, "bruno.costa@mail.example", "Bruno Costa", Some(bruno))?;
+
+    // A course that reached the maximum, a refused 6th attempt, and a flagged new course.
+    let carla = b.patient(chen, "Carla", "Mendes", (1992, 7, 21), None)?;
+    let s = b.series(carla, chen, Condition::StretchMarks, 5, Some("Extensive abdominal stretch marks"), None)?;
+    for (i, days_ago) in [200u64, 170, 140, 110, 80].into_iter().enumerate() {
+        b.session(s, chen, days_ago, false, i >= 3)?;
+    }
+    b.session(s, chen, 50, false, true)?;
+    series::complete(b.conn, s, b.now)?;
+    b.series(carla, chen, Condition::SurgicalScars, 2, None, Some("Reviewed with the patient's GP: no underlying condition found."))?;
+
+    // Beyond the plan, acknowledged, then completed.
+    let dmitri = b.patient(okafor, "Dmitri", "Ivanov", (1965, 2, 28), None)?;
+    let s = b.series(dmitri, okafor, Condition::EnlargedPores, 2, None, None)?;
+    for (i, days_ago) in [120u64, 90, 60].into_iter().enumerate() {
+        b.session(s, okafor, days_ago, false, i >= 2)?;
+    }
+    series::complete(b.conn, s, b.now)?;
+
+    // A new course with nothing recorded yet.
+    let elena = b.patient(chen, "Elena", "Rossi", (2001, 9, 9), None)?;
+    b.series(elena, chen, Condition::Hyperpigmentation, 3, None, None)?;
+
+    Ok(b.logins)
+}

@@ -1,0 +1,89 @@
+//! Start-up: connect and migrate, make sure a signing key exists, offer the setup link while the
+//! clinic has no manager, then serve.
+
+use crate::Config;
+use actix_web::dev::Server;
+use anyhow::{Context, Result};
+use chrono::Duration;
+use clinic_auth::{generate_code, generate_secret, hash_code, OneTimeCode};
+use clinic_db::{invitations, settings, users, DbConn, Pool};
+use clinic_domain::{Clock, SystemClock};
+use clinic_web::{AppState, Settings};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+pub const SIGNING_KEY_SETTING: &str = "jwt_signing_key";
+const SETUP_LINK_DAYS: i64 = 7;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// The one-time code of the setup link, when the clinic has no manager yet.
+    pub setup_code: Option<OneTimeCode>,
+    pub setup_link: Option<String>,
+}
+
+/// Opens the database pool (applying migrations first), with the error naming the database.
+pub fn open_pool(config: &Config) -> Result<Pool> {
+    clinic_db::connect(&config.database_url, &config.pool).with_context(|| format!("{}", config.database_url))
+}
+
+impl Application {
+    pub fn build(config: Config) -> Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock))
+    }
+
+    pub fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        let pool = open_pool(&config)?;
+        let mut conn = pool.get().context("database connection")?;
+        let now = clock.now().naive_utc();
+        // Shared by every process on this database, so tokens survive restarts and work on all of them.
+        let _signing_key = match &config.jwt_secret {
+            Some(s) => s.clone(),
+            None => settings::get_or_insert(&mut conn, SIGNING_KEY_SETTING, &generate_secret()?, now)?,
+        };
+        let setup_code = offer_setup_link(&mut conn, now)?;
+        drop(conn);
+        let setup_link = setup_code.as_ref().map(|c| format!("{}/setup?code={}", config.public_url, c.as_str()));
+
+        let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            pool,
+            clock,
+            settings: Arc::new(Settings { timezone: config.timezone, public_url: config.public_url.clone() }),
+        };
+        let server = clinic_web::serve(listener, state)?;
+        Ok(Self { port, server, setup_code, setup_link })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// While no manager exists, issues a fresh one-time setup code (voiding any earlier one).
+fn offer_setup_link(conn: &mut DbConn, now: chrono::NaiveDateTime) -> Result<Option<OneTimeCode>> {
+    if users::count_active_managers(conn)? > 0 {
+        return Ok(None);
+    }
+    let code = generate_code()?;
+    let hash = hash_code(code.as_str());
+    invitations::replace(
+        conn,
+        &invitations::NewInvitation {
+            purpose: invitations::PURPOSE_SETUP,
+            patient_id: None,
+            code_hash: &hash,
+            created_by: None,
+            created_at: now,
+            expires_at: now + Duration::days(SETUP_LINK_DAYS),
+        },
+    )?;
+    Ok(Some(code))
+}

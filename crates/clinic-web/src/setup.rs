@@ -1,0 +1,131 @@
+//! `/setup`: the one-time link printed on first start creates the first manager.
+
+use crate::pages::MessagePage;
+use crate::{blocking, AppError, AppState};
+use actix_web::{get, post, web, HttpResponse, Responder, ResponseError};
+use askama::Template;
+use askama_web::WebTemplate;
+use clinic_auth::{hash_code, hash_password, Password};
+use clinic_db::{audit, invitations, users, DbError};
+use clinic_domain::user::{Email, PersonName, Role};
+use serde::Deserialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(setup_form).service(setup_submit);
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    code: String,
+    display_name: String,
+    email: String,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    code: Option<String>,
+}
+
+#[get("/setup")]
+async fn setup_form(query: web::Query<CodeQuery>) -> impl Responder {
+    SetupPage { code: query.into_inner().code.unwrap_or_default(), display_name: String::new(), email: String::new(), errors: vec![] }
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    code: String,
+    display_name: String,
+    email: String,
+    password: String,
+}
+
+enum Outcome {
+    Created,
+    Invalid(Vec<String>),
+}
+
+#[post("/setup")]
+async fn setup_submit(state: web::Data<AppState>, form: web::Form<SetupForm>) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut errors = Vec::new();
+    let name = PersonName::parse("display_name", &form.display_name).map_err(|e| errors.push(format!("Your name {}", e.message))).ok();
+    let email = Email::parse("email", &form.email).map_err(|e| errors.push(format!("E-mail: {}", e.message))).ok();
+    let password = Password::parse(&form.password).map_err(|e| errors.push(capitalise(&e.to_string()))).ok();
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Ok(form_again(form, errors));
+    };
+    let code_hash = hash_code(&form.code);
+    let st = state.clone();
+    let outcome = blocking(move || {
+        let hash = hash_password(&password).map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = st.clock.now().naive_utc();
+        let mut conn = st.conn()?;
+        let outcome = conn.write_transaction(|conn| {
+            let usable = invitations::find_by_hash(conn, &code_hash)?
+                .filter(|i| i.purpose == invitations::PURPOSE_SETUP && i.is_usable(now));
+            let Some(invitation) = usable else {
+                return Ok(Outcome::Invalid(vec!["This setup code is not valid: it may be mistyped, used or expired. Restart the server for a new one.".into()]));
+            };
+            if users::count_active_managers(conn)? > 0 {
+                return Ok(Outcome::Invalid(vec!["The clinic already has a manager; sign in instead.".into()]));
+            }
+            if users::find_by_email(conn, email.as_str())?.is_some() {
+                return Ok(Outcome::Invalid(vec!["An account with this e-mail address already exists.".into()]));
+            }
+            invitations::mark_used(conn, invitation.id, now)?;
+            let user = users::insert(
+                conn,
+                &users::NewUser {
+                    email: email.as_str(),
+                    display_name: name.as_str(),
+                    role: Role::Manager.as_str(),
+                    password_hash: &hash,
+                    patient_id: None,
+                    created_at: now,
+                },
+            )?;
+            audit::insert(
+                conn,
+                &audit::NewAuditEvent {
+                    occurred_at: now,
+                    actor_id: Some(user.id.0),
+                    action: "setup.first_manager".into(),
+                    patient_id: None,
+                    subject: Some(format!("user:{}", user.id)),
+                    outcome: "success".into(),
+                    address: None,
+                    detail: None,
+                },
+            )?;
+            Ok::<_, DbError>(Outcome::Created)
+        })?;
+        Ok(outcome)
+    })
+    .await?;
+    match outcome {
+        Outcome::Created => {
+            let page = MessagePage {
+                title: "The clinic is set up".into(),
+                message: "The manager account is ready. Sign in with its e-mail address and password.".into(),
+                link: Some(("/login".into(), "Sign in".into())),
+            };
+            Ok(HttpResponse::Created().content_type("text/html; charset=utf-8").body(page.render().map_err(|e| AppError::Internal(e.to_string()))?))
+        }
+        Outcome::Invalid(errors) => Ok(form_again(form, errors)),
+    }
+}
+
+fn form_again(form: SetupForm, errors: Vec<String>) -> HttpResponse {
+    let page = SetupPage { code: form.code, display_name: form.display_name, email: form.email, errors };
+    match page.render() {
+        Ok(html) => HttpResponse::UnprocessableEntity().content_type("text/html; charset=utf-8").body(html),
+        Err(e) => AppError::Internal(e.to_string()).error_response(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}

@@ -12,8 +12,8 @@ pub struct Config {
     pub timezone: Tz,
     /// `CLINIC_JWT_SECRET`; when absent a key is generated once and kept in the database.
     pub jwt_secret: Option<String>,
-    /// Where people reach the clinic, for links; defaults to `http://<bind>`.
-    pub public_url: String,
+    /// Where people reach the clinic, for links; `None` means `http://` and the address listened on.
+    pub public_url: Option<String>,
     pub pool: PoolOptions,
 }
 
@@ -29,10 +29,7 @@ impl Config {
                 bail!("CLINIC_JWT_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)");
             }
         }
-        let public_url = match env("CLINIC_PUBLIC_URL") {
-            Some(u) => parse_public_url(&u)?,
-            None => format!("http://{bind}"),
-        };
+        let public_url = env("CLINIC_PUBLIC_URL").map(|u| parse_public_url(&u)).transpose()?;
         let pool_size = match env("CLINIC_DB_POOL_SIZE") {
             Some(n) => n
                 .parse::<u32>()

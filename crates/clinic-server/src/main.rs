@@ -49,7 +49,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo(_) => {
             let logins = demo::fill(&mut open_conn(&config)?, config.timezone, chrono::Utc::now())?;
-            println!("Demo clinic created in {}. Sign in at {}/login with:", config.database_url, config.public_url);
+            let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.bind));
+            println!("Demo clinic created in {}. Sign in at {public_url}/login with:", config.database_url);
             for l in logins {
                 println!("  {:<9} {:<32} {}", l.role, l.email, l.password);
             }

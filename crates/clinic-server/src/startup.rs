@@ -44,14 +44,15 @@ impl Application {
         };
         let setup_code = offer_setup_link(&mut conn, now)?;
         drop(conn);
-        let setup_link = setup_code.as_ref().map(|c| format!("{}/setup?code={}", config.public_url, c.as_str()));
-
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
-        let port = listener.local_addr()?.port();
+        let address = listener.local_addr()?;
+        let port = address.port();
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+        let setup_link = setup_code.as_ref().map(|c| format!("{public_url}/setup?code={}", c.as_str()));
         let state = AppState {
             pool,
             clock,
-            settings: Arc::new(Settings { timezone: config.timezone, public_url: config.public_url.clone() }),
+            settings: Arc::new(Settings { timezone: config.timezone, public_url }),
         };
         let server = clinic_web::serve(listener, state)?;
         Ok(Self { port, server, setup_code, setup_link })

@@ -18,7 +18,10 @@ fn every_response_carries_the_security_headers() {
         for path in ["/health", "/ready", "/no-such-page", "/setup"] {
             let r = app.get(path);
             let csp = r.header("content-security-policy").unwrap_or_default();
-            assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert!(
+                csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+                "{path}: {csp}"
+            );
             assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
             assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{path}");
         }

@@ -10,12 +10,25 @@ fn the_setup_link_creates_the_first_manager_once() {
 
         let bad = app.post_form(
             "/setup",
-            &[("code", "AAAA-AAAA-AAAA-AAAA"), ("display_name", "Morgan"), ("email", "m@clinic.example"), ("password", "long enough password")],
+            &[
+                ("code", "AAAA-AAAA-AAAA-AAAA"),
+                ("display_name", "Morgan"),
+                ("email", "m@clinic.example"),
+                ("password", "long enough password"),
+            ],
         );
         assert_eq!(bad.status, 422);
         assert!(bad.body.contains("not valid"));
 
-        let weak = app.post_form("/setup", &[("code", &code), ("display_name", "Morgan"), ("email", "m@clinic.example"), ("password", "short")]);
+        let weak = app.post_form(
+            "/setup",
+            &[
+                ("code", &code),
+                ("display_name", "Morgan"),
+                ("email", "m@clinic.example"),
+                ("password", "short"),
+            ],
+        );
         assert_eq!(weak.status, 422);
         assert!(weak.body.contains("at least 8 characters"));
         assert!(weak.body.contains("m@clinic.example"), "the form keeps what was typed");
@@ -23,18 +36,30 @@ fn the_setup_link_creates_the_first_manager_once() {
         let typed_loosely = code.to_lowercase().replace('-', " ");
         let ok = app.post_form(
             "/setup",
-            &[("code", &typed_loosely), ("display_name", "Morgan Reyes"), ("email", "M@Clinic.example"), ("password", "long enough password")],
+            &[
+                ("code", &typed_loosely),
+                ("display_name", "Morgan Reyes"),
+                ("email", "M@Clinic.example"),
+                ("password", "long enough password"),
+            ],
         );
         assert_eq!(ok.status, 201, "{}", ok.body);
 
         let again = app.post_form(
             "/setup",
-            &[("code", &code), ("display_name", "Eve"), ("email", "eve@clinic.example"), ("password", "long enough password")],
+            &[
+                ("code", &code),
+                ("display_name", "Eve"),
+                ("email", "eve@clinic.example"),
+                ("password", "long enough password"),
+            ],
         );
         assert_eq!(again.status, 422, "the code is single-use");
 
         let mut conn = app.db.conn();
-        let manager = clinic_db::users::find_by_email(&mut conn, "m@clinic.example").unwrap().unwrap();
+        let manager = clinic_db::users::find_by_email(&mut conn, "m@clinic.example")
+            .unwrap()
+            .unwrap();
         assert_eq!(manager.role, clinic_domain::user::Role::Manager);
         assert!(manager.password_hash.starts_with("$argon2id$"));
         let audit = clinic_db::audit::list(&mut conn, None, 10).unwrap();
@@ -47,7 +72,15 @@ fn a_clinic_with_a_manager_offers_no_setup_link() {
     on_each_database(|app| {
         let mut conn = app.db.conn();
         let now = chrono_now();
-        clinic_server::users::add_staff(&mut conn, "manager", "boss@clinic.example", "Boss", "long enough password", now).unwrap();
+        clinic_server::users::add_staff(
+            &mut conn,
+            "manager",
+            "boss@clinic.example",
+            "Boss",
+            "long enough password",
+            now,
+        )
+        .unwrap();
         drop(conn);
         let second = clinic_e2e::spawn_app_on(&app.db);
         assert!(second.is_none(), "a setup link was offered although a manager exists");

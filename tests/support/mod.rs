@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clinic_db::testing::TestDb;
-use clinic_server::{telemetry, Application, Config};
+use clinic_server::{Application, Config, telemetry};
 use std::sync::mpsc;
 
 pub use clinic_db::testing::TestDb as Database;
@@ -28,7 +28,10 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -38,8 +41,17 @@ pub fn spawn_app(db: TestDb) -> TestApp {
         telemetry::init("debug");
     }
     let (port, setup_code) = start_server(&db.url_string());
-    let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().new_agent();
-    TestApp { address: format!("http://127.0.0.1:{port}"), setup_code, db, agent }
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        setup_code,
+        db,
+        agent,
+    }
 }
 
 /// Starts another application process-alike on an existing database; returns its setup code, if it offered one.
@@ -64,7 +76,9 @@ fn start_server(database_url: &str) -> (u16, Option<String>) {
             }
         });
     });
-    rx.recv().expect("server thread").unwrap_or_else(|e| panic!("start: {e}"))
+    rx.recv()
+        .expect("server thread")
+        .unwrap_or_else(|e| panic!("start: {e}"))
 }
 
 /// Runs `test` against a fresh application on every configured database.

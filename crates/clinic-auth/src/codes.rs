@@ -34,7 +34,10 @@ pub fn generate_code() -> Result<OneTimeCode, getrandom::Error> {
     for b in bytes {
         bits = (bits << 8) | u128::from(b);
     }
-    let symbols: Vec<char> = (0..16).rev().map(|i| char::from(ALPHABET[((bits >> (i * 5)) & 31) as usize])).collect();
+    let symbols: Vec<char> = (0..16)
+        .rev()
+        .map(|i| char::from(ALPHABET[((bits >> (i * 5)) & 31) as usize]))
+        .collect();
     let groups: Vec<String> = symbols.chunks(4).map(|c| c.iter().collect()).collect();
     Ok(OneTimeCode(groups.join("-")))
 }

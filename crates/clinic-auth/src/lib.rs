@@ -6,5 +6,5 @@
 mod codes;
 mod password;
 
-pub use codes::{generate_code, generate_secret, hash_code, normalize_code, OneTimeCode};
-pub use password::{hash_password, verify_password, Password, PasswordError, DUMMY_HASH_INPUT};
+pub use codes::{OneTimeCode, generate_code, generate_secret, hash_code, normalize_code};
+pub use password::{DUMMY_HASH_INPUT, Password, PasswordError, hash_password, verify_password};

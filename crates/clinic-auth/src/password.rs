@@ -84,7 +84,10 @@ mod tests {
         assert!(Password::parse("éééééééé").is_ok(), "8 characters");
         assert!(Password::parse(&"x".repeat(128)).is_ok());
         assert_eq!(Password::parse(&"x".repeat(129)).err(), Some(PasswordError::TooLong));
-        assert_eq!(format!("{:?}", Password::parse("secret-password").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-password").unwrap()),
+            "Password(***)"
+        );
     }
 
     #[test]

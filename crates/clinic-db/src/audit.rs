@@ -1,7 +1,7 @@
 //! The audit log: append-only (the schema refuses updates and deletes).
 
 use crate::schema::audit_events;
-use crate::{with_conn, DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, UserId};
 use diesel::prelude::*;

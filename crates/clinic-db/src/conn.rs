@@ -1,11 +1,11 @@
 use crate::{DatabaseUrl, DbError};
+use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -57,7 +57,8 @@ impl DbConn {
             Self::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             Self::Postgres(c) => {
                 // Several processes may start at once: one migrates, the others wait for it.
-                c.batch_execute("SELECT pg_advisory_lock(7263540127)").map_err(|e| DbError::Migration(e.to_string()))?;
+                c.batch_execute("SELECT pg_advisory_lock(7263540127)")
+                    .map_err(|e| DbError::Migration(e.to_string()))?;
                 let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
                 let _ = c.batch_execute("SELECT pg_advisory_unlock(7263540127)");
                 r
@@ -112,6 +113,9 @@ impl DbConn {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").to_owned()
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("unknown error")
+        .to_owned()
 }
-

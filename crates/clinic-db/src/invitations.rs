@@ -1,7 +1,7 @@
 //! One-time codes (stored as hashes): a patient's portal login and the first manager's setup link.
 
 use crate::schema::invitations;
-use crate::{with_conn, DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, UserId};
 use diesel::prelude::*;

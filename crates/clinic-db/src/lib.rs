@@ -8,24 +8,24 @@
 pub mod audit;
 mod conn;
 mod error;
-mod nullable_id;
 pub mod invitations;
 pub mod login_sessions;
+mod nullable_id;
 pub mod patients;
 mod pool;
 pub mod schema;
 pub mod series;
 pub mod settings;
-mod url;
-pub mod users;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod url;
+pub mod users;
 
 pub use conn::DbConn;
 pub use error::{DbError, DbResult};
 pub(crate) use nullable_id::NullableId;
-pub use pool::{connect, Pool, PoolOptions, PooledConn};
-pub use url::{redact, DatabaseUrl};
+pub use pool::{Pool, PoolOptions, PooledConn, connect};
+pub use url::{DatabaseUrl, redact};
 
 /// Runs `$body` with `$c` bound to the concrete connection, compiled once per backend.
 #[macro_export]

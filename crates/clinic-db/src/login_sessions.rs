@@ -1,7 +1,7 @@
 //! Signed-in sessions, one row per token, so a token can be revoked at once on every process.
 
 use crate::schema::login_sessions;
-use crate::{with_conn, DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -17,7 +17,13 @@ pub struct LoginSession {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-pub fn insert(conn: &mut DbConn, id: &str, user: UserId, now: NaiveDateTime, expires_at: NaiveDateTime) -> DbResult<()> {
+pub fn insert(
+    conn: &mut DbConn,
+    id: &str,
+    user: UserId,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> DbResult<()> {
     let row = (
         login_sessions::id.eq(id),
         login_sessions::user_id.eq(user.0),

@@ -1,7 +1,7 @@
 //! Patient records.
 
 use crate::schema::patients;
-use crate::{with_conn, DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::NewPatient as ParsedPatient;
 use clinic_domain::{PatientId, UserId};

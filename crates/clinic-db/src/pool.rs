@@ -1,5 +1,5 @@
-use diesel::r2d2;
 use crate::{DatabaseUrl, DbConn, DbError};
+use diesel::r2d2;
 use diesel::r2d2::R2D2Connection;
 use std::time::Duration;
 
@@ -39,7 +39,10 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { max_size: 8, connection_timeout: Duration::from_secs(5) }
+        Self {
+            max_size: 8,
+            connection_timeout: Duration::from_secs(5),
+        }
     }
 }
 

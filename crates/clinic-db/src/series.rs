@@ -2,11 +2,11 @@
 //! that locks the series, and the schema holds it again (UNIQUE(series_id, session_number), CHECK 1..5).
 
 use crate::schema::{series, series_refusals, sessions};
-use crate::{with_conn, DbConn, DbError, DbResult};
+use crate::{DbConn, DbError, DbResult, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::series::{
-    decide_open_series, decide_session, Condition, OpenSeriesRefusal, PlannedSessions, PreviousSeries, SeriesPlan,
-    SessionAdmission, SessionNumber, SessionRefusal, MAXIMUM,
+    Condition, MAXIMUM, OpenSeriesRefusal, PlannedSessions, PreviousSeries, SeriesPlan, SessionAdmission,
+    SessionNumber, SessionRefusal, decide_open_series, decide_session,
 };
 use clinic_domain::session::{Device, NeedleDepth, Notes, ProductsApplied, TreatmentAreas};
 use clinic_domain::{PatientId, SeriesId, SessionId, UserId};
@@ -130,7 +130,10 @@ pub fn open(
             .first(c)
             .optional())?;
         let previous = match &latest {
-            Some(s) => Some(PreviousSeries { is_open: s.is_open(), sessions_recorded: count_sessions(conn, s.id)? }),
+            Some(s) => Some(PreviousSeries {
+                is_open: s.is_open(),
+                sessions_recorded: count_sessions(conn, s.id)?,
+            }),
             None => None,
         };
         let decision = decide_open_series(false, previous, review_note)?;
@@ -162,7 +165,10 @@ pub fn find(conn: &mut DbConn, id: SeriesId) -> DbResult<Series> {
 pub fn summary(conn: &mut DbConn, id: SeriesId) -> DbResult<SeriesSummary> {
     let series = find(conn, id)?;
     let sessions_recorded = count_sessions(conn, id)?;
-    Ok(SeriesSummary { series, sessions_recorded })
+    Ok(SeriesSummary {
+        series,
+        sessions_recorded,
+    })
 }
 
 /// A patient's series, newest first, with their session counts (one query).
@@ -176,7 +182,10 @@ pub fn list_for_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<S
         .load(c))?;
     Ok(rows
         .into_iter()
-        .map(|(series, n)| SeriesSummary { series, sessions_recorded: u8::try_from(n).unwrap_or(u8::MAX) })
+        .map(|(series, n)| SeriesSummary {
+            series,
+            sessions_recorded: u8::try_from(n).unwrap_or(u8::MAX),
+        })
         .collect())
 }
 
@@ -264,8 +273,15 @@ struct NewRefusalRow {
 /// What an attempt to record a session came to. A refusal at the maximum is stored before it is returned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordOutcome {
-    Recorded { session: Session, series: SeriesSummary, admission: SessionAdmission },
-    Refused { refusal: SessionRefusal, series: SeriesSummary },
+    Recorded {
+        session: Session,
+        series: SeriesSummary,
+        admission: SessionAdmission,
+    },
+    Refused {
+        refusal: SessionRefusal,
+        series: SeriesSummary,
+    },
 }
 
 /// Records the next session of a series, or stores why it was refused. One transaction: the series
@@ -283,7 +299,12 @@ pub fn record_session(
             DbConn::Sqlite(c) => series::table.find(id.0).first(c)?,
         };
         let recorded = count_sessions(conn, id)?;
-        match decide_session(recorded, series.planned_sessions, series.is_open(), record.acknowledge_beyond_typical) {
+        match decide_session(
+            recorded,
+            series.planned_sessions,
+            series.is_open(),
+            record.acknowledge_beyond_typical,
+        ) {
             Ok(admission) => {
                 let areas = record.treatment_areas.to_stored();
                 let products = record.products_applied.to_codes();
@@ -303,8 +324,15 @@ pub fn record_session(
                 };
                 let session: Session =
                     with_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
-                let series = SeriesSummary { series, sessions_recorded: admission.number.get() };
-                Ok(RecordOutcome::Recorded { session, series, admission })
+                let series = SeriesSummary {
+                    series,
+                    sessions_recorded: admission.number.get(),
+                };
+                Ok(RecordOutcome::Recorded {
+                    session,
+                    series,
+                    admission,
+                })
             }
             Err(refusal) => {
                 if refusal == SessionRefusal::MaximumReached {
@@ -316,7 +344,13 @@ pub fn record_session(
                     };
                     with_conn!(&mut *conn, c => diesel::insert_into(series_refusals::table).values(&row).execute(c))?;
                 }
-                Ok(RecordOutcome::Refused { refusal, series: SeriesSummary { series, sessions_recorded: recorded } })
+                Ok(RecordOutcome::Refused {
+                    refusal,
+                    series: SeriesSummary {
+                        series,
+                        sessions_recorded: recorded,
+                    },
+                })
             }
         }
     })

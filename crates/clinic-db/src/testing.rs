@@ -2,7 +2,7 @@
 //! a new PostgreSQL database copied from a template migrated once, dropped when the test ends.
 
 use crate::conn::DbConn;
-use crate::{connect, DatabaseUrl, Pool, PoolOptions};
+use crate::{DatabaseUrl, Pool, PoolOptions, connect};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -26,14 +26,20 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let path = dir.path().join("clinic.db");
-        Self { url: DatabaseUrl::Sqlite(path.to_string_lossy().into_owned()), cleanup: Cleanup::Sqlite(dir) }
+        Self {
+            url: DatabaseUrl::Sqlite(path.to_string_lossy().into_owned()),
+            cleanup: Cleanup::Sqlite(dir),
+        }
     }
 
     /// A new PostgreSQL database, or `None` (with a note on stderr) when `CLINIC_TEST_POSTGRES_URL` is unset.
     /// Under CI (`CI` set) a missing URL fails the test instead of skipping it.
     pub fn postgres() -> Option<Self> {
         let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-            assert!(std::env::var_os("CI").is_none(), "{POSTGRES_ENV} must be set under CI: PostgreSQL tests may not be skipped");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{POSTGRES_ENV} must be set under CI: PostgreSQL tests may not be skipped"
+            );
             eprintln!("note: PostgreSQL part skipped ({POSTGRES_ENV} is not set)");
             return None;
         };
@@ -43,7 +49,10 @@ impl TestDb {
             "clinic_test_{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
         );
         let mut admin = admin_conn(&admin_url);
         let mut attempt = 0;
@@ -58,7 +67,10 @@ impl TestDb {
                 Err(e) => panic!("CREATE DATABASE {name}: {e}"),
             }
         }
-        Some(Self { url: DatabaseUrl::Postgres(database_url(&admin_url, &name)), cleanup: Cleanup::Postgres { admin_url, name } })
+        Some(Self {
+            url: DatabaseUrl::Postgres(database_url(&admin_url, &name)),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
     }
 
     /// SQLite, then PostgreSQL when configured: the databases every test runs on.
@@ -92,17 +104,20 @@ impl TestDb {
     }
 
     pub fn pool(&self, max_size: u32) -> Pool {
-        let options = PoolOptions { max_size, connection_timeout: Duration::from_secs(30) };
+        let options = PoolOptions {
+            max_size,
+            connection_timeout: Duration::from_secs(30),
+        };
         connect(&self.url, &options).unwrap_or_else(|e| panic!("pool {}: {e}", self.backend_name()))
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
-            }
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
         }
     }
 }
@@ -113,7 +128,9 @@ fn admin_conn(admin_url: &str) -> PgConnection {
 
 /// The admin URL with its database name replaced.
 fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut url = format!("{}/{name}", &base[..path_start]);
@@ -144,7 +161,9 @@ fn ensure_template(admin_url: &str) -> String {
     if !exists {
         let building = format!("{name}_building");
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin);
-        diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).unwrap_or_else(|e| panic!("create template: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .unwrap_or_else(|e| panic!("create template: {e}"));
         {
             let mut c = DbConn::establish(&DatabaseUrl::Postgres(database_url(admin_url, &building)))
                 .unwrap_or_else(|e| panic!("connect template: {e}"));
@@ -164,7 +183,10 @@ fn migration_sources() -> Vec<(String, String)> {
     let mut files = Vec::new();
     let mut dirs = vec![root];
     while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
+        for entry in std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+        {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
@@ -182,8 +204,14 @@ fn migration_sources() -> Vec<(String, String)> {
 mod tests {
     #[test]
     fn database_url_replaces_the_name() {
-        assert_eq!(super::database_url("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::database_url("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::database_url("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::database_url("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
         assert_eq!(super::database_url("postgres://h", "x"), "postgres://h/x");
     }
 }

@@ -3,7 +3,7 @@
 use crate::series::{OpenSeriesError, RecordOutcome, SessionRecord};
 use crate::testing::TestDb;
 use crate::users::NewUser;
-use crate::{audit, invitations, login_sessions, patients, series, settings, users, DbConn, DbError};
+use crate::{DbConn, DbError, audit, invitations, login_sessions, patients, series, settings, users};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::{NewPatient, PatientInput};
 use clinic_domain::series::{Condition, OpenSeriesRefusal, SeriesPlan, SessionRefusal};
@@ -13,7 +13,10 @@ use clinic_domain::{PatientId, SeriesId, UserId};
 use std::sync::{Arc, Barrier};
 
 fn now() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap().and_hms_opt(10, 0, 0).unwrap()
+    NaiveDate::from_ymd_opt(2026, 11, 25)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
 }
 
 fn day(d: u32) -> NaiveDate {
@@ -79,7 +82,10 @@ fn users_insert_find_list_disable() {
         let m = add_user(c, "boss@clinic.example", Role::Manager, None);
         let p = add_user(c, "prov@clinic.example", Role::Provider, None);
         assert_eq!(users::find(c, m.id).unwrap(), m);
-        assert_eq!(users::find_by_email(c, "prov@clinic.example").unwrap().unwrap().role, Role::Provider);
+        assert_eq!(
+            users::find_by_email(c, "prov@clinic.example").unwrap().unwrap().role,
+            Role::Provider
+        );
         assert!(users::find_by_email(c, "nobody@clinic.example").unwrap().is_none());
         assert!(matches!(users::find(c, UserId(9999)), Err(DbError::NotFound)));
         assert_eq!(users::list_staff(c).unwrap().len(), 2);
@@ -110,7 +116,14 @@ fn users_insert_find_list_disable() {
         assert_eq!(users::find_by_patient(c, patient.id).unwrap(), Some(u));
         let bad = users::insert(
             c,
-            &NewUser { email: "x@y.example", display_name: "x", role: "provider", password_hash: "h", patient_id: Some(patient.id.0), created_at: now() },
+            &NewUser {
+                email: "x@y.example",
+                display_name: "x",
+                role: "provider",
+                password_hash: "h",
+                patient_id: Some(patient.id.0),
+                created_at: now(),
+            },
         );
         assert!(bad.is_err(), "{}", db.backend_name());
     }
@@ -144,7 +157,10 @@ fn series_open_list_complete_and_one_open_per_patient() {
         let c = &mut db.conn();
         let (prov, patient, first) = clinic(c, 3);
         let again = series::open(c, patient, &plan(2), None, prov, now());
-        assert!(matches!(again, Err(OpenSeriesError::Refused(OpenSeriesRefusal::OpenSeriesExists))));
+        assert!(matches!(
+            again,
+            Err(OpenSeriesError::Refused(OpenSeriesRefusal::OpenSeriesExists))
+        ));
         let s = series::find(c, first).unwrap();
         assert!(s.is_open() && !s.flagged_after_maximum && s.planned_sessions.get() == 3);
         let done = series::complete(c, first, now()).unwrap();
@@ -152,7 +168,12 @@ fn series_open_list_complete_and_one_open_per_patient() {
         let second = series::open(c, patient, &plan(5), None, prov, now()).unwrap();
         assert_eq!(second.reason.as_deref(), Some("deep scarring"));
         let list = series::list_for_patient(c, patient).unwrap();
-        assert_eq!(list.iter().map(|s| (s.series.id, s.sessions_recorded)).collect::<Vec<_>>(), [(second.id, 0), (first, 0)]);
+        assert_eq!(
+            list.iter()
+                .map(|s| (s.series.id, s.sessions_recorded))
+                .collect::<Vec<_>>(),
+            [(second.id, 0), (first, 0)]
+        );
         assert!(matches!(series::find(c, SeriesId(999)), Err(DbError::NotFound)));
     }
 }
@@ -164,22 +185,37 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
         let (prov, patient, id) = clinic(c, 3);
         for n in 1..=3u8 {
             match series::record_session(c, id, &record(n == 2, false), prov, now()).unwrap() {
-                RecordOutcome::Recorded { session, series, admission } => {
+                RecordOutcome::Recorded {
+                    session,
+                    series,
+                    admission,
+                } => {
                     assert_eq!((session.session_number.get(), series.sessions_recorded), (n, n));
                     assert!(!admission.beyond_typical && session.beyond_typical_ack_by.is_none());
                     assert_eq!(session.eye_area, n == 2);
                     assert_eq!(session.needle_depth.hundredths(), 125);
                     assert_eq!(session.treatment_areas.as_slice(), ["cheeks", "forehead"]);
-                    assert_eq!(session.products_applied.as_slice(), [Product::Moisturizer, Product::Sunscreen]);
+                    assert_eq!(
+                        session.products_applied.as_slice(),
+                        [Product::Moisturizer, Product::Sunscreen]
+                    );
                     assert_eq!(session.notes().unwrap().as_str(), "Hydrating serum at night");
                 }
                 other => panic!("{other:?}"),
             }
         }
         let refused = series::record_session(c, id, &record(false, false), prov, now()).unwrap();
-        assert!(matches!(refused, RecordOutcome::Refused { refusal: SessionRefusal::AcknowledgementRequired { .. }, .. }));
+        assert!(matches!(
+            refused,
+            RecordOutcome::Refused {
+                refusal: SessionRefusal::AcknowledgementRequired { .. },
+                ..
+            }
+        ));
         for n in 4..=5u8 {
-            let RecordOutcome::Recorded { session, admission, .. } = series::record_session(c, id, &record(false, true), prov, now()).unwrap() else {
+            let RecordOutcome::Recorded { session, admission, .. } =
+                series::record_session(c, id, &record(false, true), prov, now()).unwrap()
+            else {
                 panic!("session {n} refused");
             };
             assert_eq!(session.session_number.get(), n);
@@ -188,11 +224,20 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
         }
         for _ in 0..2 {
             let sixth = series::record_session(c, id, &record(false, true), prov, now()).unwrap();
-            assert!(matches!(sixth, RecordOutcome::Refused { refusal: SessionRefusal::MaximumReached, .. }));
+            assert!(matches!(
+                sixth,
+                RecordOutcome::Refused {
+                    refusal: SessionRefusal::MaximumReached,
+                    ..
+                }
+            ));
         }
         assert_eq!(series::count_refusals(c, id).unwrap(), 2);
         let sessions = series::sessions_of(c, id).unwrap();
-        assert_eq!(sessions.iter().map(|s| s.session_number.get()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            sessions.iter().map(|s| s.session_number.get()).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
         assert_eq!(series::find_session(c, sessions[1].id).unwrap(), sessions[1]);
         let (latest, s) = series::latest_session_of_patient(c, patient).unwrap().unwrap();
         assert_eq!((latest.session_number.get(), s.id), (5, id));
@@ -202,7 +247,10 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
         // A new series after one that reached 5 needs a review note and is flagged.
         series::complete(c, id, now()).unwrap();
         let refused = series::open(c, patient, &plan(3), None, prov, now());
-        assert!(matches!(refused, Err(OpenSeriesError::Refused(OpenSeriesRefusal::ReviewNoteRequired))));
+        assert!(matches!(
+            refused,
+            Err(OpenSeriesError::Refused(OpenSeriesRefusal::ReviewNoteRequired))
+        ));
         let note = Notes::parse("review_note", Some("Reviewed with the patient's GP")).unwrap();
         let flagged = series::open(c, patient, &plan(3), note.as_ref(), prov, now()).unwrap();
         assert!(flagged.flagged_after_maximum);
@@ -210,7 +258,13 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
         // A completed series takes no more sessions.
         series::complete(c, flagged.id, now()).unwrap();
         let closed = series::record_session(c, flagged.id, &record(false, false), prov, now()).unwrap();
-        assert!(matches!(closed, RecordOutcome::Refused { refusal: SessionRefusal::SeriesClosed, .. }));
+        assert!(matches!(
+            closed,
+            RecordOutcome::Refused {
+                refusal: SessionRefusal::SeriesClosed,
+                ..
+            }
+        ));
     }
 }
 
@@ -241,7 +295,11 @@ fn the_schema_refuses_what_the_rule_refuses() {
         assert!(insert(c, 1, None).is_err(), "{}: duplicate number", db.backend_name());
         assert!(insert(c, 6, Some(prov.0)).is_err(), "{}: 6th", db.backend_name());
         assert!(insert(c, 0, None).is_err(), "{}: 0th", db.backend_name());
-        assert!(insert(c, 4, None).is_err(), "{}: 4th without acknowledgement", db.backend_name());
+        assert!(
+            insert(c, 4, None).is_err(),
+            "{}: 4th without acknowledgement",
+            db.backend_name()
+        );
         assert!(insert(c, 4, Some(prov.0)).is_ok());
     }
 }
@@ -265,14 +323,29 @@ fn concurrent_recording_never_exceeds_five() {
             })
             .collect();
         let outcomes: Vec<RecordOutcome> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        let recorded = outcomes.iter().filter(|o| matches!(o, RecordOutcome::Recorded { .. })).count();
+        let recorded = outcomes
+            .iter()
+            .filter(|o| matches!(o, RecordOutcome::Recorded { .. }))
+            .count();
         let refused = outcomes
             .iter()
-            .filter(|o| matches!(o, RecordOutcome::Refused { refusal: SessionRefusal::MaximumReached, .. }))
+            .filter(|o| {
+                matches!(
+                    o,
+                    RecordOutcome::Refused {
+                        refusal: SessionRefusal::MaximumReached,
+                        ..
+                    }
+                )
+            })
             .count();
         assert_eq!((recorded, refused), (5, 27), "{}", db.backend_name());
         let c = &mut pool.get().unwrap();
-        let numbers: Vec<u8> = series::sessions_of(c, id).unwrap().iter().map(|s| s.session_number.get()).collect();
+        let numbers: Vec<u8> = series::sessions_of(c, id)
+            .unwrap()
+            .iter()
+            .map(|s| s.session_number.get())
+            .collect();
         assert_eq!(numbers, [1, 2, 3, 4, 5], "{}", db.backend_name());
         assert_eq!(series::count_refusals(c, id).unwrap(), 27);
     }
@@ -310,11 +383,29 @@ fn invitations_replace_use_once() {
             expires_at: later,
         };
         let s1 = invitations::replace(c, &setup).unwrap();
-        let s2 = invitations::replace(c, &invitations::NewInvitation { code_hash: "setup-2", ..setup }).unwrap();
-        assert!(!invitations::find_by_hash(c, &s1.code_hash).unwrap().unwrap().is_usable(now()));
+        let s2 = invitations::replace(
+            c,
+            &invitations::NewInvitation {
+                code_hash: "setup-2",
+                ..setup
+            },
+        )
+        .unwrap();
+        assert!(
+            !invitations::find_by_hash(c, &s1.code_hash)
+                .unwrap()
+                .unwrap()
+                .is_usable(now())
+        );
         assert!(s2.is_usable(now()));
         // Setting up a new setup link leaves the patient's invitation alone, and vice versa.
-        assert!(invitations::find_by_hash(c, "hash-2").unwrap().unwrap().voided_at.is_none());
+        assert!(
+            invitations::find_by_hash(c, "hash-2")
+                .unwrap()
+                .unwrap()
+                .voided_at
+                .is_none()
+        );
     }
 }
 
@@ -332,7 +423,10 @@ fn login_sessions_revoke() {
         assert_eq!(login_sessions::find(c, "a").unwrap().unwrap().last_seen_at, later);
         login_sessions::revoke(c, "a", later).unwrap();
         assert_eq!(login_sessions::find(c, "a").unwrap().unwrap().revoked_at, Some(later));
-        assert_eq!(login_sessions::revoke_all_of_user(c, u.id, Some("b"), later).unwrap(), 1);
+        assert_eq!(
+            login_sessions::revoke_all_of_user(c, u.id, Some("b"), later).unwrap(),
+            1
+        );
         assert!(login_sessions::find(c, "b").unwrap().unwrap().revoked_at.is_none());
         assert!(login_sessions::find(c, "c").unwrap().unwrap().revoked_at.is_some());
         assert!(login_sessions::find(c, "zzz").unwrap().is_none());
@@ -357,7 +451,9 @@ fn audit_is_append_only() {
             detail: None,
         };
         audit::insert(c, &event("patient.read", Some(patient))).unwrap();
-        let many: Vec<_> = (0..150).map(|i| event(if i % 2 == 0 { "a" } else { "b" }, None)).collect();
+        let many: Vec<_> = (0..150)
+            .map(|i| event(if i % 2 == 0 { "a" } else { "b" }, None))
+            .collect();
         audit::insert_many(c, &many).unwrap();
         let all = audit::list(c, None, 1000).unwrap();
         assert_eq!(all.len(), 151);
@@ -396,7 +492,9 @@ fn migrations_are_idempotent_and_ping_works() {
 
 #[test]
 fn connection_errors_keep_the_drivers_words() {
-    let err = DbConn::establish(&crate::DatabaseUrl::Sqlite("/nonexistent-dir/x/clinic.db".into())).err().unwrap();
+    let err = DbConn::establish(&crate::DatabaseUrl::Sqlite("/nonexistent-dir/x/clinic.db".into()))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("/nonexistent-dir/x/clinic.db"), "{err}");
     let url = crate::DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
     let started = std::time::Instant::now();

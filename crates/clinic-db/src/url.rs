@@ -19,7 +19,9 @@ impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, DbError> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Err(DbError::Url("DATABASE_URL is empty: give a SQLite file path or a postgres:// URL".into()));
+            return Err(DbError::Url(
+                "DATABASE_URL is empty: give a SQLite file path or a postgres:// URL".into(),
+            ));
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             let url = if raw.contains("connect_timeout=") {
@@ -32,7 +34,9 @@ impl DatabaseUrl {
         }
         if let Some(path) = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
             if path.is_empty() {
-                return Err(DbError::Url("DATABASE_URL sqlite:// names no file (expected sqlite://clinic.db)".into()));
+                return Err(DbError::Url(
+                    "DATABASE_URL sqlite:// names no file (expected sqlite://clinic.db)".into(),
+                ));
             }
             return Ok(Self::Sqlite(path.to_owned()));
         }
@@ -42,7 +46,9 @@ impl DatabaseUrl {
             )));
         }
         if raw == ":memory:" {
-            return Err(DbError::Url("an in-memory SQLite database cannot be shared by the server's connections; give a file path".into()));
+            return Err(DbError::Url(
+                "an in-memory SQLite database cannot be shared by the server's connections; give a file path".into(),
+            ));
         }
         Ok(Self::Sqlite(raw.to_owned()))
     }
@@ -68,7 +74,11 @@ pub fn redact(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
             format!("{scheme}://{masked}@{host}{tail}")
         }
         None => url.to_owned(),
@@ -99,10 +109,22 @@ mod tests {
 
     #[test]
     fn scheme_selects_the_backend() {
-        assert_eq!(DatabaseUrl::parse("clinic.db").unwrap(), DatabaseUrl::Sqlite("clinic.db".into()));
-        assert_eq!(DatabaseUrl::parse("/var/lib/clinic.db").unwrap(), DatabaseUrl::Sqlite("/var/lib/clinic.db".into()));
-        assert_eq!(DatabaseUrl::parse("sqlite://data/c.db").unwrap(), DatabaseUrl::Sqlite("data/c.db".into()));
-        assert_eq!(DatabaseUrl::parse("sqlite:///abs/c.db").unwrap(), DatabaseUrl::Sqlite("/abs/c.db".into()));
+        assert_eq!(
+            DatabaseUrl::parse("clinic.db").unwrap(),
+            DatabaseUrl::Sqlite("clinic.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/var/lib/clinic.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/clinic.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/c.db").unwrap(),
+            DatabaseUrl::Sqlite("data/c.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///abs/c.db").unwrap(),
+            DatabaseUrl::Sqlite("/abs/c.db".into())
+        );
         assert_eq!(
             DatabaseUrl::parse("postgres://u:p@localhost/db").unwrap(),
             DatabaseUrl::Postgres("postgres://u:p@localhost/db?connect_timeout=5".into())
@@ -123,7 +145,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://clinic:s3cret@db:5432/clinic"), "postgres://clinic:***@db:5432/clinic");
+        assert_eq!(
+            redact("postgres://clinic:s3cret@db:5432/clinic"),
+            "postgres://clinic:***@db:5432/clinic"
+        );
         assert_eq!(redact("postgres://db/clinic"), "postgres://db/clinic");
         let shown = format!("{:?}", DatabaseUrl::parse("postgres://a:b@h/d").unwrap());
         assert!(!shown.contains(":b@"));

@@ -1,7 +1,7 @@
 //! Accounts.
 
 use crate::schema::users;
-use crate::{with_conn, DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, UserId};
@@ -78,7 +78,8 @@ pub fn set_disabled(conn: &mut DbConn, id: UserId, at: Option<NaiveDateTime>) ->
 }
 
 pub fn set_password_hash(conn: &mut DbConn, id: UserId, hash: &str) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::password_hash.eq(hash)).execute(c))?;
+    let n =
+        with_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::password_hash.eq(hash)).execute(c))?;
     Ok(n == 1)
 }
 

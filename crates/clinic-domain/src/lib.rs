@@ -21,10 +21,10 @@ pub use ids::{PatientId, SeriesId, SessionId, UserId};
 /// Stored values come back through these conversions (diesel's `deserialize_as` uses `TryFrom`), so
 /// a row read from the database is parsed into the same types a request is.
 mod stored {
+    use crate::FieldError;
     use crate::series::{Condition, PlannedSessions, SessionNumber};
     use crate::session::{Device, NeedleDepth, ProductsApplied, TreatmentAreas};
     use crate::user::Role;
-    use crate::FieldError;
 
     macro_rules! from_stored_text {
         ($($t:ty => $parse:expr),* $(,)?) => {$(

@@ -1,7 +1,7 @@
 //! Patients: the record a provider creates.
 
-use crate::user::{Email, PersonName};
 use crate::FieldError;
+use crate::user::{Email, PersonName};
 use chrono::NaiveDate;
 
 /// A date of birth: in the past (relative to the clinic's today) and not before 1900.
@@ -38,7 +38,10 @@ impl Phone {
             .enumerate()
             .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && i == 0));
         if !allowed || !(6..=20).contains(&digits) || value.len() > 32 {
-            return Err(FieldError::new("phone", "must be a telephone number of 6 to 20 digits, e.g. +1 555 010 0199"));
+            return Err(FieldError::new(
+                "phone",
+                "must be a telephone number of 6 to 20 digits, e.g. +1 555 010 0199",
+            ));
         }
         Ok(Self(value.to_owned()))
     }
@@ -72,8 +75,12 @@ impl NewPatient {
     /// Parses every field, collecting all errors so a form can show them together.
     pub fn parse(input: PatientInput<'_>, today: NaiveDate) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let first_name = PersonName::parse("first_name", input.first_name).map_err(|e| errors.push(e)).ok();
-        let last_name = PersonName::parse("last_name", input.last_name).map_err(|e| errors.push(e)).ok();
+        let first_name = PersonName::parse("first_name", input.first_name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let last_name = PersonName::parse("last_name", input.last_name)
+            .map_err(|e| errors.push(e))
+            .ok();
         let date_of_birth = match input.date_of_birth {
             Some(d) => DateOfBirth::parse(d, today).map_err(|e| errors.push(e)).ok(),
             None => {
@@ -90,9 +97,13 @@ impl NewPatient {
             None => None,
         };
         match (first_name, last_name, date_of_birth) {
-            (Some(first_name), Some(last_name), Some(date_of_birth)) if errors.is_empty() => {
-                Ok(Self { first_name, last_name, date_of_birth, email, phone })
-            }
+            (Some(first_name), Some(last_name), Some(date_of_birth)) if errors.is_empty() => Ok(Self {
+                first_name,
+                last_name,
+                date_of_birth,
+                email,
+                phone,
+            }),
             _ => Err(errors),
         }
     }
@@ -117,7 +128,13 @@ mod tests {
 
     #[test]
     fn patient_collects_every_error() {
-        let input = PatientInput { first_name: " ", last_name: "", date_of_birth: None, email: Some("x"), phone: Some("abc") };
+        let input = PatientInput {
+            first_name: " ",
+            last_name: "",
+            date_of_birth: None,
+            email: Some("x"),
+            phone: Some("abc"),
+        };
         let errors = NewPatient::parse(input, d(2026, 1, 1)).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, ["first_name", "last_name", "date_of_birth", "email", "phone"]);

@@ -107,7 +107,13 @@ use Kind::{Caution, Instruction};
 use StageKey::{Day1, Day7Plus, DayOf, Days2To7};
 
 const fn item(stage: StageKey, kind: Kind, shown: Shown, text: Text, sources: &'static [&'static str]) -> Item {
-    Item { stage, kind, shown, text, sources }
+    Item {
+        stage,
+        kind,
+        shown,
+        text,
+        sources,
+    }
 }
 
 const DEFAULT_ITEMS: &[Item] = &[
@@ -136,7 +142,9 @@ const DEFAULT_ITEMS: &[Item] = &[
         Instruction,
         Shown::ProductsApplied,
         Text::ProductsApplied,
-        &["After your procedure your medical provider may apply a lipo-peptide booster, skin moisturizer, and sun screen."],
+        &[
+            "After your procedure your medical provider may apply a lipo-peptide booster, skin moisturizer, and sun screen.",
+        ],
     ),
     item(
         DayOf,
@@ -149,15 +157,23 @@ const DEFAULT_ITEMS: &[Item] = &[
         Day1,
         Instruction,
         Shown::Always,
-        Text::Fixed("You may wash your face as usual and go back to your usual makeup, lotions and other topical products."),
-        &["On the next day, you may clean your face as usual and apply makeup, lotions and other topical products as usual."],
+        Text::Fixed(
+            "You may wash your face as usual and go back to your usual makeup, lotions and other topical products.",
+        ),
+        &[
+            "On the next day, you may clean your face as usual and apply makeup, lotions and other topical products as usual.",
+        ],
     ),
     item(
         Day1,
         Caution,
         Shown::Always,
-        Text::Fixed("Avoid exfoliants and cleansers that contain glycolic acid: after the procedure they can leave your skin very dry."),
-        &["Stay away from exfoliants or glycolic acids that are present in cleansers as these can make your skin very dry after the procedure."],
+        Text::Fixed(
+            "Avoid exfoliants and cleansers that contain glycolic acid: after the procedure they can leave your skin very dry.",
+        ),
+        &[
+            "Stay away from exfoliants or glycolic acids that are present in cleansers as these can make your skin very dry after the procedure.",
+        ],
     ),
     item(
         Day1,
@@ -170,7 +186,9 @@ const DEFAULT_ITEMS: &[Item] = &[
         Days2To7,
         Instruction,
         Shown::Always,
-        Text::Fixed("From about the second day your skin may feel dry and flake: your skin cells are renewing faster than usual."),
+        Text::Fixed(
+            "From about the second day your skin may feel dry and flake: your skin cells are renewing faster than usual.",
+        ),
         &[
             "Within two (2) days following your Micro-Needling procedure, you will notice skin dryness and flaking.",
             "This is due to an increased turnover of skin cells.",
@@ -227,8 +245,12 @@ const DEFAULT_ITEMS: &[Item] = &[
         Day7Plus,
         Instruction,
         Shown::Always,
-        Text::Fixed("About a week after the procedure, most patients notice that their skin is smoother and more radiant."),
-        &["A week after the Micro-Needling procedure, most patients notice that their skin is smoother and more radiant."],
+        Text::Fixed(
+            "About a week after the procedure, most patients notice that their skin is smoother and more radiant.",
+        ),
+        &[
+            "A week after the Micro-Needling procedure, most patients notice that their skin is smoother and more radiant.",
+        ],
     ),
     item(
         Day7Plus,
@@ -242,7 +264,9 @@ const DEFAULT_ITEMS: &[Item] = &[
         Instruction,
         Shown::Always,
         Text::SeriesPosition,
-        &["Results vary, but usually a course of 1-3 treatments (maximum of 5, depending on the condition being treated) is typically recommended."],
+        &[
+            "Results vary, but usually a course of 1-3 treatments (maximum of 5, depending on the condition being treated) is typically recommended.",
+        ],
     ),
     item(
         Day7Plus,
@@ -252,7 +276,9 @@ const DEFAULT_ITEMS: &[Item] = &[
             "This was the fifth session, the most a course allows. Before any further treatment, consult your provider: \
              needing more sessions may point to an unrecognised underlying medical condition.",
         ),
-        &["If you require MORE procedures than this, you may have an unrecognized underlying medical condition and should consult with your provider."],
+        &[
+            "If you require MORE procedures than this, you may have an unrecognized underlying medical condition and should consult with your provider.",
+        ],
     ),
     item(
         Day7Plus,

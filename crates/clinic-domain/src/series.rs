@@ -1,8 +1,8 @@
 //! The series rule: a course is typically 1–3 sessions and never more than 5 (the clinic's sheet:
 //! "a course of 1-3 treatments ... maximum of 5, depending on the condition").
 
-use crate::session::Notes;
 use crate::FieldError;
+use crate::session::Notes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -165,7 +165,11 @@ impl SeriesPlan {
                 "planning 4 or 5 sessions needs a reason: the condition that justifies more than the typical 1-3",
             ));
         }
-        Ok(Self { condition, planned, reason })
+        Ok(Self {
+            condition,
+            planned,
+            reason,
+        })
     }
 }
 
@@ -216,7 +220,9 @@ pub fn decide_open_series(
     if after_maximum && review_note.is_none() {
         return Err(OpenSeriesRefusal::ReviewNoteRequired);
     }
-    Ok(OpenSeriesDecision { flagged_after_maximum: after_maximum })
+    Ok(OpenSeriesDecision {
+        flagged_after_maximum: after_maximum,
+    })
 }
 
 /// Why a session cannot be recorded.
@@ -226,7 +232,10 @@ pub enum SessionRefusal {
         "session {number} goes beyond {} (a typical course is 1-3 sessions, at most 5); record it only with the beyond-typical acknowledgement",
         beyond_what(*number, *planned)
     )]
-    AcknowledgementRequired { number: SessionNumber, planned: PlannedSessions },
+    AcknowledgementRequired {
+        number: SessionNumber,
+        planned: PlannedSessions,
+    },
     #[error("this series already has 5 sessions and a 6th is refused. {BEYOND_MAXIMUM_ADVICE}")]
     MaximumReached,
     #[error("this series is completed; open a new series to record more sessions")]
@@ -245,7 +254,10 @@ impl SessionRefusal {
 
 fn beyond_what(number: SessionNumber, planned: PlannedSessions) -> String {
     match (number.is_beyond_typical(), number.get() > planned.get()) {
-        (true, true) => format!("both the typical course of {TYPICAL_MAX} and the {} planned", planned.get()),
+        (true, true) => format!(
+            "both the typical course of {TYPICAL_MAX} and the {} planned",
+            planned.get()
+        ),
         (true, false) => format!("the typical course of {TYPICAL_MAX}"),
         _ => format!("the {} planned", planned.get()),
     }
@@ -280,22 +292,37 @@ pub fn decide_session(
     let number = SessionNumber(n);
     let beyond_typical = n > TYPICAL_MAX || n > planned.get();
     if !beyond_typical {
-        return Ok(SessionAdmission { number, beyond_typical, warnings: Vec::new() });
+        return Ok(SessionAdmission {
+            number,
+            beyond_typical,
+            warnings: Vec::new(),
+        });
     }
     if !acknowledged {
         return Err(SessionRefusal::AcknowledgementRequired { number, planned });
     }
     let mut warnings = Vec::new();
     if n > planned.get() {
-        warnings.push(format!("Session {n} is beyond the {} planned for this series.", planned.get()));
+        warnings.push(format!(
+            "Session {n} is beyond the {} planned for this series.",
+            planned.get()
+        ));
     }
     if n > TYPICAL_MAX {
-        warnings.push(format!("Session {n} is beyond the typical course of 1-{TYPICAL_MAX} sessions."));
+        warnings.push(format!(
+            "Session {n} is beyond the typical course of 1-{TYPICAL_MAX} sessions."
+        ));
     }
     if n == MAXIMUM {
-        warnings.push(format!("This is the last session the series allows. {BEYOND_MAXIMUM_ADVICE}"));
+        warnings.push(format!(
+            "This is the last session the series allows. {BEYOND_MAXIMUM_ADVICE}"
+        ));
     }
-    Ok(SessionAdmission { number, beyond_typical, warnings })
+    Ok(SessionAdmission {
+        number,
+        beyond_typical,
+        warnings,
+    })
 }
 
 /// What recording the next session would do, for showing before the provider submits.
@@ -379,8 +406,14 @@ mod tests {
         assert_eq!(refusal.code(), "series_maximum_reached");
         let text = refusal.to_string();
         assert!(text.contains("underlying medical condition") && text.contains("consult their provider"));
-        assert_eq!(decide_session(9, plan(5), false, true), Err(SessionRefusal::MaximumReached));
-        assert_eq!(decide_session(1, plan(3), false, true), Err(SessionRefusal::SeriesClosed));
+        assert_eq!(
+            decide_session(9, plan(5), false, true),
+            Err(SessionRefusal::MaximumReached)
+        );
+        assert_eq!(
+            decide_session(1, plan(3), false, true),
+            Err(SessionRefusal::SeriesClosed)
+        );
     }
 
     #[test]
@@ -390,30 +423,66 @@ mod tests {
         assert!(SeriesPlan::parse(Condition::AcneScars, Some(5), Some("deep scarring")).is_ok());
         assert!(SeriesPlan::parse(Condition::AcneScars, Some(6), Some("x")).is_err());
         assert!(SeriesPlan::parse(Condition::AcneScars, Some(0), None).is_err());
-        assert_eq!(SeriesPlan::parse(Condition::Other, None, None).unwrap().planned.get(), 3);
+        assert_eq!(
+            SeriesPlan::parse(Condition::Other, None, None).unwrap().planned.get(),
+            3
+        );
     }
 
     #[test]
     fn new_series_after_a_maximum_needs_review_and_is_flagged() {
         let note = Notes::parse("review_note", Some("reviewed with GP")).unwrap();
-        let reached = PreviousSeries { is_open: false, sessions_recorded: 5 };
-        let short = PreviousSeries { is_open: false, sessions_recorded: 3 };
-        assert_eq!(decide_open_series(false, Some(reached), None), Err(OpenSeriesRefusal::ReviewNoteRequired));
+        let reached = PreviousSeries {
+            is_open: false,
+            sessions_recorded: 5,
+        };
+        let short = PreviousSeries {
+            is_open: false,
+            sessions_recorded: 3,
+        };
+        assert_eq!(
+            decide_open_series(false, Some(reached), None),
+            Err(OpenSeriesRefusal::ReviewNoteRequired)
+        );
         assert_eq!(
             decide_open_series(false, Some(reached), note.as_ref()),
-            Ok(OpenSeriesDecision { flagged_after_maximum: true })
+            Ok(OpenSeriesDecision {
+                flagged_after_maximum: true
+            })
         );
-        assert_eq!(decide_open_series(false, Some(short), None), Ok(OpenSeriesDecision { flagged_after_maximum: false }));
-        assert_eq!(decide_open_series(false, None, None), Ok(OpenSeriesDecision { flagged_after_maximum: false }));
-        assert_eq!(decide_open_series(true, None, None), Err(OpenSeriesRefusal::OpenSeriesExists));
-        let open = PreviousSeries { is_open: true, sessions_recorded: 1 };
-        assert_eq!(decide_open_series(false, Some(open), None).unwrap_err().code(), "open_series_exists");
+        assert_eq!(
+            decide_open_series(false, Some(short), None),
+            Ok(OpenSeriesDecision {
+                flagged_after_maximum: false
+            })
+        );
+        assert_eq!(
+            decide_open_series(false, None, None),
+            Ok(OpenSeriesDecision {
+                flagged_after_maximum: false
+            })
+        );
+        assert_eq!(
+            decide_open_series(true, None, None),
+            Err(OpenSeriesRefusal::OpenSeriesExists)
+        );
+        let open = PreviousSeries {
+            is_open: true,
+            sessions_recorded: 1,
+        };
+        assert_eq!(
+            decide_open_series(false, Some(open), None).unwrap_err().code(),
+            "open_series_exists"
+        );
     }
 
     #[test]
     fn preview_matches_the_rule() {
         assert_eq!(preview_next_session(0, plan(3), true), NextSession::Typical);
-        assert_eq!(preview_next_session(3, plan(3), true), NextSession::NeedsAcknowledgement);
+        assert_eq!(
+            preview_next_session(3, plan(3), true),
+            NextSession::NeedsAcknowledgement
+        );
         assert_eq!(preview_next_session(5, plan(5), true), NextSession::Refused);
         assert_eq!(preview_next_session(1, plan(3), false), NextSession::SeriesClosed);
         assert_eq!(

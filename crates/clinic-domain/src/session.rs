@@ -20,7 +20,10 @@ impl NeedleDepth {
         }
         let scaled = mm * 100.0;
         let rounded = scaled.round();
-        if (scaled - rounded).abs() > 1e-6 || rounded < f64::from(Self::MIN_HUNDREDTHS) || rounded > f64::from(Self::MAX_HUNDREDTHS) {
+        if (scaled - rounded).abs() > 1e-6
+            || rounded < f64::from(Self::MIN_HUNDREDTHS)
+            || rounded > f64::from(Self::MAX_HUNDREDTHS)
+        {
             return Err(err());
         }
         // In range 10..=300, so the conversion is exact.
@@ -113,10 +116,12 @@ impl FromStr for Product {
     type Err = FieldError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Product::ALL
-            .into_iter()
-            .find(|p| p.code() == s.trim())
-            .ok_or_else(|| FieldError::new("products_applied", "each must be lipo_peptide_booster, moisturizer or sunscreen"))
+        Product::ALL.into_iter().find(|p| p.code() == s.trim()).ok_or_else(|| {
+            FieldError::new(
+                "products_applied",
+                "each must be lipo_peptide_booster, moisturizer or sunscreen",
+            )
+        })
     }
 }
 
@@ -133,7 +138,11 @@ impl ProductsApplied {
     }
 
     pub fn parse<'a>(codes: impl IntoIterator<Item = &'a str>) -> Result<Self, FieldError> {
-        codes.into_iter().map(str::parse).collect::<Result<Vec<_>, _>>().map(Self::new)
+        codes
+            .into_iter()
+            .map(str::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self::new)
     }
 
     /// Comma-separated codes, as stored.
@@ -169,7 +178,10 @@ impl TreatmentAreas {
                 continue;
             }
             if area.chars().count() > 60 || area.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '\n')) {
-                return Err(FieldError::new(Self::FIELD, "each area is at most 60 characters of plain text"));
+                return Err(FieldError::new(
+                    Self::FIELD,
+                    "each area is at most 60 characters of plain text",
+                ));
             }
             if !out.contains(&area) {
                 out.push(area);
@@ -212,7 +224,10 @@ impl Notes {
         if text.chars().count() > Self::MAX_LEN {
             return Err(FieldError::new(field, "is at most 2000 characters"));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
             return Err(FieldError::new(field, "may not contain control characters"));
         }
         Ok(Some(Self(text.replace("\r\n", "\n"))))
@@ -261,7 +276,13 @@ mod tests {
     #[test]
     fn notes_blank_is_none() {
         assert_eq!(Notes::parse("notes", Some("  ")), Ok(None));
-        assert_eq!(Notes::parse("notes", Some(" keep hydrated\r\n ")).unwrap().unwrap().as_str(), "keep hydrated");
+        assert_eq!(
+            Notes::parse("notes", Some(" keep hydrated\r\n "))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "keep hydrated"
+        );
         assert!(Notes::parse("notes", Some(&"a".repeat(2001))).is_err());
         assert!(Notes::parse("notes", Some("a\u{7}")).is_err());
     }

@@ -1,9 +1,9 @@
 //! The personalised aftercare timeline of one session.
 
-use crate::protocol::{Kind, Protocol, Shown, StageKey, Text};
-use crate::series::{position_text, PlannedSessions, SessionNumber};
-use crate::session::{Notes, ProductsApplied};
 use crate::Clock;
+use crate::protocol::{Kind, Protocol, Shown, StageKey, Text};
+use crate::series::{PlannedSessions, SessionNumber, position_text};
+use crate::session::{Notes, ProductsApplied};
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -138,15 +138,23 @@ impl Protocol {
             stage.is_current = Some(stage.key) == current;
         }
 
-        Timeline { performed_on: day0, today, day_number, upcoming: day_number < 0, current, position, stages }
+        Timeline {
+            performed_on: day0,
+            today,
+            day_number,
+            upcoming: day_number < 0,
+            current,
+            position,
+            stages,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Product;
     use crate::FixedClock;
+    use crate::session::Product;
     use chrono::{TimeZone, Utc};
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -160,7 +168,10 @@ mod tests {
 
     impl Fixture {
         fn new() -> Self {
-            Self { products: ProductsApplied::new([Product::Sunscreen]), notes: None }
+            Self {
+                products: ProductsApplied::new([Product::Sunscreen]),
+                notes: None,
+            }
         }
 
         fn facts(&self, performed_on: NaiveDate, eye_area: bool, number: i64) -> SessionFacts<'_> {
@@ -195,7 +206,10 @@ mod tests {
         let t = Protocol::default().timeline_on(&f.facts(d(2028, 2, 28), false, 1), d(2028, 2, 28));
         assert_eq!(t.stages[1].starts_on, d(2028, 2, 29));
         assert_eq!(t.stages[2].ends_on, Some(d(2028, 3, 6)));
-        assert_eq!(t.stages.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["day_of", "day_1", "days_2_7", "day_7_plus"]);
+        assert_eq!(
+            t.stages.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+            ["day_of", "day_1", "days_2_7", "day_7_plus"]
+        );
     }
 
     #[test]
@@ -235,12 +249,22 @@ mod tests {
             assert_eq!(t.current, want, "day {day}");
             assert_eq!(t.day_number, day);
             assert_eq!(t.upcoming, day < 0);
-            assert_eq!(t.stages.iter().filter(|s| s.is_current).count(), usize::from(want.is_some()), "day {day}");
+            assert_eq!(
+                t.stages.iter().filter(|s| s.is_current).count(),
+                usize::from(want.is_some()),
+                "day {day}"
+            );
         }
     }
 
     fn all_text(stage: &Stage) -> String {
-        stage.instructions.iter().chain(&stage.cautions).cloned().collect::<Vec<_>>().join(" ")
+        stage
+            .instructions
+            .iter()
+            .chain(&stage.cautions)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
@@ -250,7 +274,12 @@ mod tests {
             let t = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), eye_area, 1), d(2026, 1, 3));
             for stage in &t.stages {
                 let mentions = all_text(stage).contains("bruising");
-                assert_eq!(mentions, eye_area && stage.key == StageKey::Days2To7, "{:?} eye_area={eye_area}", stage.key);
+                assert_eq!(
+                    mentions,
+                    eye_area && stage.key == StageKey::Days2To7,
+                    "{:?} eye_area={eye_area}",
+                    stage.key
+                );
             }
         }
     }
@@ -259,24 +288,39 @@ mod tests {
     fn products_listed_are_exactly_those_applied() {
         let cases: [(&[Product], Option<&str>); 4] = [
             (&[], None),
-            (&[Product::Sunscreen], Some("After the procedure your provider applied sunscreen.")),
+            (
+                &[Product::Sunscreen],
+                Some("After the procedure your provider applied sunscreen."),
+            ),
             (
                 &[Product::Moisturizer, Product::Sunscreen],
                 Some("After the procedure your provider applied a skin moisturizer and sunscreen."),
             ),
             (
                 &Product::ALL,
-                Some("After the procedure your provider applied a lipo-peptide booster, a skin moisturizer and sunscreen."),
+                Some(
+                    "After the procedure your provider applied a lipo-peptide booster, a skin moisturizer and sunscreen.",
+                ),
             ),
         ];
         for (applied, want) in cases {
-            let f = Fixture { products: ProductsApplied::new(applied.iter().copied()), notes: None };
+            let f = Fixture {
+                products: ProductsApplied::new(applied.iter().copied()),
+                notes: None,
+            };
             let t = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), false, 1), d(2026, 1, 1));
             let day_of = t.stage(StageKey::DayOf).unwrap();
-            let applied_lines: Vec<&String> = day_of.instructions.iter().filter(|i| i.contains("provider applied")).collect();
+            let applied_lines: Vec<&String> = day_of
+                .instructions
+                .iter()
+                .filter(|i| i.contains("provider applied"))
+                .collect();
             assert_eq!(applied_lines.first().map(|s| s.as_str()), want);
             for p in Product::ALL {
-                let named = t.stages.iter().any(|s| all_text(s).contains(p.label()) && p != Product::Sunscreen);
+                let named = t
+                    .stages
+                    .iter()
+                    .any(|s| all_text(s).contains(p.label()) && p != Product::Sunscreen);
                 assert_eq!(named, applied.contains(&p) && p != Product::Sunscreen, "{p:?}");
             }
         }
@@ -287,7 +331,12 @@ mod tests {
         let f = Fixture::new();
         let t = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), false, 1), d(2026, 1, 1));
         let day_of = t.stage(StageKey::DayOf).unwrap();
-        assert!(day_of.cautions.iter().any(|c| c.contains("Ibuprofen") && c.contains("Motrin") && c.contains("Advil")));
+        assert!(
+            day_of
+                .cautions
+                .iter()
+                .any(|c| c.contains("Ibuprofen") && c.contains("Motrin") && c.contains("Advil"))
+        );
         assert!(!day_of.instructions.iter().any(|c| c.contains("Ibuprofen")));
         let day_1 = t.stage(StageKey::Day1).unwrap();
         assert!(day_1.cautions.iter().any(|c| c.contains("glycolic")));
@@ -296,15 +345,26 @@ mod tests {
 
     #[test]
     fn provider_notes_and_series_position() {
-        let f = Fixture { products: ProductsApplied::default(), notes: Notes::parse("notes", Some("Hyaluronic serum twice daily")).unwrap() };
+        let f = Fixture {
+            products: ProductsApplied::default(),
+            notes: Notes::parse("notes", Some("Hyaluronic serum twice daily")).unwrap(),
+        };
         let t = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), false, 2), d(2026, 1, 1));
         let mid = all_text(t.stage(StageKey::Days2To7).unwrap());
         assert!(mid.contains("Hyaluronic serum twice daily"));
         let late = t.stage(StageKey::Day7Plus).unwrap();
-        assert!(late.instructions.contains(&"Session 2 of a planned 3; a typical course is 1–3 sessions, at most 5.".to_owned()));
+        assert!(
+            late.instructions
+                .contains(&"Session 2 of a planned 3; a typical course is 1–3 sessions, at most 5.".to_owned())
+        );
         assert!(late.cautions.is_empty());
         let t5 = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), false, 5), d(2026, 1, 1));
         let late5 = t5.stage(StageKey::Day7Plus).unwrap();
-        assert!(late5.cautions.iter().any(|c| c.contains("consult your provider") && c.contains("underlying medical condition")));
+        assert!(
+            late5
+                .cautions
+                .iter()
+                .any(|c| c.contains("consult your provider") && c.contains("underlying medical condition"))
+        );
     }
 }

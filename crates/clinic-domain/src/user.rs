@@ -21,7 +21,10 @@ impl Email {
         if value.chars().count() > Self::MAX_LEN {
             return err("an e-mail address is at most 254 characters");
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')) {
+        if value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+        {
             return err("an e-mail address may not contain spaces or the characters < > , ; \"");
         }
         let Some((local, domain)) = value.rsplit_once('@') else {
@@ -31,7 +34,11 @@ impl Email {
             return err("the part before the @ must be 1 to 64 characters, with no second @");
         }
         let labels: Vec<&str> = domain.split('.').collect();
-        if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-')) {
+        if labels.len() < 2
+            || labels
+                .iter()
+                .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
+        {
             return err("the part after the @ must be a domain such as clinic.example");
         }
         Ok(Self(value))
@@ -63,8 +70,14 @@ impl PersonName {
         if value.chars().count() > Self::MAX_LEN {
             return Err(FieldError::new(field, "is at most 100 characters"));
         }
-        if value.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '{' | '}' | '\\')) {
-            return Err(FieldError::new(field, "may not contain control characters or < > { } \\"));
+        if value
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '<' | '>' | '{' | '}' | '\\'))
+        {
+            return Err(FieldError::new(
+                field,
+                "may not contain control characters or < > { } \\",
+            ));
         }
         Ok(Self(value))
     }
@@ -129,8 +142,21 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("email", "  Ana@Clinic.Example ").map(|e| e.0), Ok("ana@clinic.example".into()));
-        for bad in ["", "ana", "ana@", "@clinic.example", "ana@clinic", "a b@clinic.example", "ana@.example", "ana@clinic..example", "ana@-x.example"] {
+        assert_eq!(
+            Email::parse("email", "  Ana@Clinic.Example ").map(|e| e.0),
+            Ok("ana@clinic.example".into())
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@clinic.example",
+            "ana@clinic",
+            "a b@clinic.example",
+            "ana@.example",
+            "ana@clinic..example",
+            "ana@-x.example",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} accepted");
         }
         let long = format!("{}@clinic.example", "a".repeat(65));
@@ -139,8 +165,14 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(PersonName::parse("n", "  Ana   María ").map(|n| n.0), Ok("Ana María".into()));
-        assert_eq!(PersonName::parse("n", "O'Brien-Smith").map(|n| n.0), Ok("O'Brien-Smith".into()));
+        assert_eq!(
+            PersonName::parse("n", "  Ana   María ").map(|n| n.0),
+            Ok("Ana María".into())
+        );
+        assert_eq!(
+            PersonName::parse("n", "O'Brien-Smith").map(|n| n.0),
+            Ok("O'Brien-Smith".into())
+        );
         assert!(PersonName::parse("n", "   ").is_err());
         assert!(PersonName::parse("n", &"x".repeat(101)).is_err());
         assert!(PersonName::parse("n", "a\u{0}b").is_err());

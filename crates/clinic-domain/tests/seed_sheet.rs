@@ -48,14 +48,22 @@ fn sheet_sentences() -> Vec<(StageKey, String)> {
 fn the_sheet_is_split_as_expected() {
     let sentences = sheet_sentences();
     assert_eq!(sentences.len(), 23, "{sentences:#?}");
-    assert!(sentences[0].1.starts_with("Immediately after your Micro-Needling procedure"));
+    assert!(
+        sentences[0]
+            .1
+            .starts_with("Immediately after your Micro-Needling procedure")
+    );
 }
 
 #[test]
 fn every_sentence_of_the_sheet_reaches_its_stage() {
     let protocol = Protocol::default();
     for (stage, sentence) in sheet_sentences() {
-        let carriers: Vec<_> = protocol.items.iter().filter(|i| i.sources.contains(&sentence.as_str())).collect();
+        let carriers: Vec<_> = protocol
+            .items
+            .iter()
+            .filter(|i| i.sources.contains(&sentence.as_str()))
+            .collect();
         assert!(!carriers.is_empty(), "no protocol item restates: {sentence}");
         for item in carriers {
             assert_eq!(item.stage, stage, "{sentence}");

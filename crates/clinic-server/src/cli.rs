@@ -3,7 +3,11 @@
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "clinic", version, about = "Micro-needling clinic platform: sessions, series and patient aftercare")]
+#[command(
+    name = "clinic",
+    version,
+    about = "Micro-needling clinic platform: sessions, series and patient aftercare"
+)]
 pub struct Cli {
     /// SQLite file path, sqlite://path, or postgres:// URL.
     #[arg(long, env = "DATABASE_URL", default_value = "clinic.db", global = true)]

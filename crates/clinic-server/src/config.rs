@@ -1,6 +1,6 @@
 //! Configuration from flags and environment variables, checked once at start-up.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
 use clinic_db::{DatabaseUrl, PoolOptions};
 use std::time::Duration;
@@ -20,14 +20,17 @@ pub struct Config {
 impl Config {
     /// Builds the configuration from the command line's values and the environment.
     pub fn new(bind: &str, database_url: &str) -> Result<Self> {
-        let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let env = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let database_url = DatabaseUrl::parse(database_url)?;
         let timezone = parse_timezone(env("CLINIC_TIMEZONE").as_deref().unwrap_or("UTC"))?;
         let jwt_secret = env("CLINIC_JWT_SECRET");
-        if let Some(s) = &jwt_secret {
-            if s.len() < 32 {
-                bail!("CLINIC_JWT_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)");
-            }
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            bail!("CLINIC_JWT_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)");
         }
         let public_url = env("CLINIC_PUBLIC_URL").map(|u| parse_public_url(&u)).transpose()?;
         let pool_size = match env("CLINIC_DB_POOL_SIZE") {
@@ -44,14 +47,18 @@ impl Config {
             timezone,
             jwt_secret,
             public_url,
-            pool: PoolOptions { max_size: pool_size, connection_timeout: Duration::from_secs(5) },
+            pool: PoolOptions {
+                max_size: pool_size,
+                connection_timeout: Duration::from_secs(5),
+            },
         })
     }
 }
 
 pub fn parse_timezone(name: &str) -> Result<Tz> {
-    name.parse::<Tz>()
-        .map_err(|_| anyhow::anyhow!("CLINIC_TIMEZONE {name:?} is not an IANA time zone name (e.g. Europe/London, America/New_York)"))
+    name.parse::<Tz>().map_err(|_| {
+        anyhow::anyhow!("CLINIC_TIMEZONE {name:?} is not an IANA time zone name (e.g. Europe/London, America/New_York)")
+    })
 }
 
 fn parse_public_url(raw: &str) -> Result<String> {
@@ -71,7 +78,10 @@ mod tests {
     fn timezones_and_public_urls_are_checked() {
         assert_eq!(parse_timezone("Europe/London").unwrap(), chrono_tz::Europe::London);
         assert!(parse_timezone("Mars/Olympus").unwrap_err().to_string().contains("IANA"));
-        assert_eq!(parse_public_url("https://clinic.example/").unwrap(), "https://clinic.example");
+        assert_eq!(
+            parse_public_url("https://clinic.example/").unwrap(),
+            "https://clinic.example"
+        );
         assert!(parse_public_url("clinic.example").is_err());
         assert!(parse_public_url("https://").is_err());
     }

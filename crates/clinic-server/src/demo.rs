@@ -1,11 +1,11 @@
 //! `clinic demo`: a small demo clinic in an empty database.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use clinic_auth::{generate_code, hash_password, Password};
+use clinic_auth::{Password, generate_code, hash_password};
 use clinic_db::series::{RecordOutcome, SessionRecord};
-use clinic_db::{patients, series, users, DbConn};
+use clinic_db::{DbConn, patients, series, users};
 use clinic_domain::patient::{NewPatient, PatientInput};
 use clinic_domain::series::{Condition, SeriesPlan};
 use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
@@ -42,11 +42,22 @@ impl Builder<'_> {
                 created_at: self.now,
             },
         )?;
-        self.logins.push(DemoLogin { role, email: email.to_owned(), password });
+        self.logins.push(DemoLogin {
+            role,
+            email: email.to_owned(),
+            password,
+        });
         Ok(user.id)
     }
 
-    fn patient(&mut self, by: UserId, first: &str, last: &str, born: (i32, u32, u32), email: Option<&str>) -> Result<PatientId> {
+    fn patient(
+        &mut self,
+        by: UserId,
+        first: &str,
+        last: &str,
+        born: (i32, u32, u32),
+        email: Option<&str>,
+    ) -> Result<PatientId> {
         let input = PatientInput {
             first_name: first,
             last_name: last,
@@ -58,7 +69,15 @@ impl Builder<'_> {
         Ok(patients::insert(self.conn, &parsed, by, self.now)?.id)
     }
 
-    fn series(&mut self, patient: PatientId, by: UserId, condition: Condition, planned: i64, reason: Option<&str>, review: Option<&str>) -> Result<SeriesId> {
+    fn series(
+        &mut self,
+        patient: PatientId,
+        by: UserId,
+        condition: Condition,
+        planned: i64,
+        reason: Option<&str>,
+        review: Option<&str>,
+    ) -> Result<SeriesId> {
         let plan = SeriesPlan::parse(condition, Some(planned), reason)?;
         let review = Notes::parse("review_note", review)?;
         Ok(series::open(self.conn, patient, &plan, review.as_ref(), by, self.now)?.id)
@@ -68,7 +87,11 @@ impl Builder<'_> {
     fn session(&mut self, id: SeriesId, by: UserId, days_ago: u64, eye_area: bool, acknowledge: bool) -> Result<bool> {
         let record = SessionRecord {
             performed_on: self.today.checked_sub_days(Days::new(days_ago)).context("date")?,
-            treatment_areas: TreatmentAreas::parse(if eye_area { vec!["cheeks", "forehead", "around the eyes"] } else { vec!["cheeks", "forehead"] })?,
+            treatment_areas: TreatmentAreas::parse(if eye_area {
+                vec!["cheeks", "forehead", "around the eyes"]
+            } else {
+                vec!["cheeks", "forehead"]
+            })?,
             eye_area,
             device: if eye_area { Device::Pen } else { Device::Roller },
             needle_depth: NeedleDepth::from_mm(if eye_area { 0.5 } else { 1.0 })?,
@@ -76,7 +99,10 @@ impl Builder<'_> {
             notes: Notes::parse("notes", Some("Hyaluronic serum morning and night for three days."))?,
             acknowledge_beyond_typical: acknowledge,
         };
-        Ok(matches!(series::record_session(self.conn, id, &record, by, self.now)?, RecordOutcome::Recorded { .. }))
+        Ok(matches!(
+            series::record_session(self.conn, id, &record, by, self.now)?,
+            RecordOutcome::Recorded { .. }
+        ))
     }
 }
 
@@ -86,7 +112,12 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
         bail!("the database already has accounts or patients; `clinic demo` only fills an empty database");
     }
     let today = now.with_timezone(&tz).date_naive();
-    let mut b = Builder { conn, now: now.naive_utc(), today, logins: Vec::new() };
+    let mut b = Builder {
+        conn,
+        now: now.naive_utc(),
+        today,
+        logins: Vec::new(),
+    };
     b.account(Role::Manager, "manager@demo.clinic.example", "Morgan Reyes", None)?;
     let chen = b.account(Role::Provider, "chen@demo.clinic.example", "Dr. Maya Chen", None)?;
     let okafor = b.account(Role::Provider, "okafor@demo.clinic.example", "Sam Okafor, RN", None)?;
@@ -99,20 +130,40 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
     b.account(Role::Patient, "ana.silva@mail.example", "Ana Silva", Some(ana))?;
 
     // Treated today.
-    let bruno = b.patient(okafor, "Bruno", "Costa", (1979, 11, 3), Some("bruno.costa@mail.example"))?;
+    let bruno = b.patient(
+        okafor,
+        "Bruno",
+        "Costa",
+        (1979, 11, 3),
+        Some("bruno.costa@mail.example"),
+    )?;
     let s = b.series(bruno, okafor, Condition::FineLinesAndWrinkles, 3, None, None)?;
     b.session(s, okafor, 0, false, false)?;
     b.account(Role::Patient, "bruno.costa@mail.example", "Bruno Costa", Some(bruno))?;
 
     // A course that reached the maximum, a refused 6th attempt, and a flagged new course.
     let carla = b.patient(chen, "Carla", "Mendes", (1992, 7, 21), None)?;
-    let s = b.series(carla, chen, Condition::StretchMarks, 5, Some("Extensive abdominal stretch marks"), None)?;
+    let s = b.series(
+        carla,
+        chen,
+        Condition::StretchMarks,
+        5,
+        Some("Extensive abdominal stretch marks"),
+        None,
+    )?;
     for (i, days_ago) in [200u64, 170, 140, 110, 80].into_iter().enumerate() {
         b.session(s, chen, days_ago, false, i >= 3)?;
     }
     b.session(s, chen, 50, false, true)?;
     series::complete(b.conn, s, b.now)?;
-    b.series(carla, chen, Condition::SurgicalScars, 2, None, Some("Reviewed with the patient's GP: no underlying condition found."))?;
+    b.series(
+        carla,
+        chen,
+        Condition::SurgicalScars,
+        2,
+        None,
+        Some("Reviewed with the patient's GP: no underlying condition found."),
+    )?;
 
     // Beyond the plan, acknowledged, then completed.
     let dmitri = b.patient(okafor, "Dmitri", "Ivanov", (1965, 2, 28), None)?;

@@ -1,8 +1,8 @@
 use anyhow::{Context, Result};
 use clap::Parser;
-use clinic_server::cli::{Cli, Command, UserCommand};
 use clinic_db::DbConn;
-use clinic_server::{demo, telemetry, users, Application, Config};
+use clinic_server::cli::{Cli, Command, UserCommand};
+use clinic_server::{Application, Config, demo, telemetry, users};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
             eprintln!("clinic: {} (see clinic --help)", first.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
@@ -43,14 +46,27 @@ fn run(cli: Cli) -> Result<()> {
         Command::User(UserCommand::Add(args)) => {
             let password = users::read_password(&mut std::io::stdin().lock())?;
             let now = chrono::Utc::now().naive_utc();
-            let user = users::add_staff(&mut open_conn(&config)?, &args.role, &args.email, &args.name, &password, now)?;
+            let user = users::add_staff(
+                &mut open_conn(&config)?,
+                &args.role,
+                &args.email,
+                &args.name,
+                &password,
+                now,
+            )?;
             println!("created {} account {} ({})", user.role, user.email, user.display_name);
             Ok(())
         }
         Command::Demo(_) => {
             let logins = demo::fill(&mut open_conn(&config)?, config.timezone, chrono::Utc::now())?;
-            let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.bind));
-            println!("Demo clinic created in {}. Sign in at {public_url}/login with:", config.database_url);
+            let public_url = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.bind));
+            println!(
+                "Demo clinic created in {}. Sign in at {public_url}/login with:",
+                config.database_url
+            );
             for l in logins {
                 println!("  {:<9} {:<32} {}", l.role, l.email, l.password);
             }

@@ -5,8 +5,8 @@ use crate::Config;
 use actix_web::dev::Server;
 use anyhow::{Context, Result};
 use chrono::Duration;
-use clinic_auth::{generate_code, generate_secret, hash_code, OneTimeCode};
-use clinic_db::{invitations, settings, users, DbConn, Pool};
+use clinic_auth::{OneTimeCode, generate_code, generate_secret, hash_code};
+use clinic_db::{DbConn, Pool, invitations, settings, users};
 use clinic_domain::{Clock, SystemClock};
 use clinic_web::{AppState, Settings};
 use std::net::TcpListener;
@@ -48,14 +48,24 @@ impl Application {
         let address = listener.local_addr()?;
         let port = address.port();
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-        let setup_link = setup_code.as_ref().map(|c| format!("{public_url}/setup?code={}", c.as_str()));
+        let setup_link = setup_code
+            .as_ref()
+            .map(|c| format!("{public_url}/setup?code={}", c.as_str()));
         let state = AppState {
             pool,
             clock,
-            settings: Arc::new(Settings { timezone: config.timezone, public_url }),
+            settings: Arc::new(Settings {
+                timezone: config.timezone,
+                public_url,
+            }),
         };
         let server = clinic_web::serve(listener, state)?;
-        Ok(Self { port, server, setup_code, setup_link })
+        Ok(Self {
+            port,
+            server,
+            setup_code,
+            setup_link,
+        })
     }
 
     pub fn port(&self) -> u16 {

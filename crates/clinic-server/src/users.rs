@@ -1,9 +1,9 @@
 //! `clinic user add`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
-use clinic_auth::{hash_password, Password};
-use clinic_db::{users, DbConn};
+use clinic_auth::{Password, hash_password};
+use clinic_db::{DbConn, users};
 use clinic_domain::user::{Email, PersonName, Role};
 use std::io::BufRead;
 
@@ -13,7 +13,9 @@ pub fn read_password(stdin: &mut dyn BufRead) -> Result<String> {
         return Ok(p);
     }
     let mut line = String::new();
-    stdin.read_line(&mut line).context("reading the password from standard input")?;
+    stdin
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         bail!("no password given: set CLINIC_PASSWORD or pipe it on standard input");
@@ -22,8 +24,17 @@ pub fn read_password(stdin: &mut dyn BufRead) -> Result<String> {
 }
 
 /// Creates a staff account from the command line's values.
-pub fn add_staff(conn: &mut DbConn, role: &str, email: &str, name: &str, password: &str, now: NaiveDateTime) -> Result<users::User> {
-    let role: Role = role.parse().map_err(|_| anyhow::anyhow!("--role must be manager or provider"))?;
+pub fn add_staff(
+    conn: &mut DbConn,
+    role: &str,
+    email: &str,
+    name: &str,
+    password: &str,
+    now: NaiveDateTime,
+) -> Result<users::User> {
+    let role: Role = role
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--role must be manager or provider"))?;
     if !role.is_staff() {
         bail!("--role must be manager or provider (patients get their login from their provider)");
     }

@@ -29,11 +29,19 @@ fn assert_one_line_error(out: &Output, needle: &str) {
     let err = text(&out.stderr);
     assert!(!out.status.success(), "succeeded: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("clinic: ") && err.contains(needle), "{err:?} lacks {needle:?}");
+    assert!(
+        err.starts_with("clinic: ") && err.contains(needle),
+        "{err:?} lacks {needle:?}"
+    );
 }
 
 fn with_stdin(mut cmd: Command, input: &str) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -45,15 +53,45 @@ fn bad_flags_and_settings_fail_in_one_line() {
     let out = clinic(&url).arg("--no-such-flag").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_one_line_error(&out, "--no-such-flag");
-    assert_one_line_error(&clinic("mysql://localhost/clinic").arg("migrate").output().unwrap(), "DATABASE_URL");
+    assert_one_line_error(
+        &clinic("mysql://localhost/clinic").arg("migrate").output().unwrap(),
+        "DATABASE_URL",
+    );
     assert_one_line_error(&clinic("").arg("migrate").output().unwrap(), "DATABASE_URL");
-    assert_one_line_error(&clinic(&url).env("CLINIC_TIMEZONE", "Mars/Base").arg("migrate").output().unwrap(), "CLINIC_TIMEZONE");
-    assert_one_line_error(&clinic(&url).env("CLINIC_PUBLIC_URL", "clinic.example").arg("migrate").output().unwrap(), "CLINIC_PUBLIC_URL");
-    assert_one_line_error(&clinic(&url).env("CLINIC_JWT_SECRET", "short").arg("migrate").output().unwrap(), "CLINIC_JWT_SECRET");
-    assert_one_line_error(&clinic("/no/such/dir/clinic.db").arg("migrate").output().unwrap(), "/no/such/dir/clinic.db");
+    assert_one_line_error(
+        &clinic(&url)
+            .env("CLINIC_TIMEZONE", "Mars/Base")
+            .arg("migrate")
+            .output()
+            .unwrap(),
+        "CLINIC_TIMEZONE",
+    );
+    assert_one_line_error(
+        &clinic(&url)
+            .env("CLINIC_PUBLIC_URL", "clinic.example")
+            .arg("migrate")
+            .output()
+            .unwrap(),
+        "CLINIC_PUBLIC_URL",
+    );
+    assert_one_line_error(
+        &clinic(&url)
+            .env("CLINIC_JWT_SECRET", "short")
+            .arg("migrate")
+            .output()
+            .unwrap(),
+        "CLINIC_JWT_SECRET",
+    );
+    assert_one_line_error(
+        &clinic("/no/such/dir/clinic.db").arg("migrate").output().unwrap(),
+        "/no/such/dir/clinic.db",
+    );
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let bind = taken.local_addr().unwrap().to_string();
-    assert_one_line_error(&clinic(&url).args(["serve", "--bind", &bind]).output().unwrap(), "cannot listen");
+    assert_one_line_error(
+        &clinic(&url).args(["serve", "--bind", &bind]).output().unwrap(),
+        "cannot listen",
+    );
 }
 
 #[test]
@@ -64,9 +102,17 @@ fn an_unreachable_postgresql_fails_fast_with_the_drivers_reason() {
     ] {
         let started = Instant::now();
         let out = clinic(url).arg("migrate").output().unwrap();
-        assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "took {:?}",
+            started.elapsed()
+        );
         assert_one_line_error(&out, reason);
-        assert!(!text(&out.stderr).contains("secret"), "password shown: {}", text(&out.stderr));
+        assert!(
+            !text(&out.stderr).contains("secret"),
+            "password shown: {}",
+            text(&out.stderr)
+        );
     }
     if let Ok(admin) = std::env::var(clinic_db::testing::POSTGRES_ENV) {
         // A role the server does not know: the server's own words come through.
@@ -87,41 +133,105 @@ fn migrate_user_add_and_demo_work_on_both_databases() {
 
         let out = clinic(&url)
             .env("CLINIC_PASSWORD", "long enough password")
-            .args(["user", "add", "--role", "manager", "--email", "Boss@Clinic.example", "--name", "Morgan Reyes"])
+            .args([
+                "user",
+                "add",
+                "--role",
+                "manager",
+                "--email",
+                "Boss@Clinic.example",
+                "--name",
+                "Morgan Reyes",
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stdout).contains("created manager account boss@clinic.example"));
 
         let mut cmd = clinic(&url);
-        cmd.args(["user", "add", "--role", "provider", "--email", "chen@clinic.example", "--name", "Dr. Chen"]);
+        cmd.args([
+            "user",
+            "add",
+            "--role",
+            "provider",
+            "--email",
+            "chen@clinic.example",
+            "--name",
+            "Dr. Chen",
+        ]);
         let out = with_stdin(cmd, "another long password\n");
         assert!(out.status.success(), "{}", text(&out.stderr));
 
         for (args, needle) in [
-            (["--role", "provider", "--email", "chen@clinic.example", "--name", "X"], "already exists"),
-            (["--role", "patient", "--email", "p@clinic.example", "--name", "X"], "manager or provider"),
-            (["--role", "admin", "--email", "p@clinic.example", "--name", "X"], "manager or provider"),
-            (["--role", "provider", "--email", "not-an-email", "--name", "X"], "--email"),
-            (["--role", "provider", "--email", "p@clinic.example", "--name", " "], "--name"),
+            (
+                ["--role", "provider", "--email", "chen@clinic.example", "--name", "X"],
+                "already exists",
+            ),
+            (
+                ["--role", "patient", "--email", "p@clinic.example", "--name", "X"],
+                "manager or provider",
+            ),
+            (
+                ["--role", "admin", "--email", "p@clinic.example", "--name", "X"],
+                "manager or provider",
+            ),
+            (
+                ["--role", "provider", "--email", "not-an-email", "--name", "X"],
+                "--email",
+            ),
+            (
+                ["--role", "provider", "--email", "p@clinic.example", "--name", " "],
+                "--name",
+            ),
         ] {
-            let out = clinic(&url).env("CLINIC_PASSWORD", "long enough password").args(["user", "add"]).args(args).output().unwrap();
+            let out = clinic(&url)
+                .env("CLINIC_PASSWORD", "long enough password")
+                .args(["user", "add"])
+                .args(args)
+                .output()
+                .unwrap();
             assert_one_line_error(&out, needle);
         }
         let mut cmd = clinic(&url);
-        cmd.args(["user", "add", "--role", "provider", "--email", "p@clinic.example", "--name", "X"]);
+        cmd.args([
+            "user",
+            "add",
+            "--role",
+            "provider",
+            "--email",
+            "p@clinic.example",
+            "--name",
+            "X",
+        ]);
         assert_one_line_error(&with_stdin(cmd, "short\n"), "at least 8");
         let mut cmd = clinic(&url);
-        cmd.args(["user", "add", "--role", "provider", "--email", "p@clinic.example", "--name", "X"]);
+        cmd.args([
+            "user",
+            "add",
+            "--role",
+            "provider",
+            "--email",
+            "p@clinic.example",
+            "--name",
+            "X",
+        ]);
         assert_one_line_error(&with_stdin(cmd, ""), "no password given");
 
         // demo refuses a database with accounts, and fills an empty one.
         assert_one_line_error(&clinic(&url).arg("demo").output().unwrap(), "empty database");
-        let empty = if db.url().is_postgres() { TestDb::postgres().unwrap() } else { TestDb::sqlite() };
+        let empty = if db.url().is_postgres() {
+            TestDb::postgres().unwrap()
+        } else {
+            TestDb::sqlite()
+        };
         let out = clinic(&empty.url_string()).arg("demo").output().unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
         let printed = text(&out.stdout);
-        for login in ["manager@demo.clinic.example", "chen@demo.clinic.example", "ana.silva@mail.example"] {
+        for login in [
+            "manager@demo.clinic.example",
+            "chen@demo.clinic.example",
+            "ana.silva@mail.example",
+        ] {
             assert!(printed.contains(login), "{printed}");
         }
         let mut conn = empty.conn();
@@ -141,19 +251,27 @@ fn serve_prints_the_address_and_setup_link_and_stops_on_sigterm() {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let listening = lines.next().unwrap().unwrap();
-        assert!(listening.starts_with("Clinic is listening on http://127.0.0.1:"), "{listening}");
+        assert!(
+            listening.starts_with("Clinic is listening on http://127.0.0.1:"),
+            "{listening}"
+        );
         assert!(lines.next().unwrap().unwrap().contains("first manager"));
         let link = lines.next().unwrap().unwrap();
         let base = listening.rsplit(' ').next().unwrap();
         assert!(link.trim().starts_with(&format!("{base}/setup?code=")), "{link}");
         let address = base.trim_start_matches("http://").to_owned();
         let mut stream = std::net::TcpStream::connect(&address).unwrap();
-        stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
         let mut reply = String::new();
         std::io::Read::read_to_string(&mut stream, &mut reply).unwrap();
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
         let started = Instant::now();
         let status = loop {
             if let Some(s) = child.try_wait().unwrap() {

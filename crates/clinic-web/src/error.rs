@@ -14,7 +14,11 @@ pub enum AppError {
     /// A field of the request is not acceptable.
     Validation(FieldError),
     /// A clinical or business rule refused the request.
-    Rule { status: StatusCode, code: &'static str, message: String },
+    Rule {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     NotFound,
     Unauthorized,
     Forbidden,
@@ -60,7 +64,9 @@ impl AppError {
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppError::Unavailable(cause) | AppError::Internal(cause) => write!(f, "{}: {cause}", self.code()),
+            AppError::Unavailable(cause) | AppError::Internal(cause) => {
+                write!(f, "{}: {cause}", self.code())
+            }
             other => write!(f, "{}: {}", other.code(), other.public_message()),
         }
     }
@@ -88,7 +94,11 @@ impl ResponseError for AppError {
             _ => None,
         };
         let message = self.public_message();
-        HttpResponse::build(self.status_code()).json(Body { error: self.code(), message: &message, field })
+        HttpResponse::build(self.status_code()).json(Body {
+            error: self.code(),
+            message: &message,
+            field,
+        })
     }
 }
 
@@ -119,7 +129,10 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = to_bytes(resp.into_body()).await.unwrap();
         let text = std::str::from_utf8(&body).unwrap();
-        assert!(text.contains("\"error\":\"internal_error\"") && !text.contains("password"), "{text}");
+        assert!(
+            text.contains("\"error\":\"internal_error\"") && !text.contains("password"),
+            "{text}"
+        );
     }
 
     #[actix_web::test]
@@ -134,7 +147,13 @@ mod tests {
     #[test]
     fn database_errors_map_to_status() {
         assert_eq!(AppError::from(DbError::NotFound).status_code(), StatusCode::NOT_FOUND);
-        assert_eq!(AppError::from(DbError::Connect("x".into())).status_code(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(AppError::from(DbError::Migration("x".into())).status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            AppError::from(DbError::Connect("x".into())).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            AppError::from(DbError::Migration("x".into())).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Liveness and readiness.
 
-use crate::{blocking, AppError, AppState};
-use actix_web::{get, web, HttpResponse};
+use crate::{AppError, AppState, blocking};
+use actix_web::{HttpResponse, get, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health).service(ready);

@@ -3,14 +3,14 @@
 //! Each area has a module with a `configure(cfg)` that wires its routes; [`configure`] wires them all.
 
 mod error;
-mod health;
 mod headers;
+mod health;
 mod pages;
 mod setup;
 mod state;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use tracing_actix_web::TracingLogger;
 
@@ -51,5 +51,7 @@ where
     F: FnOnce() -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    web::block(f).await.map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    web::block(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
 }

@@ -1,6 +1,6 @@
 //! Shared page pieces: templates used by several areas, and static assets.
 
-use actix_web::{get, http::header, web, HttpResponse};
+use actix_web::{HttpResponse, get, http::header, web};
 use askama::Template;
 use askama_web::WebTemplate;
 

@@ -1,12 +1,12 @@
 //! `/setup`: the one-time link printed on first start creates the first manager.
 
 use crate::pages::MessagePage;
-use crate::{blocking, AppError, AppState};
-use actix_web::{get, post, web, HttpResponse, Responder, ResponseError};
+use crate::{AppError, AppState, blocking};
+use actix_web::{HttpResponse, Responder, ResponseError, get, post, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use clinic_auth::{hash_code, hash_password, Password};
-use clinic_db::{audit, invitations, users, DbError};
+use clinic_auth::{Password, hash_code, hash_password};
+use clinic_db::{DbError, audit, invitations, users};
 use clinic_domain::user::{Email, PersonName, Role};
 use serde::Deserialize;
 
@@ -30,7 +30,12 @@ struct CodeQuery {
 
 #[get("/setup")]
 async fn setup_form(query: web::Query<CodeQuery>) -> impl Responder {
-    SetupPage { code: query.into_inner().code.unwrap_or_default(), display_name: String::new(), email: String::new(), errors: vec![] }
+    SetupPage {
+        code: query.into_inner().code.unwrap_or_default(),
+        display_name: String::new(),
+        email: String::new(),
+        errors: vec![],
+    }
 }
 
 #[derive(Deserialize)]
@@ -50,9 +55,15 @@ enum Outcome {
 async fn setup_submit(state: web::Data<AppState>, form: web::Form<SetupForm>) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let mut errors = Vec::new();
-    let name = PersonName::parse("display_name", &form.display_name).map_err(|e| errors.push(format!("Your name {}", e.message))).ok();
-    let email = Email::parse("email", &form.email).map_err(|e| errors.push(format!("E-mail: {}", e.message))).ok();
-    let password = Password::parse(&form.password).map_err(|e| errors.push(capitalise(&e.to_string()))).ok();
+    let name = PersonName::parse("display_name", &form.display_name)
+        .map_err(|e| errors.push(format!("Your name {}", e.message)))
+        .ok();
+    let email = Email::parse("email", &form.email)
+        .map_err(|e| errors.push(format!("E-mail: {}", e.message)))
+        .ok();
+    let password = Password::parse(&form.password)
+        .map_err(|e| errors.push(capitalise(&e.to_string())))
+        .ok();
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
         return Ok(form_again(form, errors));
     };
@@ -111,21 +122,32 @@ async fn setup_submit(state: web::Data<AppState>, form: web::Form<SetupForm>) ->
                 message: "The manager account is ready. Sign in with its e-mail address and password.".into(),
                 link: Some(("/login".into(), "Sign in".into())),
             };
-            Ok(HttpResponse::Created().content_type("text/html; charset=utf-8").body(page.render().map_err(|e| AppError::Internal(e.to_string()))?))
+            Ok(HttpResponse::Created()
+                .content_type("text/html; charset=utf-8")
+                .body(page.render().map_err(|e| AppError::Internal(e.to_string()))?))
         }
         Outcome::Invalid(errors) => Ok(form_again(form, errors)),
     }
 }
 
 fn form_again(form: SetupForm, errors: Vec<String>) -> HttpResponse {
-    let page = SetupPage { code: form.code, display_name: form.display_name, email: form.email, errors };
+    let page = SetupPage {
+        code: form.code,
+        display_name: form.display_name,
+        email: form.email,
+        errors,
+    };
     match page.render() {
-        Ok(html) => HttpResponse::UnprocessableEntity().content_type("text/html; charset=utf-8").body(html),
+        Ok(html) => HttpResponse::UnprocessableEntity()
+            .content_type("text/html; charset=utf-8")
+            .body(html),
         Err(e) => AppError::Internal(e.to_string()).error_response(),
     }
 }
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

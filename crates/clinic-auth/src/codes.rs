@@ -1,4 +1,6 @@
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use std::fmt;
 
 /// Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or typed is hard to get wrong.
@@ -68,6 +70,26 @@ pub fn generate_secret() -> Result<String, getrandom::Error> {
     Ok(random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+fn mac(key: &[u8], purpose: &str, value: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    m.update(purpose.as_bytes());
+    m.update(b"\0");
+    m.update(value.as_bytes());
+    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The CSRF token of a login session (or of an anonymous form's nonce): an HMAC under the signing key.
+pub fn csrf_token(key: &[u8], session_or_nonce: &str) -> String {
+    mac(key, "csrf", session_or_nonce)
+}
+
+/// Compares a submitted CSRF token in constant time.
+pub fn verify_csrf(key: &[u8], session_or_nonce: &str, submitted: &str) -> bool {
+    let expected = csrf_token(key, session_or_nonce);
+    expected.len() == submitted.len() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +113,15 @@ mod tests {
         assert_eq!(normalize_code("o1-il"), "0111");
         assert_ne!(hash_code("AAAA-AAAA"), hash_code("AAAA-AAAB"));
         assert_eq!(hash_code("x").len(), 64);
+    }
+
+    #[test]
+    fn csrf_tokens_bind_to_the_session_and_key() {
+        let t = csrf_token(b"key", "session-1");
+        assert!(verify_csrf(b"key", "session-1", &t));
+        assert!(!verify_csrf(b"key", "session-2", &t));
+        assert!(!verify_csrf(b"other", "session-1", &t));
+        assert!(!verify_csrf(b"key", "session-1", ""));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::LazyLock;
 
 /// OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19_456;
@@ -17,6 +19,8 @@ pub enum PasswordError {
     TooShort,
     #[error("a password must be at most 128 characters")]
     TooLong,
+    #[error("this password is among the most common ones and easy to guess; choose another")]
+    TooCommon,
     #[error("the password could not be hashed")]
     Hashing,
 }
@@ -37,6 +41,9 @@ impl Password {
         if n > Self::MAX_CHARS {
             return Err(PasswordError::TooLong);
         }
+        if is_common_password(raw) {
+            return Err(PasswordError::TooCommon);
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -49,6 +56,14 @@ impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(***)")
     }
+}
+
+static COMMON: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
+
+/// True when the password, in lower case, is among the most common passwords (see data/README.md).
+pub fn is_common_password(raw: &str) -> bool {
+    COMMON.contains(raw.to_lowercase().as_str())
 }
 
 fn argon2() -> Argon2<'static> {
@@ -88,6 +103,15 @@ mod tests {
             format!("{:?}", Password::parse("secret-password").unwrap()),
             "Password(***)"
         );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_in_any_case() {
+        assert!(COMMON.len() >= 10_000, "{}", COMMON.len());
+        for p in ["password", "Password1", "iloveyou", "QWERTYUIOP", "trustno1"] {
+            assert_eq!(Password::parse(p).err(), Some(PasswordError::TooCommon), "{p}");
+        }
+        assert!(Password::parse("violet kettle harbour").is_ok());
     }
 
     #[test]

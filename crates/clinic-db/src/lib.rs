@@ -16,6 +16,7 @@ mod pool;
 pub mod schema;
 pub mod series;
 pub mod settings;
+pub mod throttle;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod url;

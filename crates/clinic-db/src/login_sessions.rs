@@ -1,6 +1,7 @@
 //! Signed-in sessions, one row per token, so a token can be revoked at once on every process.
 
-use crate::schema::login_sessions;
+use crate::schema::{login_sessions, users};
+use crate::users::User;
 use crate::{DbConn, DbResult, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
@@ -37,6 +38,16 @@ pub fn insert(
 
 pub fn find(conn: &mut DbConn, id: &str) -> DbResult<Option<LoginSession>> {
     Ok(with_conn!(conn, c => login_sessions::table.find(id).first(c).optional())?)
+}
+
+/// A session with its account, in one query.
+pub fn find_with_user(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User)>> {
+    Ok(with_conn!(conn, c => login_sessions::table
+        .inner_join(users::table)
+        .filter(login_sessions::id.eq(id))
+        .select((login_sessions::all_columns, users::all_columns))
+        .first(c)
+        .optional())?)
 }
 
 pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {

@@ -118,6 +118,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> users (created_by));
 diesel::joinable!(series -> patients (patient_id));
 diesel::joinable!(sessions -> series (series_id));
@@ -134,4 +144,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_sessions,
     audit_events,
     settings,
+    auth_throttle,
 );

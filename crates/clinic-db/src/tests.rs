@@ -502,3 +502,39 @@ fn connection_errors_keep_the_drivers_words() {
     assert!(err.contains("cannot connect") && !err.contains('\n'), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(6));
 }
+
+#[test]
+fn throttle_counts_locks_and_resets() {
+    use crate::throttle;
+    let lock = |n: u32| (n >= 3).then(|| std::time::Duration::from_secs(60));
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let window = chrono::Duration::minutes(15);
+        assert!(throttle::get(c, "account:a").unwrap().is_none());
+        for n in 1..=2 {
+            let t = throttle::record_failure(c, "account:a", now(), window, lock).unwrap();
+            assert_eq!((t.failures, t.locked_for(now())), (n, None));
+        }
+        let t = throttle::record_failure(c, "account:a", now(), window, lock).unwrap();
+        assert_eq!(t.locked_for(now()), Some(60));
+        assert_eq!(throttle::get(c, "account:a").unwrap().unwrap().failures, 3);
+        // A failure after the window starts a new count but keeps a lock still running.
+        let later = now() + chrono::Duration::minutes(16);
+        let t = throttle::record_failure(c, "account:a", later, window, |_| None).unwrap();
+        assert_eq!((t.failures, t.locked_for(later)), (1, None));
+        throttle::reset(c, "account:a").unwrap();
+        assert!(throttle::get(c, "account:a").unwrap().is_none());
+    }
+}
+
+#[test]
+fn a_session_is_found_with_its_user() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let u = add_user(c, "prov@clinic.example", Role::Provider, None);
+        login_sessions::insert(c, "sid-1", u.id, now(), now() + chrono::Duration::hours(8)).unwrap();
+        let (s, user) = login_sessions::find_with_user(c, "sid-1").unwrap().unwrap();
+        assert_eq!((s.user_id, user), (u.id, u));
+        assert!(login_sessions::find_with_user(c, "nope").unwrap().is_none());
+    }
+}

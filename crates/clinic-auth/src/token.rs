@@ -1,0 +1,146 @@
+//! Session tokens: HS256 JWTs whose `sid` names a row of `login_sessions`. The token only says who and
+//! which session; role and account status are read from the database on every request.
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+pub const ISSUER: &str = "clinic";
+pub const AUDIENCE: &str = "clinic";
+/// Clock skew tolerated on `exp` and `iat`.
+pub const LEEWAY_SECS: u64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The login session id.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not valid")]
+    Invalid,
+    #[error("the token could not be signed")]
+    Signing,
+}
+
+/// Keys and the pinned validation rules.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        // Only HS256; every registered claim we rely on must be present.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = false;
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+    }
+
+    pub fn issue(&self, user_id: i64, session_id: &str, issued_at: i64, expires_at: i64) -> Result<String, TokenError> {
+        let claims = Claims {
+            sub: user_id.to_string(),
+            sid: session_id.to_owned(),
+            iat: issued_at,
+            exp: expires_at,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| TokenError::Signing)
+    }
+
+    /// Checks signature, algorithm, issuer, audience and expiry (against the system clock).
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|_| TokenError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn now() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    }
+
+    fn forge(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let msg = format!("{h}.{c}");
+        let key = EncodingKey::from_secret(secret);
+        let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), &key, Algorithm::HS256).unwrap();
+        format!("{msg}.{sig}")
+    }
+
+    fn claims(overrides: serde_json::Value) -> serde_json::Value {
+        let mut c = json!({"sub": "7", "sid": "s1", "iat": now(), "exp": now() + 600, "iss": ISSUER, "aud": AUDIENCE});
+        for (k, v) in overrides.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn a_token_round_trips() {
+        let keys = TokenKeys::new(SECRET);
+        let t = keys.issue(7, "s1", now(), now() + 600).unwrap();
+        let c = keys.verify(&t).unwrap();
+        assert_eq!((c.sub.as_str(), c.sid.as_str()), ("7", "s1"));
+    }
+
+    #[test]
+    fn tampered_tokens_are_refused() {
+        let keys = TokenKeys::new(SECRET);
+        let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+        // The forger helper itself produces acceptable tokens.
+        assert!(keys.verify(&forge(hs256.clone(), claims(json!({})), SECRET)).is_ok());
+        let cases = [
+            ("bad signature", forge(hs256.clone(), claims(json!({})), b"another secret of thirty-two byte")),
+            ("expired", forge(hs256.clone(), claims(json!({"exp": now() - 60})), SECRET)),
+            ("missing exp", forge(hs256.clone(), claims(json!({"exp": null})), SECRET)),
+            ("missing aud", forge(hs256.clone(), claims(json!({"aud": null})), SECRET)),
+            ("wrong aud", forge(hs256.clone(), claims(json!({"aud": "elsewhere"})), SECRET)),
+            ("missing iss", forge(hs256.clone(), claims(json!({"iss": null})), SECRET)),
+            ("missing iat", forge(hs256.clone(), claims(json!({"iat": null})), SECRET)),
+            ("HS384", forge(json!({"alg": "HS384", "typ": "JWT"}), claims(json!({})), SECRET)),
+        ];
+        for (name, token) in cases {
+            assert_eq!(keys.verify(&token), Err(TokenError::Invalid), "{name}");
+        }
+        // alg none: a header and claims with an empty signature.
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+            URL_SAFE_NO_PAD.encode(claims(json!({})).to_string())
+        );
+        assert_eq!(keys.verify(&none), Err(TokenError::Invalid));
+        // An edited payload keeps the old signature.
+        let good = keys.issue(7, "s1", now(), now() + 600).unwrap();
+        let parts: Vec<&str> = good.split('.').collect();
+        let edited = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims(json!({"sub": "1"})).to_string()), parts[2]);
+        assert_eq!(keys.verify(&edited), Err(TokenError::Invalid));
+        assert_eq!(keys.verify("garbage"), Err(TokenError::Invalid));
+    }
+}

@@ -8,7 +8,10 @@ fn the_setup_link_creates_the_first_manager_once() {
         assert_eq!(page.status, 200);
         assert!(page.body.contains(&code) && page.body.contains("<label for=\"password\">"));
 
-        let bad = app.post_form(
+        let browser = app.browser();
+        let bad = app.submit_form(
+            &browser,
+            "/setup",
             "/setup",
             &[
                 ("code", "AAAA-AAAA-AAAA-AAAA"),
@@ -20,7 +23,9 @@ fn the_setup_link_creates_the_first_manager_once() {
         assert_eq!(bad.status, 422);
         assert!(bad.body.contains("not valid"));
 
-        let weak = app.post_form(
+        let weak = app.submit_form(
+            &browser,
+            "/setup",
             "/setup",
             &[
                 ("code", &code),
@@ -34,7 +39,9 @@ fn the_setup_link_creates_the_first_manager_once() {
         assert!(weak.body.contains("m@clinic.example"), "the form keeps what was typed");
 
         let typed_loosely = code.to_lowercase().replace('-', " ");
-        let ok = app.post_form(
+        let ok = app.submit_form(
+            &browser,
+            "/setup",
             "/setup",
             &[
                 ("code", &typed_loosely),
@@ -45,7 +52,9 @@ fn the_setup_link_creates_the_first_manager_once() {
         );
         assert_eq!(ok.status, 201, "{}", ok.body);
 
-        let again = app.post_form(
+        let again = app.submit_form(
+            &browser,
+            "/setup",
             "/setup",
             &[
                 ("code", &code),
@@ -56,7 +65,25 @@ fn the_setup_link_creates_the_first_manager_once() {
         );
         assert_eq!(again.status, 422, "the code is single-use");
 
+        // Without the form's token nothing is written.
+        let forged = app.post_form(
+            "/setup",
+            &[
+                ("csrf", "forged"),
+                ("code", &code),
+                ("display_name", "Eve"),
+                ("email", "eve@clinic.example"),
+                ("password", "long enough password"),
+            ],
+        );
+        assert_eq!(forged.status, 403);
+
         let mut conn = app.db.conn();
+        assert!(
+            clinic_db::users::find_by_email(&mut conn, "eve@clinic.example")
+                .unwrap()
+                .is_none()
+        );
         let manager = clinic_db::users::find_by_email(&mut conn, "m@clinic.example")
             .unwrap()
             .unwrap();

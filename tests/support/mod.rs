@@ -60,7 +60,9 @@ pub fn spawn_app_on(db: &TestDb) -> Option<String> {
 }
 
 fn start_server(database_url: &str) -> (u16, Option<String>) {
-    let config = Config::new("127.0.0.1:0", database_url).expect("config");
+    let mut config = Config::new("127.0.0.1:0", database_url).expect("config");
+    // Tests play clients at many addresses through X-Forwarded-For.
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let system = actix_web::rt::System::new();
@@ -103,9 +105,49 @@ fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     Reply { status, headers, body }
 }
 
+/// The value of the hidden `csrf` field in a page.
+pub fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page
+        .find(marker)
+        .map(|i| i + marker.len())
+        .unwrap_or_else(|| panic!("no csrf field in {page}"));
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// A new client with its own cookie jar (a second browser).
+    pub fn browser(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .new_agent()
+    }
+
+    /// GETs a form page and POSTs `fields` with its CSRF token, as a browser would.
+    pub fn submit_form(&self, agent: &ureq::Agent, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let form = read(agent.get(&self.url(page)).call());
+        let token = csrf_of(&form.body);
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &token)];
+        all.extend_from_slice(fields);
+        read(agent.post(&self.url(action)).send_form(all.iter().copied()))
+    }
+
+    pub fn send(&self, request: ureq::RequestBuilder<ureq::typestate::WithoutBody>) -> Reply {
+        read(request.call())
+    }
+
+    pub fn send_json(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+        body: &serde_json::Value,
+    ) -> Reply {
+        read(request.send_json(body))
     }
 
     pub fn get(&self, path: &str) -> Reply {

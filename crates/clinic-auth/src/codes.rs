@@ -1,7 +1,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use std::fmt;
+use subtle::ConstantTimeEq;
 
 /// Crockford's base32 alphabet: no I, L, O or U, so a code read aloud or typed is hard to get wrong.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

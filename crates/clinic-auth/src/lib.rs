@@ -10,7 +10,7 @@ mod password;
 mod throttle;
 mod token;
 
-pub use codes::{csrf_token, generate_code, generate_secret, hash_code, normalize_code, verify_csrf, OneTimeCode};
-pub use password::{hash_password, is_common_password, verify_password, Password, PasswordError, DUMMY_HASH_INPUT};
-pub use throttle::{backoff_after, ACCOUNT_FAILURE_LIMIT};
-pub use token::{Claims, TokenError, TokenKeys, AUDIENCE, ISSUER, LEEWAY_SECS};
+pub use codes::{OneTimeCode, csrf_token, generate_code, generate_secret, hash_code, normalize_code, verify_csrf};
+pub use password::{DUMMY_HASH_INPUT, Password, PasswordError, hash_password, is_common_password, verify_password};
+pub use throttle::{ACCOUNT_FAILURE_LIMIT, backoff_after};
+pub use token::{AUDIENCE, Claims, ISSUER, LEEWAY_SECS, TokenError, TokenKeys};

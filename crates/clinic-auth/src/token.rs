@@ -1,7 +1,7 @@
 //! Session tokens: HS256 JWTs whose `sid` names a row of `login_sessions`. The token only says who and
 //! which session; role and account status are read from the database on every request.
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 pub const ISSUER: &str = "clinic";
@@ -47,7 +47,11 @@ impl TokenKeys {
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
         validation.validate_nbf = false;
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
     }
 
     pub fn issue(&self, user_id: i64, session_id: &str, issued_at: i64, expires_at: i64) -> Result<String, TokenError> {
@@ -64,21 +68,26 @@ impl TokenKeys {
 
     /// Checks signature, algorithm, issuer, audience and expiry (against the system clock).
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|_| TokenError::Invalid)
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|_| TokenError::Invalid)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn now() -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
     }
 
     fn forge(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
@@ -117,14 +126,38 @@ mod tests {
         // The forger helper itself produces acceptable tokens.
         assert!(keys.verify(&forge(hs256.clone(), claims(json!({})), SECRET)).is_ok());
         let cases = [
-            ("bad signature", forge(hs256.clone(), claims(json!({})), b"another secret of thirty-two byte")),
-            ("expired", forge(hs256.clone(), claims(json!({"exp": now() - 60})), SECRET)),
-            ("missing exp", forge(hs256.clone(), claims(json!({"exp": null})), SECRET)),
-            ("missing aud", forge(hs256.clone(), claims(json!({"aud": null})), SECRET)),
-            ("wrong aud", forge(hs256.clone(), claims(json!({"aud": "elsewhere"})), SECRET)),
-            ("missing iss", forge(hs256.clone(), claims(json!({"iss": null})), SECRET)),
-            ("missing iat", forge(hs256.clone(), claims(json!({"iat": null})), SECRET)),
-            ("HS384", forge(json!({"alg": "HS384", "typ": "JWT"}), claims(json!({})), SECRET)),
+            (
+                "bad signature",
+                forge(hs256.clone(), claims(json!({})), b"another secret of thirty-two byte"),
+            ),
+            (
+                "expired",
+                forge(hs256.clone(), claims(json!({"exp": now() - 60})), SECRET),
+            ),
+            (
+                "missing exp",
+                forge(hs256.clone(), claims(json!({"exp": null})), SECRET),
+            ),
+            (
+                "missing aud",
+                forge(hs256.clone(), claims(json!({"aud": null})), SECRET),
+            ),
+            (
+                "wrong aud",
+                forge(hs256.clone(), claims(json!({"aud": "elsewhere"})), SECRET),
+            ),
+            (
+                "missing iss",
+                forge(hs256.clone(), claims(json!({"iss": null})), SECRET),
+            ),
+            (
+                "missing iat",
+                forge(hs256.clone(), claims(json!({"iat": null})), SECRET),
+            ),
+            (
+                "HS384",
+                forge(json!({"alg": "HS384", "typ": "JWT"}), claims(json!({})), SECRET),
+            ),
         ];
         for (name, token) in cases {
             assert_eq!(keys.verify(&token), Err(TokenError::Invalid), "{name}");
@@ -139,7 +172,12 @@ mod tests {
         // An edited payload keeps the old signature.
         let good = keys.issue(7, "s1", now(), now() + 600).unwrap();
         let parts: Vec<&str> = good.split('.').collect();
-        let edited = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims(json!({"sub": "1"})).to_string()), parts[2]);
+        let edited = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(claims(json!({"sub": "1"})).to_string()),
+            parts[2]
+        );
         assert_eq!(keys.verify(&edited), Err(TokenError::Invalid));
         assert_eq!(keys.verify("garbage"), Err(TokenError::Invalid));
     }

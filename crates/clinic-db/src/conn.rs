@@ -72,7 +72,7 @@ impl DbConn {
     /// an ordinary transaction; lock rows inside it with `FOR UPDATE`.
     pub fn write_transaction<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<DieselError>,
+        E: From<DbError>,
     {
         self.in_transaction(true, f)
     }
@@ -80,27 +80,35 @@ impl DbConn {
     /// An ordinary transaction (reads that must agree with each other, writes without contention).
     pub fn transaction<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<DieselError>,
+        E: From<DbError>,
     {
         self.in_transaction(false, f)
     }
 
     fn in_transaction<T, E>(&mut self, immediate: bool, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<DieselError>,
+        E: From<DbError>,
     {
-        match self {
-            Self::Sqlite(c) if immediate => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-            _ => crate::with_conn!(self, c => AnsiTransactionManager::begin_transaction(c))?,
+        let fail = |e: DieselError| E::from(DbError::from(e));
+        let begun = match self {
+            Self::Sqlite(c) if immediate => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+            _ => crate::with_conn!(self, c => AnsiTransactionManager::begin_transaction(c)),
+        };
+        match begun {
+            // Nested inside another transaction: a savepoint (the outer one holds the locks).
+            Err(DieselError::AlreadyInTransaction) => {
+                crate::with_conn!(self, c => AnsiTransactionManager::begin_transaction(c)).map_err(fail)?
+            }
+            other => other.map_err(fail)?,
         }
         match f(self) {
             Ok(value) => {
-                crate::with_conn!(self, c => AnsiTransactionManager::commit_transaction(c))?;
+                crate::with_conn!(self, c => AnsiTransactionManager::commit_transaction(c)).map_err(fail)?;
                 Ok(value)
             }
             Err(user_error) => match crate::with_conn!(self, c => AnsiTransactionManager::rollback_transaction(c)) {
                 Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(user_error),
-                Err(rollback_error) => Err(rollback_error.into()),
+                Err(rollback_error) => Err(fail(rollback_error)),
             },
         }
     }

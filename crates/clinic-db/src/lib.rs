@@ -16,9 +16,9 @@ mod pool;
 pub mod schema;
 pub mod series;
 pub mod settings;
-pub mod throttle;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod throttle;
 mod url;
 pub mod users;
 

@@ -538,3 +538,27 @@ fn a_session_is_found_with_its_user() {
         assert!(login_sessions::find_with_user(c, "nope").unwrap().is_none());
     }
 }
+
+#[test]
+fn write_transactions_nest_as_savepoints() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let outer: Result<(), DbError> = c.write_transaction(|c| {
+            settings::get_or_insert(c, "outer", "1", now())?;
+            let inner: Result<(), DbError> = c.write_transaction(|c| {
+                settings::get_or_insert(c, "inner", "1", now())?;
+                Err(DbError::NotFound)
+            });
+            assert!(inner.is_err());
+            Ok(())
+        });
+        outer.unwrap();
+        assert_eq!(settings::get(c, "outer").unwrap().as_deref(), Some("1"));
+        assert_eq!(
+            settings::get(c, "inner").unwrap(),
+            None,
+            "{}: the inner part rolled back",
+            db.backend_name()
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Counters of failed attempts (sign-in, activation codes), shared by every process on the database.
 
 use crate::schema::auth_throttle;
-use crate::{with_conn, DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -17,7 +17,9 @@ pub struct Throttle {
 impl Throttle {
     /// Seconds until the lock ends, when locked at `now`.
     pub fn locked_for(&self, now: NaiveDateTime) -> Option<i64> {
-        self.locked_until.filter(|until| *until > now).map(|until| (until - now).num_seconds().max(1))
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| (until - now).num_seconds().max(1))
     }
 }
 
@@ -47,7 +49,13 @@ pub fn record_failure(
             .and_then(|d| Duration::from_std(d).ok())
             .map(|d| now + d)
             .or(current.as_ref().and_then(|t| t.locked_until).filter(|u| *u > now));
-        let row = Throttle { key: key.to_owned(), failures, window_started_at, locked_until, updated_at: now };
+        let row = Throttle {
+            key: key.to_owned(),
+            failures,
+            window_started_at,
+            locked_until,
+            updated_at: now,
+        };
         let values = (
             auth_throttle::key.eq(&row.key),
             auth_throttle::failures.eq(row.failures),

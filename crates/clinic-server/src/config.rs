@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
 use clinic_db::{DatabaseUrl, PoolOptions};
+use std::net::IpAddr;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub struct Config {
     /// Where people reach the clinic, for links; `None` means `http://` and the address listened on.
     pub public_url: Option<String>,
     pub pool: PoolOptions,
+    /// Proxies whose `X-Forwarded-For` is believed (`CLINIC_TRUSTED_PROXIES`, comma-separated IPs).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Config {
@@ -41,7 +44,21 @@ impl Config {
                 .with_context(|| format!("CLINIC_DB_POOL_SIZE {n:?} is not a number from 1 to 256"))?,
             None => PoolOptions::default().max_size,
         };
+        let trusted_proxies = env("CLINIC_TRUSTED_PROXIES")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse::<IpAddr>()
+                            .with_context(|| format!("CLINIC_TRUSTED_PROXIES: {s:?} is not an IP address"))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
+            trusted_proxies,
             bind: bind.to_owned(),
             database_url,
             timezone,

@@ -8,7 +8,7 @@ use chrono::Duration;
 use clinic_auth::{OneTimeCode, generate_code, generate_secret, hash_code};
 use clinic_db::{DbConn, Pool, invitations, settings, users};
 use clinic_domain::{Clock, SystemClock};
-use clinic_web::{AppState, Settings};
+use clinic_web::{AppState, AuditSink, Settings};
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ pub struct Application {
     /// The one-time code of the setup link, when the clinic has no manager yet.
     pub setup_code: Option<OneTimeCode>,
     pub setup_link: Option<String>,
+    audit: Arc<AuditSink>,
 }
 
 /// Opens the database pool (applying migrations first), with the error naming the database.
@@ -38,7 +39,7 @@ impl Application {
         let mut conn = pool.get().context("database connection")?;
         let now = clock.now().naive_utc();
         // Shared by every process on this database, so tokens survive restarts and work on all of them.
-        let _signing_key = match &config.jwt_secret {
+        let signing_key = match &config.jwt_secret {
             Some(s) => s.clone(),
             None => settings::get_or_insert(&mut conn, SIGNING_KEY_SETTING, &generate_secret()?, now)?,
         };
@@ -51,20 +52,21 @@ impl Application {
         let setup_link = setup_code
             .as_ref()
             .map(|c| format!("{public_url}/setup?code={}", c.as_str()));
-        let state = AppState {
-            pool,
-            clock,
-            settings: Arc::new(Settings {
-                timezone: config.timezone,
-                public_url,
-            }),
+        let settings = Settings {
+            timezone: config.timezone,
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            trusted_proxies: config.trusted_proxies.clone(),
         };
+        let state = AppState::new(pool, clock, settings, &signing_key);
+        let audit = state.audit.clone();
         let server = clinic_web::serve(listener, state)?;
         Ok(Self {
             port,
             server,
             setup_code,
             setup_link,
+            audit,
         })
     }
 
@@ -74,7 +76,10 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        // Buffered audit rows are written before the process exits.
+        self.audit.shutdown();
+        result
     }
 }
 

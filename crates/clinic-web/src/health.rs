@@ -1,20 +1,20 @@
 //! Liveness and readiness.
 
-use crate::{AppError, AppState, blocking};
-use actix_web::{HttpResponse, get, web};
+use crate::{AppError, AppState, RouteSpec, blocking};
+use actix_web::http::Method;
+use actix_web::{HttpResponse, web};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(health).service(ready);
+pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/health", || web::get().to(health)));
+    v.push(RouteSpec::new(Method::GET, "/ready", || web::get().to(ready)));
 }
 
 /// The process is up; does not touch the database.
-#[get("/health")]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// The database answers.
-#[get("/ready")]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let backend = blocking(move || {
         let mut conn = state.conn()?;

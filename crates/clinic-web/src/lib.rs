@@ -1,7 +1,13 @@
 //! HTTP: actix-web routes, askama pages, and the mapping of errors to responses.
 //!
-//! Each area has a module with a `configure(cfg)` that wires its routes; [`configure`] wires them all.
+//! Every route is declared once in [`routes`] (method, path, handler); the server and the
+//! authorization-matrix test both read that table, so a route cannot be served without being tested.
 
+mod address;
+mod api;
+pub mod audit;
+mod auth;
+mod csrf;
 mod error;
 mod headers;
 mod health;
@@ -10,39 +16,84 @@ mod setup;
 mod state;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::http::Method;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Route, web};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use tracing_actix_web::TracingLogger;
 
-/// The largest JSON body accepted; larger ones get 413.
-const JSON_LIMIT_BYTES: usize = 64 * 1024;
-
-pub use error::AppError;
+pub use audit::AuditSink;
+pub use auth::{SESSION_ABSOLUTE_HOURS, SESSION_IDLE_MINUTES};
+pub use error::{AppError, CODES};
 pub use headers::security_headers;
 pub use state::{AppState, Settings};
 
+/// One route: the table is the single source of what the server answers.
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    make: fn() -> Route,
+}
+
+impl RouteSpec {
+    pub(crate) fn new(method: Method, path: &'static str, make: fn() -> Route) -> Self {
+        Self { method, path, make }
+    }
+}
+
 /// Every route of the application.
+pub fn routes() -> Vec<RouteSpec> {
+    let mut v = Vec::new();
+    health::routes(&mut v);
+    pages::routes(&mut v);
+    setup::routes(&mut v);
+    api::routes(&mut v);
+    v
+}
+
+/// Wires [`routes`], one resource per path so that a wrong method gets 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    health::configure(cfg);
-    pages::configure(cfg);
-    setup::configure(cfg);
+    let mut by_path: BTreeMap<&'static str, Vec<RouteSpec>> = BTreeMap::new();
+    for r in routes() {
+        by_path.entry(r.path).or_default().push(r);
+    }
+    for (path, specs) in by_path {
+        let mut resource = web::resource(path);
+        for spec in specs {
+            resource = resource.route((spec.make)());
+        }
+        cfg.service(resource);
+    }
 }
 
 /// The HTTP server on `listener`; it stops gracefully on SIGTERM or Ctrl-C.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let hsts = state.settings.secure_cookies;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(security_headers())
+            .wrap(security_headers(hsts))
             .wrap(TracingLogger::default())
             .app_data(data.clone())
-            .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES))
+            .app_data(error::json_config())
+            .app_data(error::path_config())
+            .app_data(error::query_config())
+            .app_data(error::form_config())
             .configure(configure)
+            .default_service(web::to(not_found))
     })
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        actix_web::ResponseError::error_response(&AppError::NotFound)
+    } else {
+        pages::not_found_page()
+    }
 }
 
 /// Runs blocking work (diesel queries, argon2) on the blocking thread pool, never on an actix worker.

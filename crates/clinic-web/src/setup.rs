@@ -1,22 +1,25 @@
 //! `/setup`: the one-time link printed on first start creates the first manager.
 
-use crate::pages::MessagePage;
-use crate::{AppError, AppState, blocking};
-use actix_web::{HttpResponse, Responder, ResponseError, get, post, web};
+use crate::error::PageError;
+use crate::pages::{MessagePage, render};
+use crate::{AppError, AppState, RouteSpec, blocking, csrf};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
 use clinic_auth::{Password, hash_code, hash_password};
 use clinic_db::{DbError, audit, invitations, users};
 use clinic_domain::user::{Email, PersonName, Role};
 use serde::Deserialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(setup_form).service(setup_submit);
+pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/setup", || web::get().to(setup_form)));
+    v.push(RouteSpec::new(Method::POST, "/setup", || web::post().to(setup_submit)));
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "setup.html")]
 struct SetupPage {
+    csrf: String,
     code: String,
     display_name: String,
     email: String,
@@ -28,18 +31,25 @@ struct CodeQuery {
     code: Option<String>,
 }
 
-#[get("/setup")]
-async fn setup_form(query: web::Query<CodeQuery>) -> impl Responder {
-    SetupPage {
-        code: query.into_inner().code.unwrap_or_default(),
+async fn setup_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<CodeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let code = query.into_inner().code.unwrap_or_default();
+    let blank = SetupForm {
+        csrf: String::new(),
+        code,
         display_name: String::new(),
         email: String::new(),
-        errors: vec![],
-    }
+        password: String::new(),
+    };
+    form_page(&state, &req, StatusCode::OK, blank, vec![])
 }
 
 #[derive(Deserialize)]
 struct SetupForm {
+    csrf: String,
     code: String,
     display_name: String,
     email: String,
@@ -51,9 +61,13 @@ enum Outcome {
     Invalid(Vec<String>),
 }
 
-#[post("/setup")]
-async fn setup_submit(state: web::Data<AppState>, form: web::Form<SetupForm>) -> Result<HttpResponse, AppError> {
+async fn setup_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
+    csrf::check_anonymous(&state, &req, &form.csrf)?;
     let mut errors = Vec::new();
     let name = PersonName::parse("display_name", &form.display_name)
         .map_err(|e| errors.push(format!("Your name {}", e.message)))
@@ -65,7 +79,7 @@ async fn setup_submit(state: web::Data<AppState>, form: web::Form<SetupForm>) ->
         .map_err(|e| errors.push(capitalise(&e.to_string())))
         .ok();
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        return Ok(form_again(form, errors));
+        return form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
     };
     let code_hash = hash_code(&form.code);
     let st = state.clone();
@@ -122,27 +136,32 @@ async fn setup_submit(state: web::Data<AppState>, form: web::Form<SetupForm>) ->
                 message: "The manager account is ready. Sign in with its e-mail address and password.".into(),
                 link: Some(("/login".into(), "Sign in".into())),
             };
-            Ok(HttpResponse::Created()
-                .content_type("text/html; charset=utf-8")
-                .body(page.render().map_err(|e| AppError::Internal(e.to_string()))?))
+            Ok(render(StatusCode::CREATED, &page))
         }
-        Outcome::Invalid(errors) => Ok(form_again(form, errors)),
+        Outcome::Invalid(errors) => form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors),
     }
 }
 
-fn form_again(form: SetupForm, errors: Vec<String>) -> HttpResponse {
+fn form_page(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    form: SetupForm,
+    errors: Vec<String>,
+) -> Result<HttpResponse, PageError> {
+    let (csrf, cookie) = csrf::anonymous_token(state, req)?;
     let page = SetupPage {
+        csrf,
         code: form.code,
         display_name: form.display_name,
         email: form.email,
         errors,
     };
-    match page.render() {
-        Ok(html) => HttpResponse::UnprocessableEntity()
-            .content_type("text/html; charset=utf-8")
-            .body(html),
-        Err(e) => AppError::Internal(e.to_string()).error_response(),
+    let mut resp = render(status, &page);
+    if let Some(c) = cookie {
+        resp.add_cookie(&c).map_err(|e| AppError::Internal(e.to_string()))?;
     }
+    Ok(resp)
 }
 
 fn capitalise(s: &str) -> String {

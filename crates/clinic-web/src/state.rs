@@ -1,7 +1,12 @@
+use crate::audit::AuditSink;
+use chrono::NaiveDateTime;
 use chrono_tz::Tz;
+use clinic_auth::TokenKeys;
 use clinic_db::{DbError, Pool, PooledConn};
 use clinic_domain::Clock;
+use std::net::IpAddr;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// What every handler may read.
 #[derive(Clone)]
@@ -9,6 +14,12 @@ pub struct AppState {
     pub pool: Pool,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+    pub keys: TokenKeys,
+    /// The signing key, also used to derive CSRF tokens.
+    pub csrf_key: Arc<[u8]>,
+    pub audit: Arc<AuditSink>,
+    /// Bounds concurrent argon2 work so sign-ins cannot starve other requests.
+    pub hash_permits: Arc<Semaphore>,
 }
 
 /// Settings fixed at start-up.
@@ -16,13 +27,35 @@ pub struct AppState {
 pub struct Settings {
     /// The clinic's time zone: day 0 of a timeline is the local date of the procedure.
     pub timezone: Tz,
-    /// The address patients and staff reach the clinic at (for activation links), without a trailing slash.
+    /// The address patients and staff reach the clinic at (for links), without a trailing slash.
     pub public_url: String,
+    /// True when served over https: `Secure` `__Host-` cookies and HSTS.
+    pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl AppState {
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings, signing_key: &str) -> Self {
+        let audit = AuditSink::start(pool.clone());
+        let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            pool,
+            clock,
+            settings: Arc::new(settings),
+            keys: TokenKeys::new(signing_key.as_bytes()),
+            csrf_key: Arc::from(signing_key.as_bytes()),
+            audit,
+            hash_permits: Arc::new(Semaphore::new(permits)),
+        }
+    }
+
     /// A pooled connection; called inside `blocking`.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         Ok(self.pool.get()?)
+    }
+
+    pub fn now(&self) -> NaiveDateTime {
+        self.clock.now().naive_utc()
     }
 }

@@ -1,0 +1,141 @@
+//! The audit trail. Writes put their audit row in the same transaction as the write
+//! (`clinic_db::audit::insert`); reads and refusals go through [`AuditSink`], which group-commits them
+//! at least every 100 ms and when the server stops, so a read costs no fsync of its own.
+
+use chrono::NaiveDateTime;
+use clinic_db::Pool;
+use clinic_db::audit::NewAuditEvent;
+use clinic_domain::{PatientId, UserId};
+use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// Builds one audit row. Never put a password, token or code in any field.
+#[must_use]
+pub struct Event(NewAuditEvent);
+
+pub fn event(at: NaiveDateTime, action: &str, outcome: &str) -> Event {
+    Event(NewAuditEvent {
+        occurred_at: at,
+        actor_id: None,
+        action: action.into(),
+        patient_id: None,
+        subject: None,
+        outcome: outcome.into(),
+        address: None,
+        detail: None,
+    })
+}
+
+impl Event {
+    pub fn actor(mut self, id: Option<UserId>) -> Self {
+        self.0.actor_id = id.map(|i| i.0);
+        self
+    }
+
+    pub fn patient(mut self, id: Option<PatientId>) -> Self {
+        self.0.patient_id = id.map(|i| i.0);
+        self
+    }
+
+    pub fn subject(mut self, s: impl Into<String>) -> Self {
+        self.0.subject = Some(s.into());
+        self
+    }
+
+    pub fn address(mut self, a: &str) -> Self {
+        self.0.address = Some(a.to_owned());
+        self
+    }
+
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.0.detail = Some(d.into());
+        self
+    }
+
+    pub fn build(self) -> NewAuditEvent {
+        self.0
+    }
+}
+
+/// A background writer of audit rows that need not share a transaction.
+pub struct AuditSink {
+    tx: Mutex<Option<Sender<NewAuditEvent>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl AuditSink {
+    pub fn start(pool: Pool) -> std::sync::Arc<Self> {
+        let (tx, rx) = mpsc::channel::<NewAuditEvent>();
+        let worker = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                let mut buffer: Vec<NewAuditEvent> = Vec::new();
+                let mut last = Instant::now();
+                loop {
+                    let stop = match rx.recv_timeout(FLUSH_EVERY) {
+                        Ok(e) => {
+                            buffer.push(e);
+                            buffer.extend(rx.try_iter());
+                            false
+                        }
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Err(RecvTimeoutError::Disconnected) => true,
+                    };
+                    if !buffer.is_empty() && (stop || last.elapsed() >= FLUSH_EVERY) {
+                        flush(&pool, &mut buffer);
+                        last = Instant::now();
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+            })
+            .ok();
+        std::sync::Arc::new(Self {
+            tx: Mutex::new(Some(tx)),
+            worker: Mutex::new(worker),
+        })
+    }
+
+    pub fn record(&self, event: Event) {
+        if let Ok(guard) = self.tx.lock()
+            && let Some(tx) = guard.as_ref()
+        {
+            let _ = tx.send(event.build());
+        }
+    }
+
+    /// Writes what is buffered and stops the writer (at shutdown).
+    pub fn shutdown(&self) {
+        if let Ok(mut guard) = self.tx.lock() {
+            guard.take();
+        }
+        if let Ok(mut guard) = self.worker.lock()
+            && let Some(handle) = guard.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn flush(pool: &Pool, buffer: &mut Vec<NewAuditEvent>) {
+    let result = pool
+        .get()
+        .map_err(clinic_db::DbError::from)
+        .and_then(|mut conn| conn.transaction(|conn| clinic_db::audit::insert_many(conn, buffer)));
+    match result {
+        Ok(()) => buffer.clear(),
+        Err(e) => {
+            // Keep the rows for the next flush rather than lose them; bound the backlog.
+            tracing::error!(error = %e, pending = buffer.len(), "audit rows not written yet");
+            if buffer.len() > 100_000 {
+                tracing::error!(dropped = buffer.len(), "audit backlog dropped");
+                buffer.clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! CSRF protection for forms: every state-changing form carries a token derived (HMAC) from the login
+//! session, or for anonymous forms from a random nonce kept in a SameSite=Strict cookie; and the
+//! request's Origin (or Referer) must be this site.
+
+use crate::AppState;
+use crate::error::AppError;
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use clinic_auth::{csrf_token, generate_secret, verify_csrf};
+
+pub const NONCE_COOKIE: &str = "clinic_csrf";
+
+fn csrf_failed() -> AppError {
+    AppError::rule(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        "This form has expired or did not come from this site. Reload the page and try again.",
+    )
+}
+
+/// The token for a signed-in user's forms.
+pub fn session_token(state: &AppState, session_id: &str) -> String {
+    csrf_token(&state.csrf_key, session_id)
+}
+
+/// The token for an anonymous form, and the nonce cookie to set when the browser has none yet.
+pub fn anonymous_token(state: &AppState, req: &HttpRequest) -> Result<(String, Option<Cookie<'static>>), AppError> {
+    if let Some(c) = req.cookie(NONCE_COOKIE).filter(|c| c.value().len() == 64) {
+        return Ok((csrf_token(&state.csrf_key, c.value()), None));
+    }
+    let nonce = generate_secret().map_err(|e| AppError::Internal(e.to_string()))?;
+    let token = csrf_token(&state.csrf_key, &nonce);
+    let cookie = Cookie::build(NONCE_COOKIE, nonce)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.secure_cookies)
+        .finish();
+    Ok((token, Some(cookie)))
+}
+
+/// Checks an anonymous form's token against the nonce cookie, and its origin.
+pub fn check_anonymous(state: &AppState, req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
+    check_origin(state, req)?;
+    let nonce = req.cookie(NONCE_COOKIE).ok_or_else(csrf_failed)?;
+    if verify_csrf(&state.csrf_key, nonce.value(), submitted) {
+        Ok(())
+    } else {
+        Err(csrf_failed())
+    }
+}
+
+/// Checks a signed-in form's token against its session, and its origin.
+pub fn check_session(state: &AppState, req: &HttpRequest, session_id: &str, submitted: &str) -> Result<(), AppError> {
+    check_origin(state, req)?;
+    if verify_csrf(&state.csrf_key, session_id, submitted) {
+        Ok(())
+    } else {
+        Err(csrf_failed())
+    }
+}
+
+/// A browser sends Origin (or at least Referer) with a form post; when it does, it must be this site.
+fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
+    let own = [state.settings.public_url.clone(), {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    }];
+    let header_value = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(origin) = header_value(header::ORIGIN) {
+        return if own.iter().any(|o| *o == origin) {
+            Ok(())
+        } else {
+            Err(csrf_failed())
+        };
+    }
+    if let Some(referer) = header_value(header::REFERER) {
+        let same = own
+            .iter()
+            .any(|o| referer == *o || referer.starts_with(&format!("{o}/")));
+        return if same { Ok(()) } else { Err(csrf_failed()) };
+    }
+    Ok(())
+}

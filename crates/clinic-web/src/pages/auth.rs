@@ -1,0 +1,215 @@
+//! `/login`, `/logout`, `/activate` and the signed-in start page `/`.
+
+use crate::address::client_address;
+use crate::api::activate;
+use crate::auth::{PageCaller, SESSION_ABSOLUTE_HOURS, SignedIn, session_cookie_name, sign_in, sign_out};
+use crate::csrf;
+use crate::error::{AppError, PageError};
+use crate::pages::{render, see_other};
+use crate::{AppState, RouteSpec};
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use clinic_domain::user::Role;
+use serde::Deserialize;
+
+pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/", || web::get().to(home)));
+    v.push(RouteSpec::new(Method::GET, "/login", || web::get().to(login_form)));
+    v.push(RouteSpec::new(Method::POST, "/login", || web::post().to(login_submit)));
+    v.push(RouteSpec::new(Method::GET, "/logout", || web::get().to(logout_form)));
+    v.push(RouteSpec::new(Method::POST, "/logout", || {
+        web::post().to(logout_submit)
+    }));
+    v.push(RouteSpec::new(Method::GET, "/activate", || {
+        web::get().to(activate_form)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/activate", || {
+        web::post().to(activate_submit)
+    }));
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "activate.html")]
+struct ActivatePage {
+    csrf: String,
+    code: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    name: String,
+    role: Role,
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    csrf: String,
+}
+
+/// An anonymous form page, with the CSRF nonce cookie set when the browser has none.
+fn anonymous_form<T: Template>(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    page: impl FnOnce(String) -> T,
+) -> Result<HttpResponse, PageError> {
+    let (token, cookie) = csrf::anonymous_token(state, req)?;
+    let mut resp = render(status, &page(token));
+    if let Some(c) = cookie {
+        resp.add_cookie(&c).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
+}
+
+fn session_cookie(state: &AppState, signed: &SignedIn) -> Cookie<'static> {
+    Cookie::build(session_cookie_name(state), signed.token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.secure_cookies)
+        .max_age(time::Duration::hours(SESSION_ABSOLUTE_HOURS))
+        .finish()
+}
+
+fn signed_in_redirect(state: &AppState, signed: &SignedIn) -> Result<HttpResponse, PageError> {
+    let mut resp = see_other("/");
+    resp.add_cookie(&session_cookie(state, signed))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(resp)
+}
+
+async fn home(state: web::Data<AppState>, caller: PageCaller) -> HttpResponse {
+    let c = caller.0;
+    let csrf = csrf::session_token(&state, &c.session_id);
+    render(
+        StatusCode::OK,
+        &HomePage {
+            name: c.user.display_name,
+            role: c.user.role,
+            csrf,
+        },
+    )
+}
+
+async fn login_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    anonymous_form(&state, &req, StatusCode::OK, |csrf| LoginPage {
+        csrf,
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+async fn login_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    csrf::check_anonymous(&state, &req, &form.csrf)?;
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    match sign_in(&state, &form.email, &form.password, &address).await {
+        Ok(signed) => signed_in_redirect(&state, &signed),
+        Err(e @ (AppError::InvalidCredentials | AppError::Throttled { .. })) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            let error = Some(e.public_message());
+            let email = form.email;
+            anonymous_form(&state, &req, status, move |csrf| LoginPage { csrf, email, error })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn logout_form(state: web::Data<AppState>, caller: PageCaller) -> HttpResponse {
+    let csrf = csrf::session_token(&state, &caller.0.session_id);
+    render(StatusCode::OK, &LogoutPage { csrf })
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let caller = caller.0;
+    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    sign_out(&state, &caller).await?;
+    let mut resp = see_other("/login");
+    let mut gone = Cookie::build(session_cookie_name(&state), "").path("/").finish();
+    gone.make_removal();
+    resp.add_cookie(&gone).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    code: Option<String>,
+}
+
+async fn activate_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<CodeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let code = query.into_inner().code.unwrap_or_default();
+    anonymous_form(&state, &req, StatusCode::OK, |csrf| ActivatePage {
+        csrf,
+        code,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct ActivateForm {
+    csrf: String,
+    code: String,
+    password: String,
+}
+
+async fn activate_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ActivateForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    csrf::check_anonymous(&state, &req, &form.csrf)?;
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    match activate(&state, &form.code, &form.password, &address).await {
+        Ok(signed) => signed_in_redirect(&state, &signed),
+        Err(e @ (AppError::Validation(_) | AppError::Rule { .. } | AppError::Throttled { .. })) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            let error = Some(match &e {
+                AppError::Validation(f) => f.message.clone(),
+                other => other.public_message(),
+            });
+            let code = form.code;
+            anonymous_form(&state, &req, status, move |csrf| ActivatePage { csrf, code, error })
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary, each test starting the real application on each database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod health;
 mod setup;

@@ -162,3 +162,129 @@ impl TestApp {
         read(self.agent.post(&self.url(path)).send_json(body))
     }
 }
+
+pub const STAFF_PASSWORD: &str = "long enough password";
+
+impl TestApp {
+    /// A staff account made directly in the database; returns its e-mail address.
+    pub fn add_staff(&self, role: &str, email: &str) -> String {
+        let mut conn = self.db.conn();
+        let now = chrono::Utc::now().naive_utc();
+        clinic_server::users::add_staff(&mut conn, role, email, "Test Staff", STAFF_PASSWORD, now).unwrap();
+        email.to_owned()
+    }
+
+    /// A patient record made directly in the database.
+    pub fn add_patient(&self, first: &str, email: Option<&str>) -> i64 {
+        let mut conn = self.db.conn();
+        let provider = clinic_db::users::list_staff(&mut conn)
+            .unwrap()
+            .into_iter()
+            .next()
+            .expect("a staff member first");
+        let input = clinic_domain::patient::PatientInput {
+            first_name: first,
+            last_name: "Patient",
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 2),
+            email,
+            phone: None,
+        };
+        let today = chrono::Utc::now().date_naive();
+        let parsed = clinic_domain::patient::NewPatient::parse(input, today).unwrap();
+        clinic_db::patients::insert(&mut conn, &parsed, provider.id, chrono::Utc::now().naive_utc())
+            .unwrap()
+            .id
+            .0
+    }
+
+    /// Signs in through the API from `address`; returns the whole reply.
+    pub fn login_from(&self, email: &str, password: &str, address: &str) -> Reply {
+        let body = serde_json::json!({"email": email, "password": password});
+        self.send_json(
+            self.agent
+                .post(&self.url("/api/v1/auth/login"))
+                .header("X-Forwarded-For", address),
+            &body,
+        )
+    }
+
+    /// Signs in and returns the bearer token.
+    pub fn token(&self, email: &str, password: &str) -> String {
+        let r = self.login_from(email, password, "192.0.2.1");
+        assert_eq!(r.status, 200, "login {email}: {}", r.body);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn api(&self, method: &str, path: &str, token: Option<&str>, body: Option<&serde_json::Value>) -> Reply {
+        let url = self.url(path);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        macro_rules! with_auth {
+            ($req:expr) => {{
+                let r = $req;
+                match &auth {
+                    Some(a) => r.header("Authorization", a),
+                    None => r,
+                }
+            }};
+        }
+        match (method, body) {
+            ("GET", _) => self.send(with_auth!(self.agent.get(&url))),
+            ("POST", Some(b)) => self.send_json(with_auth!(self.agent.post(&url)), b),
+            ("POST", None) => read(with_auth!(self.agent.post(&url)).send_empty()),
+            ("PUT", Some(b)) => self.send_json(with_auth!(self.agent.put(&url)), b),
+            ("PUT", None) => read(with_auth!(self.agent.put(&url)).send_empty()),
+            other => panic!("unsupported {other:?}"),
+        }
+    }
+
+    /// Issues a patient's invitation as `provider_token` and activates it; returns the patient's token.
+    pub fn patient_token(&self, provider_token: &str, patient_id: i64, password: &str) -> String {
+        let inv = self.api(
+            "POST",
+            &format!("/api/v1/patients/{patient_id}/invitation"),
+            Some(provider_token),
+            None,
+        );
+        assert_eq!(inv.status, 201, "{}", inv.body);
+        let code = inv.json()["code"].as_str().unwrap().to_owned();
+        let body = serde_json::json!({"code": code, "password": password});
+        let r = self.api("POST", "/api/v1/auth/activate", None, Some(&body));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// The signing key the server generated and keeps in the database.
+    pub fn signing_key(&self) -> String {
+        clinic_db::settings::get(&mut self.db.conn(), clinic_server::startup::SIGNING_KEY_SETTING)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Waits for buffered audit rows to be written (they are flushed at least every 100 ms).
+    pub fn audit_rows(&self) -> Vec<clinic_db::audit::AuditEvent> {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        clinic_db::audit::list(&mut self.db.conn(), None, 10_000).unwrap()
+    }
+}
+
+impl TestApp {
+    /// POSTs a form as `agent`, with an optional Origin header.
+    pub fn send_form_with(
+        &self,
+        agent: &ureq::Agent,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Reply {
+        let mut req = agent.post(&self.url(path));
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        read(req.send_form(fields.iter().copied()))
+    }
+
+    /// Sends a raw body.
+    pub fn send_raw(&self, request: ureq::RequestBuilder<ureq::typestate::WithBody>, body: &str) -> Reply {
+        read(request.send(body))
+    }
+}

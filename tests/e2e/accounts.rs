@@ -1,0 +1,492 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clinic_e2e::{STAFF_PASSWORD, on_each_database};
+use serde_json::json;
+
+#[test]
+fn sign_in_me_and_logout() {
+    on_each_database(|app| {
+        let email = app.add_staff("provider", "chen@clinic.example");
+        let r = app.login_from(&email, STAFF_PASSWORD, "192.0.2.1");
+        assert_eq!(r.status, 200, "{}", r.body);
+        let body = r.json();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["user"]["role"], "provider");
+        assert_eq!(body["user"]["display_name"], "Test Staff");
+        assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
+        let token = body["token"].as_str().unwrap();
+
+        let me = app.api("GET", "/api/v1/me", Some(token), None);
+        assert_eq!(me.status, 200);
+        assert_eq!(me.json()["email"], "chen@clinic.example");
+        assert!(me.json()["patient_id"].is_null());
+
+        assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(token), None).status, 204);
+        assert_eq!(
+            app.api("GET", "/api/v1/me", Some(token), None).status,
+            401,
+            "logout ends the token"
+        );
+
+        let wrong = app.login_from(&email, "not the password", "192.0.2.1");
+        let unknown = app.login_from("nobody@clinic.example", "not the password", "192.0.2.1");
+        assert_eq!((wrong.status, unknown.status), (401, 401));
+        assert_eq!(
+            wrong.json(),
+            unknown.json(),
+            "the same answer for a wrong password and an unknown account"
+        );
+        assert_eq!(wrong.json()["error"], "invalid_credentials");
+    });
+}
+
+#[test]
+fn a_password_change_ends_the_other_tokens() {
+    on_each_database(|app| {
+        let email = app.add_staff("provider", "chen@clinic.example");
+        let here = app.token(&email, STAFF_PASSWORD);
+        let elsewhere = app.token(&email, STAFF_PASSWORD);
+        let common = json!({"current_password": STAFF_PASSWORD, "new_password": "password1"});
+        let r = app.api("PUT", "/api/v1/auth/password", Some(&here), Some(&common));
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (422, Some("new_password")),
+            "common passwords are refused"
+        );
+        let wrong = json!({"current_password": "not it at all", "new_password": "a brand new passphrase"});
+        assert_eq!(
+            app.api("PUT", "/api/v1/auth/password", Some(&here), Some(&wrong))
+                .status,
+            422
+        );
+        let ok = json!({"current_password": STAFF_PASSWORD, "new_password": "a brand new passphrase"});
+        assert_eq!(
+            app.api("PUT", "/api/v1/auth/password", Some(&here), Some(&ok)).status,
+            204
+        );
+        assert_eq!(app.api("GET", "/api/v1/me", Some(&elsewhere), None).status, 401);
+        assert_eq!(app.api("GET", "/api/v1/me", Some(&here), None).status, 200);
+        assert_eq!(app.login_from(&email, STAFF_PASSWORD, "192.0.2.1").status, 401);
+        assert_eq!(
+            app.login_from(&email, "a brand new passphrase", "192.0.2.1").status,
+            200
+        );
+    });
+}
+
+#[test]
+fn staff_are_created_disabled_and_enabled_by_managers() {
+    on_each_database(|app| {
+        let boss = app.add_staff("manager", "boss@clinic.example");
+        let manager = app.token(&boss, STAFF_PASSWORD);
+        let new = json!({"email": "Chen@Clinic.example", "display_name": "Dr. Chen", "role": "provider", "password": "a long passphrase"});
+        let created = app.api("POST", "/api/v1/staff", Some(&manager), Some(&new));
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.json()["email"], "chen@clinic.example");
+        assert_eq!(created.json()["active"], true);
+        let id = created.json()["id"].as_i64().unwrap();
+        assert_eq!(
+            app.api("POST", "/api/v1/staff", Some(&manager), Some(&new)).json()["error"],
+            "email_taken"
+        );
+        let bad_role = json!({"email": "x@clinic.example", "display_name": "X", "role": "patient", "password": "a long passphrase"});
+        assert_eq!(
+            app.api("POST", "/api/v1/staff", Some(&manager), Some(&bad_role)).json()["field"],
+            "role"
+        );
+        let unknown_field = json!({"email": "x@clinic.example", "display_name": "X", "role": "provider", "password": "a long passphrase", "admin": true});
+        let r = app.api("POST", "/api/v1/staff", Some(&manager), Some(&unknown_field));
+        assert_eq!((r.status, r.json()["error"].as_str()), (422, Some("invalid_body")));
+        let list = app.api("GET", "/api/v1/staff", Some(&manager), None).json();
+        assert_eq!(list.as_array().unwrap().len(), 2);
+
+        let provider = app.token("chen@clinic.example", "a long passphrase");
+        assert_eq!(
+            app.api("POST", &format!("/api/v1/staff/{id}/disable"), Some(&manager), None)
+                .status,
+            204
+        );
+        assert_eq!(
+            app.api("GET", "/api/v1/me", Some(&provider), None).status,
+            401,
+            "disabling ends tokens at once"
+        );
+        assert_eq!(
+            app.login_from("chen@clinic.example", "a long passphrase", "192.0.2.1")
+                .status,
+            401
+        );
+        assert_eq!(
+            app.api("POST", &format!("/api/v1/staff/{id}/enable"), Some(&manager), None)
+                .status,
+            204
+        );
+        assert_eq!(
+            app.login_from("chen@clinic.example", "a long passphrase", "192.0.2.1")
+                .status,
+            200
+        );
+
+        let me = app.api("GET", "/api/v1/me", Some(&manager), None).json()["id"]
+            .as_i64()
+            .unwrap();
+        let last = app.api("POST", &format!("/api/v1/staff/{me}/disable"), Some(&manager), None);
+        assert_eq!(
+            (last.status, last.json()["error"].as_str()),
+            (409, Some("last_manager"))
+        );
+        assert_eq!(
+            app.api("POST", "/api/v1/staff/99999/disable", Some(&manager), None)
+                .status,
+            404
+        );
+    });
+}
+
+#[test]
+fn a_patient_activates_the_code_their_provider_issued() {
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let provider = app.token(&chen, STAFF_PASSWORD);
+        let ana = app.add_patient("Ana", Some("ana@mail.example"));
+        let first = app
+            .api(
+                "POST",
+                &format!("/api/v1/patients/{ana}/invitation"),
+                Some(&provider),
+                None,
+            )
+            .json();
+        let second = app
+            .api(
+                "POST",
+                &format!("/api/v1/patients/{ana}/invitation"),
+                Some(&provider),
+                None,
+            )
+            .json();
+        let code = second["code"].as_str().unwrap();
+        assert!(
+            second["activation_url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/activate?code={code}"))
+        );
+        assert_eq!(code.len(), 19);
+        let activate = |code: &str| {
+            app.api(
+                "POST",
+                "/api/v1/auth/activate",
+                None,
+                Some(&json!({"code": code, "password": "my own passphrase"})),
+            )
+        };
+        assert_eq!(
+            activate(first["code"].as_str().unwrap()).json()["error"],
+            "invalid_code",
+            "a newer code voids the old"
+        );
+        let weak = app.api(
+            "POST",
+            "/api/v1/auth/activate",
+            None,
+            Some(&json!({"code": code, "password": "short"})),
+        );
+        assert_eq!((weak.status, weak.json()["field"].as_str()), (422, Some("password")));
+        let ok = activate(code);
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.json()["user"]["role"], "patient");
+        let token = ok.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.api("GET", "/api/v1/me", Some(&token), None).json()["patient_id"],
+            ana
+        );
+        assert_eq!(activate(code).json()["error"], "invalid_code", "single use");
+        assert_eq!(
+            app.login_from("ana@mail.example", "my own passphrase", "192.0.2.1")
+                .status,
+            200
+        );
+
+        let no_email = app.add_patient("Bruno", None);
+        let r = app.api(
+            "POST",
+            &format!("/api/v1/patients/{no_email}/invitation"),
+            Some(&provider),
+            None,
+        );
+        assert_eq!(
+            (r.status, r.json()["error"].as_str()),
+            (422, Some("patient_email_required"))
+        );
+        assert_eq!(
+            app.api("POST", "/api/v1/patients/99999/invitation", Some(&provider), None)
+                .status,
+            404
+        );
+    });
+}
+
+#[test]
+fn ten_failures_lock_an_account_whatever_the_address() {
+    on_each_database(|app| {
+        let email = app.add_staff("provider", "chen@clinic.example");
+        for i in 0..10 {
+            let r = app.login_from(&email, "wrong password", &format!("198.51.100.{i}"));
+            assert_eq!(r.status, 401, "attempt {i}");
+        }
+        let locked = app.login_from(&email, STAFF_PASSWORD, "203.0.113.77");
+        assert_eq!(locked.status, 429, "even the right password waits: {}", locked.body);
+        let retry: i64 = locked.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=30).contains(&retry), "{retry}");
+        assert_eq!(locked.json()["error"], "too_many_attempts");
+        // Another account is not affected.
+        let other = app.add_staff("provider", "okafor@clinic.example");
+        assert_eq!(app.login_from(&other, STAFF_PASSWORD, "203.0.113.77").status, 200);
+    });
+}
+
+#[test]
+fn one_address_is_limited_across_accounts() {
+    on_each_database(|app| {
+        app.add_staff("provider", "chen@clinic.example");
+        for i in 0..50 {
+            let r = app.login_from(&format!("guess{i}@clinic.example"), "wrong password", "198.51.100.9");
+            assert_eq!(r.status, 401, "attempt {i}");
+        }
+        assert_eq!(
+            app.login_from("chen@clinic.example", STAFF_PASSWORD, "198.51.100.9")
+                .status,
+            429
+        );
+        assert_eq!(
+            app.login_from("chen@clinic.example", STAFF_PASSWORD, "198.51.100.10")
+                .status,
+            200
+        );
+    });
+}
+
+fn forge(header: serde_json::Value, claims: &serde_json::Value, key: &[u8]) -> String {
+    use hmac::Mac;
+    let msg = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+    mac.update(msg.as_bytes());
+    format!("{msg}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn tampered_tokens_are_refused_and_roles_come_from_the_database() {
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let token = app.token(&chen, STAFF_PASSWORD);
+        let payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        let key = app.signing_key();
+        let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+        assert_eq!(
+            app.api(
+                "GET",
+                "/api/v1/me",
+                Some(&forge(hs256.clone(), &payload, key.as_bytes())),
+                None
+            )
+            .status,
+            200
+        );
+
+        let mut with_role = payload.clone();
+        with_role["role"] = json!("manager");
+        let escalated = forge(hs256.clone(), &with_role, key.as_bytes());
+        assert_eq!(
+            app.api("GET", "/api/v1/staff", Some(&escalated), None).status,
+            403,
+            "an added role claim changes nothing"
+        );
+
+        let now = payload["iat"].as_i64().unwrap();
+        let mut expired = payload.clone();
+        expired["exp"] = json!(now - 3600);
+        let mut no_aud = payload.clone();
+        no_aud.as_object_mut().unwrap().remove("aud");
+        let mut no_exp = payload.clone();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({"alg": "none"}).to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        for (name, t) in [
+            (
+                "bad signature",
+                forge(hs256.clone(), &payload, b"not the key at all, not the key!"),
+            ),
+            (
+                "HS512 header",
+                forge(json!({"alg": "HS512", "typ": "JWT"}), &payload, key.as_bytes()),
+            ),
+            ("expired", forge(hs256.clone(), &expired, key.as_bytes())),
+            ("missing aud", forge(hs256.clone(), &no_aud, key.as_bytes())),
+            ("missing exp", forge(hs256.clone(), &no_exp, key.as_bytes())),
+            ("alg none", none),
+            ("garbage", "abc.def.ghi".into()),
+        ] {
+            let r = app.api("GET", "/api/v1/me", Some(&t), None);
+            assert_eq!(r.status, 401, "{name}");
+            assert_eq!(r.json()["error"], "unauthorized");
+        }
+    });
+}
+
+#[test]
+fn pages_sign_in_with_a_cookie_and_refuse_forged_forms() {
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let browser = app.browser();
+        let forged = app.send(browser.get(&app.url("/")));
+        assert_eq!((forged.status, forged.header("location")), (303, Some("/login")));
+
+        let bad = app.submit_form(
+            &browser,
+            "/login",
+            "/login",
+            &[("email", &chen), ("password", "wrong password")],
+        );
+        assert_eq!(bad.status, 401);
+        assert!(bad.body.contains("not right") && bad.body.contains(&chen));
+        let ok = app.submit_form(
+            &browser,
+            "/login",
+            "/login",
+            &[("email", &chen), ("password", STAFF_PASSWORD)],
+        );
+        assert_eq!((ok.status, ok.header("location")), (303, Some("/")), "{}", ok.body);
+        let cookie = ok.header("set-cookie").unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let home = app.send(browser.get(&app.url("/")));
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains("signed in as a provider"));
+
+        // Another site's form: the Origin is refused even with a token; a missing token is refused too.
+        let token = clinic_e2e::csrf_of(&home.body);
+        let cross = app.send_form_with(&browser, "/logout", &[("csrf", &token)], Some("https://evil.example"));
+        assert_eq!(cross.status, 403);
+        let none = app.send_form_with(&browser, "/logout", &[("csrf", "x")], None);
+        assert_eq!(none.status, 403);
+        assert_eq!(
+            app.send(browser.get(&app.url("/"))).status,
+            200,
+            "still signed in: nothing changed"
+        );
+        let out = app.send_form_with(&browser, "/logout", &[("csrf", &token)], Some(&app.address));
+        assert_eq!((out.status, out.header("location")), (303, Some("/login")));
+        assert_eq!(app.send(browser.get(&app.url("/"))).status, 303);
+
+        // A login form posted without the page's cookie-bound token writes no session.
+        let fresh = app.browser();
+        let r = app.send_form_with(
+            &fresh,
+            "/login",
+            &[("csrf", &token), ("email", &chen), ("password", STAFF_PASSWORD)],
+            None,
+        );
+        assert_eq!(r.status, 403);
+    });
+}
+
+#[test]
+fn malformed_and_oversized_bodies_get_generic_errors() {
+    on_each_database(|app| {
+        let url = app.url("/api/v1/auth/login");
+        let malformed = app.send_raw(
+            app.agent.post(&url).header("Content-Type", "application/json"),
+            "{\"email\": ",
+        );
+        assert_eq!(
+            (malformed.status, malformed.json()["error"].as_str()),
+            (400, Some("malformed_json"))
+        );
+        assert!(
+            !malformed.body.contains("EOF") && !malformed.body.contains("line"),
+            "{}",
+            malformed.body
+        );
+        let big = format!("{{\"email\": \"{}\", \"password\": \"x\"}}", "a".repeat(70 * 1024));
+        let r = app.send_raw(app.agent.post(&url).header("Content-Type", "application/json"), &big);
+        assert_eq!(r.status, 413);
+        let r = app.send_raw(app.agent.post(&url).header("Content-Type", "text/plain"), "{}");
+        assert_eq!(r.status, 415);
+        let r = app.api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"email": "a@b.example"})),
+        );
+        assert_eq!((r.status, r.json()["error"].as_str()), (422, Some("invalid_body")));
+        let r = app.api("GET", "/api/v1/no-such-thing", None, None);
+        assert_eq!((r.status, r.json()["error"].as_str()), (404, Some("not_found")));
+        assert!(r.header("access-control-allow-origin").is_none());
+    });
+}
+
+#[test]
+fn audited_actions_leave_rows_without_secrets() {
+    on_each_database(|app| {
+        let boss = app.add_staff("manager", "boss@clinic.example");
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let manager = app.token(&boss, STAFF_PASSWORD);
+        let provider = app.token(&chen, STAFF_PASSWORD);
+        app.login_from(&chen, "wrong password", "192.0.2.1");
+        let ana = app.add_patient("Ana", Some("ana@mail.example"));
+        let patient = app.patient_token(&provider, ana, "my own passphrase");
+        let new = json!({"email": "okafor@clinic.example", "display_name": "Okafor", "role": "provider", "password": "a long passphrase"});
+        let id = app.api("POST", "/api/v1/staff", Some(&manager), Some(&new)).json()["id"]
+            .as_i64()
+            .unwrap();
+        app.api("POST", &format!("/api/v1/staff/{id}/disable"), Some(&manager), None);
+        app.api("GET", "/api/v1/staff", Some(&patient), None);
+        app.api("GET", "/api/v1/me", Some("not-a-token"), None);
+        app.api("POST", "/api/v1/auth/logout", Some(&provider), None);
+
+        let rows = app.audit_rows();
+        let has = |action: &str, outcome: &str| rows.iter().any(|r| r.action == action && r.outcome == outcome);
+        for (action, outcome) in [
+            ("auth.login", "success"),
+            ("auth.login", "failure"),
+            ("auth.logout", "success"),
+            ("auth.activate", "success"),
+            ("invitation.create", "success"),
+            ("staff.create", "success"),
+            ("staff.disable", "success"),
+            ("access.role_refused", "denied"),
+            ("auth.token_refused", "denied"),
+        ] {
+            assert!(has(action, outcome), "no {action}/{outcome} row in {rows:#?}");
+        }
+        let invitation = rows.iter().find(|r| r.action == "invitation.create").unwrap();
+        assert_eq!(invitation.patient_id.map(|p| p.0), Some(ana));
+        let secrets = [
+            STAFF_PASSWORD,
+            "my own passphrase",
+            "a long passphrase",
+            "wrong password",
+            &manager,
+            &provider,
+            &patient,
+        ];
+        for row in &rows {
+            let text = format!("{row:?}");
+            for s in secrets {
+                assert!(!text.contains(s), "secret in {row:?}");
+            }
+            assert!(row.address.is_some() || row.action.starts_with("setup"), "{row:?}");
+        }
+    });
+}

@@ -490,3 +490,57 @@ fn audited_actions_leave_rows_without_secrets() {
         }
     });
 }
+
+fn session_id(token: &str) -> String {
+    let payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    payload["sid"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn sessions_end_after_30_idle_minutes_and_8_hours() {
+    use chrono::Duration;
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let ana = app.add_patient("Ana", Some("ana@mail.example"));
+        let provider = app.token(&chen, STAFF_PASSWORD);
+        app.patient_token(&provider, ana, "my own passphrase");
+        for (email, password) in [
+            (chen.as_str(), STAFF_PASSWORD),
+            ("ana@mail.example", "my own passphrase"),
+        ] {
+            let mut conn = app.db.conn();
+            let fresh = app.token(email, password);
+            clinic_db::testing::age_login_session(
+                &mut conn,
+                &session_id(&fresh),
+                Duration::minutes(29),
+                Duration::minutes(29),
+            );
+            assert_eq!(
+                app.api("GET", "/api/v1/me", Some(&fresh), None).status,
+                200,
+                "{email}: 29 idle minutes"
+            );
+            clinic_db::testing::age_login_session(
+                &mut conn,
+                &session_id(&fresh),
+                Duration::minutes(31),
+                Duration::minutes(31),
+            );
+            assert_eq!(
+                app.api("GET", "/api/v1/me", Some(&fresh), None).status,
+                401,
+                "{email}: 31 idle minutes"
+            );
+            let busy = app.token(email, password);
+            let age = Duration::hours(8) + Duration::minutes(1);
+            clinic_db::testing::age_login_session(&mut conn, &session_id(&busy), Duration::minutes(1), age);
+            assert_eq!(
+                app.api("GET", "/api/v1/me", Some(&busy), None).status,
+                401,
+                "{email}: 8 hours after sign-in"
+            );
+        }
+    });
+}

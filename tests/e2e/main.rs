@@ -3,4 +3,5 @@
 
 mod accounts;
 mod health;
+mod matrix;
 mod setup;

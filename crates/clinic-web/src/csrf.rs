@@ -69,7 +69,7 @@ fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
     }];
     let header_value = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(origin) = header_value(header::ORIGIN) {
-        return if own.iter().any(|o| *o == origin) {
+        return if own.contains(&origin) {
             Ok(())
         } else {
             Err(csrf_failed())

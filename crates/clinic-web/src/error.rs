@@ -11,7 +11,8 @@ use clinic_domain::FieldError;
 use serde::Serialize;
 use std::fmt;
 
-/// Every stable error code the API can answer with (a test checks each is produced somewhere).
+/// Every stable error code the API answers with (an end-to-end test drives the API to each one).
+/// Pages answer with HTML; their CSRF refusal is `csrf_failed` (403).
 pub const CODES: &[&str] = &[
     "validation_failed",
     "not_found",
@@ -25,8 +26,6 @@ pub const CODES: &[&str] = &[
     "invalid_body",
     "payload_too_large",
     "unsupported_media_type",
-    "bad_request",
-    "csrf_failed",
     "email_taken",
     "last_manager",
     "invalid_code",
@@ -237,7 +236,7 @@ pub fn json_config() -> web::JsonConfig {
                 ),
                 _ => AppError::rule(
                     StatusCode::BAD_REQUEST,
-                    "bad_request",
+                    "malformed_json",
                     "the request body could not be read",
                 ),
             };
@@ -254,8 +253,8 @@ pub fn path_config() -> web::PathConfig {
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
         let e = AppError::rule(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
             "the query string is not valid for this address",
         );
         actix_web::error::InternalError::from_response(err, e.error_response()).into()

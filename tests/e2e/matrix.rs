@@ -1,0 +1,277 @@
+//! The authorization matrix: every route the server declares × every kind of caller, with the
+//! expected status. A route missing from the table fails the test.
+
+use clinic_e2e::{Reply, STAFF_PASSWORD, TestApp, on_each_database};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Anonymous,
+    PatientA,
+    PatientB,
+    Provider,
+    Manager,
+    Disabled,
+}
+
+const EVERYONE: [Who; 6] = [
+    Who::Anonymous,
+    Who::PatientA,
+    Who::PatientB,
+    Who::Provider,
+    Who::Manager,
+    Who::Disabled,
+];
+
+struct Clinic {
+    patient_a: i64,
+    spare_provider: i64,
+    disabled_token: String,
+    manager_email: String,
+    provider_email: String,
+}
+
+fn setup(app: &TestApp) -> Clinic {
+    let manager_email = app.add_staff("manager", "boss@clinic.example");
+    let provider_email = app.add_staff("provider", "chen@clinic.example");
+    app.add_staff("provider", "spare@clinic.example");
+    let leaving = app.add_staff("provider", "leaving@clinic.example");
+    let provider = app.token(&provider_email, STAFF_PASSWORD);
+    let manager = app.token(&manager_email, STAFF_PASSWORD);
+    let patient_a = app.add_patient("Ana", Some("ana@mail.example"));
+    let patient_b = app.add_patient("Bruno", Some("bruno@mail.example"));
+    app.patient_token(&provider, patient_a, "patient a passphrase");
+    app.patient_token(&provider, patient_b, "patient b passphrase");
+    let disabled_token = app.token(&leaving, STAFF_PASSWORD);
+    let staff = app.api("GET", "/api/v1/staff", Some(&manager), None).json();
+    let id_of = |email: &str| {
+        staff.as_array().unwrap().iter().find(|s| s["email"] == email).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        app.api(
+            "POST",
+            &format!("/api/v1/staff/{}/disable", id_of(&leaving)),
+            Some(&manager),
+            None
+        )
+        .status,
+        204
+    );
+    Clinic {
+        patient_a,
+        spare_provider: id_of("spare@clinic.example"),
+        disabled_token,
+        manager_email,
+        provider_email,
+    }
+}
+
+/// A fresh token for each request, so that logout and the like do not disturb the next row.
+fn token(app: &TestApp, c: &Clinic, who: Who) -> Option<String> {
+    match who {
+        Who::Anonymous => None,
+        Who::PatientA => Some(app.token("ana@mail.example", "patient a passphrase")),
+        Who::PatientB => Some(app.token("bruno@mail.example", "patient b passphrase")),
+        Who::Provider => Some(app.token(&c.provider_email, STAFF_PASSWORD)),
+        Who::Manager => Some(app.token(&c.manager_email, STAFF_PASSWORD)),
+        Who::Disabled => Some(c.disabled_token.clone()),
+    }
+}
+
+/// Calls one route as `who`: API routes with a bearer token, pages with the session cookie.
+fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize) -> Reply {
+    let t = token(app, c, who);
+    let id = if path.starts_with("/api/v1/staff/") {
+        c.spare_provider
+    } else {
+        c.patient_a
+    };
+    let path = path.replace("{id}", &id.to_string());
+    if path.starts_with("/api/") {
+        let body = match (method, path.as_str()) {
+            ("POST", "/api/v1/auth/login") => {
+                Some(json!({"email": "nobody@clinic.example", "password": "wrong password"}))
+            }
+            ("POST", "/api/v1/auth/activate") => {
+                Some(json!({"code": "AAAA-BBBB-CCCC-DDDD", "password": "a long passphrase"}))
+            }
+            ("PUT", "/api/v1/auth/password") => {
+                Some(json!({"current_password": "wrong password", "new_password": "a long passphrase"}))
+            }
+            ("POST", "/api/v1/staff") => Some(json!({
+                "email": format!("new{n}-{who:?}@clinic.example").to_lowercase(),
+                "display_name": "New", "role": "provider", "password": "a long passphrase"
+            })),
+            _ => None,
+        };
+        return app.api(method, &path, t.as_deref(), body.as_ref());
+    }
+    let agent = app.browser();
+    let with_cookie = |r: ureq::RequestBuilder<ureq::typestate::WithoutBody>| match &t {
+        Some(t) => r.header("Cookie", &format!("clinic_session={t}")),
+        None => r,
+    };
+    match method {
+        "GET" => app.send(with_cookie(agent.get(&app.url(&path)))),
+        "POST" => {
+            let r = agent.post(&app.url(&path));
+            let r = match &t {
+                Some(t) => r.header("Cookie", &format!("clinic_session={t}")),
+                None => r,
+            };
+            app.send_raw(
+                r.header("Content-Type", "application/x-www-form-urlencoded"),
+                "csrf=forged&code=x&email=x&password=x&display_name=x",
+            )
+        }
+        other => panic!("{other}"),
+    }
+}
+
+/// Expected status per caller, in the order of `EVERYONE`.
+fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
+    let all = |s: u16| [s; 6];
+    //                         anon  A    B    prov mgr  disabled
+    let signed_in = |s: u16| [401, s, s, s, s, 401];
+    let page_signed_in = |s: u16| [303, s, s, s, s, 303];
+    Some(match (method, path) {
+        ("GET", "/health" | "/ready" | "/static/app.css" | "/login" | "/activate" | "/setup") => all(200),
+        ("POST", "/login" | "/activate" | "/setup") => all(403),
+        ("GET", "/" | "/logout") => page_signed_in(200),
+        ("POST", "/logout") => page_signed_in(403),
+        ("POST", "/api/v1/auth/login") => all(401),
+        ("POST", "/api/v1/auth/activate") => all(422),
+        ("POST", "/api/v1/auth/logout") => signed_in(204),
+        ("PUT", "/api/v1/auth/password") => signed_in(422),
+        ("GET", "/api/v1/me") => signed_in(200),
+        ("GET", "/api/v1/staff") => [401, 403, 403, 403, 200, 401],
+        ("POST", "/api/v1/staff") => [401, 403, 403, 403, 201, 401],
+        ("POST", "/api/v1/staff/{id}/disable" | "/api/v1/staff/{id}/enable") => [401, 403, 403, 403, 204, 401],
+        ("POST", "/api/v1/patients/{id}/invitation") => [401, 403, 403, 201, 403, 401],
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_route_answers_every_caller_as_the_table_says() {
+    on_each_database(|app| {
+        let clinic = setup(app);
+        let routes = clinic_web::routes();
+        let mut missing = BTreeSet::new();
+        let mut wrong = Vec::new();
+        for (n, route) in routes.iter().enumerate() {
+            let method = route.method.as_str();
+            let Some(want) = expected(method, route.path) else {
+                missing.insert(format!("{method} {}", route.path));
+                continue;
+            };
+            for (who, status) in EVERYONE.into_iter().zip(want) {
+                let r = call(app, &clinic, who, method, route.path, n);
+                if r.status != status {
+                    wrong.push(format!(
+                        "{method} {} as {who:?}: {} (expected {status}) {}",
+                        route.path,
+                        r.status,
+                        r.body.chars().take(120).collect::<String>()
+                    ));
+                }
+                for h in [
+                    "content-security-policy",
+                    "x-content-type-options",
+                    "referrer-policy",
+                    "cache-control",
+                ] {
+                    assert!(r.header(h).is_some(), "{method} {} as {who:?} lacks {h}", route.path);
+                }
+                if route.path.starts_with("/api/") && r.status >= 400 {
+                    let body = r.json();
+                    assert!(
+                        body["error"].is_string() && body["message"].is_string(),
+                        "{method} {}: {}",
+                        route.path,
+                        r.body
+                    );
+                }
+            }
+        }
+        assert!(missing.is_empty(), "routes missing from the matrix: {missing:?}");
+        assert!(wrong.is_empty(), "{} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+    });
+}
+
+/// Drives the API to every stable error code it declares; fails when one is never produced.
+#[test]
+fn every_error_code_is_produced() {
+    on_each_database(|app| {
+        let mut seen = BTreeSet::new();
+        let mut note = |r: Reply| {
+            if let Some(code) = r.json()["error"].as_str() {
+                seen.insert(code.to_owned());
+            }
+        };
+        let boss = app.add_staff("manager", "boss@clinic.example");
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let manager = app.token(&boss, STAFF_PASSWORD);
+        let provider = app.token(&chen, STAFF_PASSWORD);
+        let common = json!({"current_password": STAFF_PASSWORD, "new_password": "password1"});
+        note(app.api("PUT", "/api/v1/auth/password", Some(&provider), Some(&common)));
+        note(app.api("GET", "/api/v1/nothing-here", None, None));
+        note(app.api("GET", "/api/v1/me", Some("x.y.z"), None));
+        note(app.api("GET", "/api/v1/staff", Some(&provider), None));
+        note(app.login_from(&chen, "wrong password", "192.0.2.50"));
+        let victim = app.add_staff("provider", "victim@clinic.example");
+        for _ in 0..11 {
+            note(app.login_from(&victim, "wrong password", "192.0.2.51"));
+        }
+        let url = app.url("/api/v1/auth/login");
+        note(app.send_raw(app.agent.post(&url).header("Content-Type", "application/json"), "{"));
+        note(app.api(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"email": "a@b.example"})),
+        ));
+        let big = format!("{{\"email\": \"{}\"}}", "a".repeat(70 * 1024));
+        note(app.send_raw(app.agent.post(&url).header("Content-Type", "application/json"), &big));
+        note(app.send_raw(app.agent.post(&url).header("Content-Type", "text/plain"), "{}"));
+        let dup = json!({"email": chen, "display_name": "X", "role": "provider", "password": "a long passphrase"});
+        note(app.api("POST", "/api/v1/staff", Some(&manager), Some(&dup)));
+        let me = app.api("GET", "/api/v1/me", Some(&manager), None).json()["id"]
+            .as_i64()
+            .unwrap();
+        note(app.api("POST", &format!("/api/v1/staff/{me}/disable"), Some(&manager), None));
+        note(app.api(
+            "POST",
+            "/api/v1/auth/activate",
+            None,
+            Some(&json!({"code": "AAAA", "password": "a long passphrase"})),
+        ));
+        let no_email = app.add_patient("Bruno", None);
+        note(app.api(
+            "POST",
+            &format!("/api/v1/patients/{no_email}/invitation"),
+            Some(&provider),
+            None,
+        ));
+        // The two codes a healthy server cannot be driven to from outside, produced as the server would.
+        for e in [
+            clinic_web::AppError::Unavailable("db down".into()),
+            clinic_web::AppError::Internal("bug".into()),
+        ] {
+            let resp = actix_web::ResponseError::error_response(&e);
+            let bytes = actix_web::rt::System::new()
+                .block_on(actix_web::body::to_bytes(resp.into_body()))
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            seen.insert(body["error"].as_str().unwrap().to_owned());
+        }
+        let declared: BTreeSet<String> = clinic_web::CODES.iter().map(|c| (*c).to_owned()).collect();
+        let never: Vec<_> = declared.difference(&seen).collect();
+        let undeclared: Vec<_> = seen.difference(&declared).collect();
+        assert!(never.is_empty(), "declared codes never produced: {never:?}");
+        assert!(undeclared.is_empty(), "codes produced but not declared: {undeclared:?}");
+    });
+}

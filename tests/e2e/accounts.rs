@@ -544,3 +544,37 @@ fn sessions_end_after_30_idle_minutes_and_8_hours() {
         }
     });
 }
+
+#[test]
+fn behind_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
+    for db in clinic_e2e::Database::all() {
+        let app = clinic_e2e::spawn_app_with(db, |c| {
+            c.public_url = Some("https://clinic.example".into());
+        });
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let health = app.get("/health");
+        assert_eq!(
+            health.header("strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains")
+        );
+        let browser = app.browser();
+        let page = app.send(browser.get(&app.url("/login")));
+        let token = clinic_e2e::csrf_of(&page.body);
+        // The browser would send the https origin; the nonce cookie is Secure, so hand it over explicitly.
+        let nonce = page.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+        let r = app.send_raw(
+            app.agent
+                .post(&app.url("/login"))
+                .header("Origin", "https://clinic.example")
+                .header("Cookie", &nonce)
+                .header("Content-Type", "application/x-www-form-urlencoded"),
+            &format!("csrf={token}&email={chen}&password=long+enough+password"),
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+        let cookie = r.header("set-cookie").unwrap();
+        assert!(
+            cookie.starts_with("__Host-clinic_session=") && cookie.contains("Secure") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+    }
+}

@@ -37,10 +37,19 @@ impl Reply {
 
 /// Starts the application on `db` in a background thread and returns once it accepts connections.
 pub fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, |_| {})
+}
+
+/// Like [`spawn_app`], with the configuration adjusted first.
+pub fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         telemetry::init("debug");
     }
-    let (port, setup_code) = start_server(&db.url_string());
+    let mut config = Config::new("127.0.0.1:0", &db.url_string()).expect("config");
+    // Tests play clients at many addresses through X-Forwarded-For.
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    adjust(&mut config);
+    let (port, setup_code) = start_config(config);
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -60,9 +69,10 @@ pub fn spawn_app_on(db: &TestDb) -> Option<String> {
 }
 
 fn start_server(database_url: &str) -> (u16, Option<String>) {
-    let mut config = Config::new("127.0.0.1:0", database_url).expect("config");
-    // Tests play clients at many addresses through X-Forwarded-For.
-    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    start_config(Config::new("127.0.0.1:0", database_url).expect("config"))
+}
+
+fn start_config(config: Config) -> (u16, Option<String>) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let system = actix_web::rt::System::new();

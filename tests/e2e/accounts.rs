@@ -578,3 +578,23 @@ fn behind_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
         );
     }
 }
+
+#[test]
+fn a_second_server_on_the_same_database_honours_tokens_and_revocation() {
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let token = app.token(&chen, STAFF_PASSWORD);
+        let (other, _) = clinic_e2e::spawn_app_on(&app.db);
+        let me = |base: &str| {
+            app.send(
+                app.agent
+                    .get(&format!("{base}/api/v1/me"))
+                    .header("Authorization", &format!("Bearer {token}")),
+            )
+            .status
+        };
+        assert_eq!(me(&other), 200, "the signing key is shared through the database");
+        assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&token), None).status, 204);
+        assert_eq!(me(&other), 401, "logout on one server holds on the other");
+    });
+}

@@ -109,7 +109,7 @@ fn a_clinic_with_a_manager_offers_no_setup_link() {
         )
         .unwrap();
         drop(conn);
-        let second = clinic_e2e::spawn_app_on(&app.db);
+        let (_, second) = clinic_e2e::spawn_app_on(&app.db);
         assert!(second.is_none(), "a setup link was offered although a manager exists");
     });
 }

@@ -63,9 +63,11 @@ pub fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
-/// Starts another application process-alike on an existing database; returns its setup code, if it offered one.
-pub fn spawn_app_on(db: &TestDb) -> Option<String> {
-    start_server(&db.url_string()).1
+/// Starts a second server on an existing database (as another process would); returns its address
+/// and its setup code, if it offered one.
+pub fn spawn_app_on(db: &TestDb) -> (String, Option<String>) {
+    let (port, code) = start_server(&db.url_string());
+    (format!("http://127.0.0.1:{port}"), code)
 }
 
 fn start_server(database_url: &str) -> (u16, Option<String>) {

@@ -200,6 +200,21 @@ fn migration_sources() -> Vec<(String, String)> {
     files
 }
 
+/// Moves a login session's clock back, as if `idle` had passed since its last request and it had
+/// been created `age` ago (for testing idle and absolute expiry without waiting).
+pub fn age_login_session(conn: &mut DbConn, id: &str, idle: chrono::Duration, age: chrono::Duration) {
+    use crate::schema::login_sessions;
+    let now = chrono::Utc::now().naive_utc();
+    let target = login_sessions::table.find(id);
+    let changes = (
+        login_sessions::last_seen_at.eq(now - idle),
+        login_sessions::created_at.eq(now - age),
+        login_sessions::expires_at.eq(now - age + chrono::Duration::hours(8)),
+    );
+    crate::with_conn!(conn, c => diesel::update(target).set(changes).execute(c))
+        .unwrap_or_else(|e| panic!("age session: {e}"));
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -214,19 +229,4 @@ mod tests {
         );
         assert_eq!(super::database_url("postgres://h", "x"), "postgres://h/x");
     }
-}
-
-/// Moves a login session's clock back, as if `idle` had passed since its last request and it had
-/// been created `age` ago (for testing idle and absolute expiry without waiting).
-pub fn age_login_session(conn: &mut DbConn, id: &str, idle: chrono::Duration, age: chrono::Duration) {
-    use crate::schema::login_sessions;
-    let now = chrono::Utc::now().naive_utc();
-    let target = login_sessions::table.find(id);
-    let changes = (
-        login_sessions::last_seen_at.eq(now - idle),
-        login_sessions::created_at.eq(now - age),
-        login_sessions::expires_at.eq(now - age + chrono::Duration::hours(8)),
-    );
-    crate::with_conn!(conn, c => diesel::update(target).set(changes).execute(c))
-        .unwrap_or_else(|e| panic!("age session: {e}"));
 }

@@ -26,6 +26,7 @@ const EVERYONE: [Who; 6] = [
 
 struct Clinic {
     patient_a: i64,
+    series_a: i64,
     spare_provider: i64,
     disabled_token: String,
     manager_email: String,
@@ -43,6 +44,21 @@ fn setup(app: &TestApp) -> Clinic {
     let patient_b = app.add_patient("Bruno", Some("bruno@mail.example"));
     app.patient_token(&provider, patient_a, "patient a passphrase");
     app.patient_token(&provider, patient_b, "patient b passphrase");
+    let series = app.api(
+        "POST",
+        &format!("/api/v1/patients/{patient_a}/series"),
+        Some(&provider),
+        Some(&json!({"condition": "acne_scars"})),
+    );
+    assert_eq!(series.status, 201, "{}", series.body);
+    let series_a = series.json()["id"].as_i64().unwrap();
+    let first = app.api(
+        "POST",
+        &format!("/api/v1/series/{series_a}/sessions"),
+        Some(&provider),
+        Some(&session_body()),
+    );
+    assert_eq!(first.status, 201, "{}", first.body);
     let disabled_token = app.token(&leaving, STAFF_PASSWORD);
     let staff = app.api("GET", "/api/v1/staff", Some(&manager), None).json();
     let id_of = |email: &str| {
@@ -62,6 +78,7 @@ fn setup(app: &TestApp) -> Clinic {
     );
     Clinic {
         patient_a,
+        series_a,
         spare_provider: id_of("spare@clinic.example"),
         disabled_token,
         manager_email,
@@ -86,6 +103,8 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
     let t = token(app, c, who);
     let id = if path.starts_with("/api/v1/staff/") {
         c.spare_provider
+    } else if path.starts_with("/api/v1/series/") {
+        c.series_a
     } else {
         c.patient_a
     };
@@ -101,6 +120,13 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             ("PUT", "/api/v1/auth/password") => {
                 Some(json!({"current_password": "wrong password", "new_password": "a long passphrase"}))
             }
+            ("POST", "/api/v1/patients") => Some(patient_body(n)),
+            // A correction that keeps patient A's e-mail (their sign-in name).
+            ("PUT", p) if p.starts_with("/api/v1/patients/") => Some(json!({
+                "first_name": "Ana", "last_name": "Patient", "date_of_birth": "1990-01-02", "email": "ana@mail.example"
+            })),
+            ("POST", p) if p.ends_with("/series") => Some(json!({"condition": "acne_scars"})),
+            ("POST", p) if p.ends_with("/sessions") => Some(session_body()),
             ("POST", "/api/v1/staff") => Some(json!({
                 "email": format!("new{n}-{who:?}@clinic.example").to_lowercase(),
                 "display_name": "New", "role": "provider", "password": "a long passphrase"
@@ -131,6 +157,21 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
     }
 }
 
+fn patient_body(n: usize) -> serde_json::Value {
+    json!({"first_name": format!("New{n}"), "last_name": "Patient", "date_of_birth": "1985-06-01", "email": null, "phone": null})
+}
+
+fn session_body() -> serde_json::Value {
+    json!({
+        "performed_on": chrono::Utc::now().date_naive().to_string(),
+        "treatment_areas": ["cheeks"],
+        "eye_area": false,
+        "device": "pen",
+        "needle_depth_mm": 1.0,
+        "products_applied": ["sunscreen"]
+    })
+}
+
 /// Expected status per caller, in the order of `EVERYONE`.
 fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
     let all = |s: u16| [s; 6];
@@ -151,6 +192,17 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         ("POST", "/api/v1/staff") => [401, 403, 403, 403, 201, 401],
         ("POST", "/api/v1/staff/{id}/disable" | "/api/v1/staff/{id}/enable") => [401, 403, 403, 403, 204, 401],
         ("POST", "/api/v1/patients/{id}/invitation") => [401, 403, 403, 201, 403, 401],
+        ("POST", "/api/v1/patients") => [401, 403, 403, 201, 403, 401],
+        ("GET", "/api/v1/patients" | "/api/v1/patients/{id}") => [401, 403, 403, 200, 200, 401],
+        ("PUT", "/api/v1/patients/{id}") => [401, 403, 403, 200, 403, 401],
+        // Patient A already has an open series: the provider passes the role check and meets the rule.
+        ("POST", "/api/v1/patients/{id}/series") => [401, 403, 403, 409, 403, 401],
+        ("GET", "/api/v1/patients/{id}/series" | "/api/v1/series/{id}") => [401, 200, 404, 200, 200, 401],
+        ("POST", "/api/v1/series/{id}/sessions") => [401, 403, 403, 201, 403, 401],
+        ("POST", "/api/v1/series/{id}/complete") => [401, 403, 403, 200, 403, 401],
+        // Patient B has no session yet.
+        ("GET", "/api/v1/me/timeline" | "/api/v1/me/timeline.ics") => [401, 200, 404, 403, 403, 401],
+        ("GET", "/api/v1/patients/{id}/timeline") => [401, 403, 403, 200, 200, 401],
         _ => return None,
     })
 }
@@ -255,6 +307,59 @@ fn every_error_code_is_produced() {
             &format!("/api/v1/patients/{no_email}/invitation"),
             Some(&provider),
             None,
+        ));
+        // The series rule.
+        let ana = app.add_patient("Ana", Some("ana@mail.example"));
+        let ana_token = app.patient_token(&provider, ana, "patient a passphrase");
+        note(app.api("GET", "/api/v1/me/timeline", Some(&ana_token), None));
+        let open = |body: serde_json::Value| {
+            app.api(
+                "POST",
+                &format!("/api/v1/patients/{ana}/series"),
+                Some(&provider),
+                Some(&body),
+            )
+        };
+        let series = open(json!({"condition": "other", "planned_sessions": 5, "reason": "test"})).json()["id"]
+            .as_i64()
+            .unwrap();
+        note(open(json!({"condition": "other"})));
+        let record = |ack: bool| {
+            app.api(
+                "POST",
+                &format!("/api/v1/series/{series}/sessions"),
+                Some(&provider),
+                Some(&crate::clinical::session(false, ack)),
+            )
+        };
+        for _ in 0..3 {
+            record(false);
+        }
+        note(record(false));
+        record(true);
+        record(true);
+        note(record(true));
+        app.api(
+            "POST",
+            &format!("/api/v1/series/{series}/complete"),
+            Some(&provider),
+            None,
+        );
+        note(open(json!({"condition": "other"})));
+        let next = open(json!({"condition": "other", "review_note": "reviewed"})).json()["id"]
+            .as_i64()
+            .unwrap();
+        app.api(
+            "POST",
+            &format!("/api/v1/series/{next}/complete"),
+            Some(&provider),
+            None,
+        );
+        note(app.api(
+            "POST",
+            &format!("/api/v1/series/{next}/sessions"),
+            Some(&provider),
+            Some(&crate::clinical::session(false, false)),
         ));
         // The two codes a healthy server cannot be driven to from outside, produced as the server would.
         for e in [

@@ -1,6 +1,6 @@
 //! Patient records.
 
-use crate::schema::patients;
+use crate::schema::{patient_revisions, patients};
 use crate::{DbConn, DbResult, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::NewPatient as ParsedPatient;
@@ -58,6 +58,48 @@ pub fn insert(conn: &mut DbConn, p: &ParsedPatient, created_by: UserId, now: Nai
         updated_at: now,
     };
     Ok(with_conn!(conn, c => diesel::insert_into(patients::table).values(&row).get_result(c))?)
+}
+
+/// Corrects a patient's details, keeping the previous version in `patient_revisions`.
+pub fn update(
+    conn: &mut DbConn,
+    id: PatientId,
+    p: &ParsedPatient,
+    by: UserId,
+    now: NaiveDateTime,
+) -> DbResult<Patient> {
+    conn.write_transaction(|conn| {
+        let before = find(conn, id)?;
+        let revision = (
+            patient_revisions::patient_id.eq(id.0),
+            patient_revisions::first_name.eq(&before.first_name),
+            patient_revisions::last_name.eq(&before.last_name),
+            patient_revisions::date_of_birth.eq(before.date_of_birth),
+            patient_revisions::email.eq(&before.email),
+            patient_revisions::phone.eq(&before.phone),
+            patient_revisions::replaced_by.eq(by.0),
+            patient_revisions::replaced_at.eq(now),
+        );
+        with_conn!(&mut *conn, c => diesel::insert_into(patient_revisions::table).values(revision).execute(c))?;
+        let changes = (
+            patients::first_name.eq(p.first_name.as_str()),
+            patients::last_name.eq(p.last_name.as_str()),
+            patients::date_of_birth.eq(p.date_of_birth.date()),
+            patients::email.eq(p.email.as_ref().map(|e| e.as_str())),
+            patients::phone.eq(p.phone.as_ref().map(|e| e.as_str())),
+            patients::updated_at.eq(now),
+        );
+        with_conn!(&mut *conn, c => diesel::update(patients::table.find(id.0)).set(changes).execute(c))?;
+        find(conn, id)
+    })
+}
+
+/// How many earlier versions of a patient's details are kept.
+pub fn count_revisions(conn: &mut DbConn, id: PatientId) -> DbResult<i64> {
+    Ok(with_conn!(conn, c => patient_revisions::table
+        .filter(patient_revisions::patient_id.eq(id.0))
+        .count()
+        .get_result(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: PatientId) -> DbResult<Patient> {

@@ -128,6 +128,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    patient_revisions (id) {
+        id -> BigInt,
+        patient_id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        date_of_birth -> Date,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        replaced_by -> BigInt,
+        replaced_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> users (created_by));
 diesel::joinable!(series -> patients (patient_id));
 diesel::joinable!(sessions -> series (series_id));
@@ -145,4 +159,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     settings,
     auth_throttle,
+    patient_revisions,
 );

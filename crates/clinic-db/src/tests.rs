@@ -562,3 +562,45 @@ fn write_transactions_nest_as_savepoints() {
         );
     }
 }
+
+#[test]
+fn patient_corrections_keep_the_prior_version() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let prov = add_user(c, "prov@clinic.example", Role::Provider, None);
+        let ana = add_patient(c, prov.id, "Ana", "Silva", None);
+        let input = PatientInput {
+            first_name: "Ana",
+            last_name: "Silva Costa",
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 2),
+            email: Some("ana@example.com"),
+            phone: None,
+        };
+        let fixed = patients::update(c, ana.id, &NewPatient::parse(input, day(25)).unwrap(), prov.id, now()).unwrap();
+        assert_eq!(
+            (fixed.last_name.as_str(), fixed.email.as_deref()),
+            ("Silva Costa", Some("ana@example.com"))
+        );
+        assert_eq!(patients::count_revisions(c, ana.id).unwrap(), 1);
+        assert!(matches!(
+            patients::update(
+                c,
+                PatientId(999),
+                &NewPatient::parse(
+                    PatientInput {
+                        first_name: "X",
+                        last_name: "Y",
+                        date_of_birth: NaiveDate::from_ymd_opt(1990, 1, 1),
+                        email: None,
+                        phone: None
+                    },
+                    day(25)
+                )
+                .unwrap(),
+                prov.id,
+                now()
+            ),
+            Err(DbError::NotFound)
+        ));
+    }
+}

@@ -13,6 +13,7 @@ use chrono::{Duration, NaiveDateTime};
 use clinic_auth::{DUMMY_HASH_INPUT, Password, backoff_after, generate_secret, hash_password, verify_password};
 use clinic_db::users::User;
 use clinic_db::{DbConn, login_sessions, throttle, users};
+use clinic_domain::PatientId;
 use clinic_domain::user::{Email, Role};
 use std::future::Future;
 use std::pin::Pin;
@@ -63,6 +64,32 @@ impl Caller {
                 .detail(format!("role {}", self.user.role)),
         );
         Err(AppError::Forbidden)
+    }
+}
+
+impl Caller {
+    /// Staff may read any patient's record; a patient only their own (anyone else's is "not found").
+    pub fn may_read_patient(&self, state: &AppState, patient: PatientId) -> Result<(), AppError> {
+        match self.user.role {
+            Role::Provider | Role::Manager => Ok(()),
+            Role::Patient if self.user.patient_id == Some(patient) => Ok(()),
+            Role::Patient => {
+                state.audit.record(
+                    event(state.now(), "access.other_patient", "denied")
+                        .actor(Some(self.user.id))
+                        .patient(Some(patient))
+                        .address(&self.address),
+                );
+                Err(AppError::NotFound)
+            }
+        }
+    }
+
+    /// An audit event with this caller as actor, from their address.
+    pub fn event(&self, state: &AppState, action: &str, outcome: &str) -> crate::audit::Event {
+        event(state.now(), action, outcome)
+            .actor(Some(self.user.id))
+            .address(&self.address)
     }
 }
 

@@ -30,6 +30,12 @@ pub const CODES: &[&str] = &[
     "last_manager",
     "invalid_code",
     "patient_email_required",
+    "open_series_exists",
+    "review_note_required",
+    "beyond_typical_acknowledgement_required",
+    "series_maximum_reached",
+    "series_closed",
+    "no_session",
 ];
 
 #[derive(Debug)]

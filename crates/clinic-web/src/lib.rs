@@ -14,6 +14,7 @@ mod health;
 mod pages;
 mod setup;
 mod state;
+mod views;
 
 use actix_web::dev::Server;
 use actix_web::http::Method;

@@ -2,7 +2,10 @@
 
 mod auth;
 mod invitations;
+pub(crate) mod patients;
+pub(crate) mod series;
 mod staff;
+pub(crate) mod timeline;
 
 pub(crate) use auth::activate;
 
@@ -11,5 +14,8 @@ use crate::RouteSpec;
 pub fn routes(v: &mut Vec<RouteSpec>) {
     auth::routes(v);
     staff::routes(v);
+    patients::routes(v);
     invitations::routes(v);
+    series::routes(v);
+    timeline::routes(v);
 }

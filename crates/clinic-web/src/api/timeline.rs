@@ -1,0 +1,204 @@
+//! The personalised aftercare timeline: as JSON, and as an iCalendar file for the patient.
+
+use crate::auth::{ApiCaller, Caller};
+use crate::error::AppError;
+use crate::views::{TimelineView, timeline};
+use crate::{AppState, RouteSpec, blocking};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpResponse, web};
+use chrono::{Days, NaiveDate};
+use clinic_db::series;
+use clinic_domain::user::Role;
+use clinic_domain::{PatientId, SessionId};
+use serde::Deserialize;
+
+pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/api/v1/me/timeline", || {
+        web::get().to(mine)
+    }));
+    v.push(RouteSpec::new(Method::GET, "/api/v1/me/timeline.ics", || {
+        web::get().to(mine_ics)
+    }));
+    v.push(RouteSpec::new(Method::GET, "/api/v1/patients/{id}/timeline", || {
+        web::get().to(of_patient)
+    }));
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Which {
+    pub session_id: Option<i64>,
+}
+
+fn no_session() -> AppError {
+    AppError::rule(
+        StatusCode::NOT_FOUND,
+        "no_session",
+        "no session has been recorded for this patient yet",
+    )
+}
+
+/// The timeline of a patient's session (the latest when none is named), as of the clinic's today.
+pub(crate) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    patient: PatientId,
+    session: Option<SessionId>,
+) -> Result<TimelineView, AppError> {
+    caller.may_read_patient(state, patient)?;
+    let today = state.clock.today_in(state.settings.timezone);
+    let st = state.clone();
+    let caller = caller.clone();
+    blocking(move || {
+        let mut conn = st.conn()?;
+        let found = match session {
+            Some(id) => {
+                let s = series::find_session(&mut conn, id).map_err(|_| AppError::NotFound)?;
+                let sr = series::find(&mut conn, s.series_id)?;
+                (sr.patient_id == patient).then_some((s, sr))
+            }
+            None => series::latest_session_of_patient(&mut conn, patient)?,
+        };
+        let Some((session, sr)) = found else {
+            return Err(if session.is_some() {
+                AppError::NotFound
+            } else {
+                no_session()
+            });
+        };
+        let recorded = series::summary(&mut conn, sr.id)?.sessions_recorded;
+        st.audit.record(
+            caller
+                .event(&st, "timeline.read", "success")
+                .patient(Some(patient))
+                .subject(format!("session:{}", session.id)),
+        );
+        Ok(timeline(&session, &sr, recorded, today))
+    })
+    .await
+}
+
+fn own_patient(caller: &Caller) -> Result<PatientId, AppError> {
+    caller.user.patient_id.ok_or(AppError::Forbidden)
+}
+
+async fn mine(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    which: web::Query<Which>,
+) -> Result<HttpResponse, AppError> {
+    let caller = caller.0;
+    caller.require(&state, &[Role::Patient])?;
+    let view = load(&state, &caller, own_patient(&caller)?, which.session_id.map(SessionId)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn of_patient(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<i64>,
+    which: web::Query<Which>,
+) -> Result<HttpResponse, AppError> {
+    let caller = caller.0;
+    caller.require(&state, &[Role::Provider, Role::Manager])?;
+    let view = load(
+        &state,
+        &caller,
+        PatientId(path.into_inner()),
+        which.session_id.map(SessionId),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn mine_ics(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    which: web::Query<Which>,
+) -> Result<HttpResponse, AppError> {
+    let caller = caller.0;
+    caller.require(&state, &[Role::Patient])?;
+    let view = load(&state, &caller, own_patient(&caller)?, which.session_id.map(SessionId)).await?;
+    Ok(ics_response(&view, state.clock.now()))
+}
+
+pub(crate) fn ics_response(view: &TimelineView, now: chrono::DateTime<chrono::Utc>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"aftercare.ics\""))
+        .body(to_ics(view, now))
+}
+
+/// RFC 5545 text escaping.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
+/// Folds a content line at 75 octets (RFC 5545 §3.1), never inside a UTF-8 character.
+fn fold(line: &str) -> String {
+    let mut out = String::new();
+    let mut width = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+    out
+}
+
+fn ics_date(d: NaiveDate) -> String {
+    d.format("%Y%m%d").to_string()
+}
+
+/// One all-day event per stage, carrying its cautions and instructions. Titles name no patient.
+pub(crate) fn to_ics(view: &TimelineView, now: chrono::DateTime<chrono::Utc>) -> String {
+    let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".to_owned(),
+        "PRODID:-//Micro-needling clinic//Aftercare timeline//EN".to_owned(),
+        "CALSCALE:GREGORIAN".to_owned(),
+        "METHOD:PUBLISH".to_owned(),
+    ];
+    for stage in &view.stages {
+        // DTEND is exclusive; the open-ended last stage is shown on its first day.
+        let last = stage.ends_on.unwrap_or(stage.starts_on);
+        let end = last.checked_add_days(Days::new(1)).unwrap_or(last);
+        let mut description: Vec<String> = stage.cautions.iter().map(|c| format!("Caution: {c}")).collect();
+        description.extend(stage.instructions.iter().cloned());
+        lines.push("BEGIN:VEVENT".into());
+        lines.push(format!("UID:session-{}-{}@clinic", view.session.id, stage.key.as_str()));
+        lines.push(format!("DTSTAMP:{stamp}"));
+        lines.push(format!("DTSTART;VALUE=DATE:{}", ics_date(stage.starts_on)));
+        lines.push(format!("DTEND;VALUE=DATE:{}", ics_date(end)));
+        lines.push(format!("SUMMARY:{}", escape(&format!("Aftercare: {}", stage.title))));
+        lines.push(format!("DESCRIPTION:{}", escape(&description.join("\n"))));
+        lines.push("TRANSP:TRANSPARENT".into());
+        lines.push("END:VEVENT".into());
+    }
+    lines.push("END:VCALENDAR".into());
+    lines.iter().map(|l| fold(l)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_fold_at_75_octets_without_splitting_characters() {
+        let long = format!("DESCRIPTION:{}", "é".repeat(60));
+        let folded = fold(&long);
+        for line in folded.split("\r\n") {
+            assert!(line.len() <= 75, "{} octets", line.len());
+        }
+        assert_eq!(folded.replace("\r\n ", "").trim_end(), long);
+        assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+}

@@ -1,0 +1,13 @@
+-- A patient's details as they were before each correction: nothing is overwritten without a trace.
+CREATE TABLE patient_revisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    patient_id INTEGER NOT NULL REFERENCES patients (id),
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL,
+    date_of_birth DATE NOT NULL,
+    email TEXT,
+    phone TEXT,
+    replaced_by INTEGER NOT NULL REFERENCES users (id),
+    replaced_at TIMESTAMP NOT NULL
+);
+CREATE INDEX patient_revisions_patient ON patient_revisions (patient_id);

@@ -5,4 +5,5 @@ mod accounts;
 mod clinical;
 mod health;
 mod matrix;
+mod openapi;
 mod setup;

@@ -179,7 +179,10 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
     let signed_in = |s: u16| [401, s, s, s, s, 401];
     let page_signed_in = |s: u16| [303, s, s, s, s, 303];
     Some(match (method, path) {
-        ("GET", "/health" | "/ready" | "/static/app.css" | "/login" | "/activate" | "/setup") => all(200),
+        (
+            "GET",
+            "/health" | "/ready" | "/static/app.css" | "/login" | "/activate" | "/setup" | "/api/v1/openapi.json",
+        ) => all(200),
         ("POST", "/login" | "/activate" | "/setup") => all(403),
         ("GET", "/" | "/logout") => page_signed_in(200),
         ("POST", "/logout") => page_signed_in(403),

@@ -4,7 +4,7 @@
 //! authorization-matrix test both read that table, so a route cannot be served without being tested.
 
 mod address;
-mod api;
+pub mod api;
 pub mod audit;
 mod auth;
 mod csrf;

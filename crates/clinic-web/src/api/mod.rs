@@ -2,6 +2,7 @@
 
 mod auth;
 mod invitations;
+pub mod openapi;
 pub(crate) mod patients;
 pub(crate) mod series;
 mod staff;
@@ -18,4 +19,5 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     invitations::routes(v);
     series::routes(v);
     timeline::routes(v);
+    openapi::routes(v);
 }

@@ -371,8 +371,13 @@ fn pages_sign_in_with_a_cookie_and_refuse_forged_forms() {
             "{cookie}"
         );
         let home = app.send(browser.get(&app.url("/")));
+        assert_eq!(
+            home.header("location"),
+            Some("/patients"),
+            "a provider starts at the patient list"
+        );
+        let home = app.send(browser.get(&app.url("/logout")));
         assert_eq!(home.status, 200);
-        assert!(home.body.contains("signed in as a provider"));
 
         // Another site's form: the Origin is refused even with a token; a missing token is refused too.
         let token = clinic_e2e::csrf_of(&home.body);
@@ -381,13 +386,13 @@ fn pages_sign_in_with_a_cookie_and_refuse_forged_forms() {
         let none = app.send_form_with(&browser, "/logout", &[("csrf", "x")], None);
         assert_eq!(none.status, 403);
         assert_eq!(
-            app.send(browser.get(&app.url("/"))).status,
+            app.send(browser.get(&app.url("/patients"))).status,
             200,
             "still signed in: nothing changed"
         );
         let out = app.send_form_with(&browser, "/logout", &[("csrf", &token)], Some(&app.address));
         assert_eq!((out.status, out.header("location")), (303, Some("/login")));
-        assert_eq!(app.send(browser.get(&app.url("/"))).status, 303);
+        assert_eq!(app.send(browser.get(&app.url("/patients"))).status, 303);
 
         // A login form posted without the page's cookie-bound token writes no session.
         let fresh = app.browser();

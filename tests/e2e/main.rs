@@ -6,4 +6,5 @@ mod clinical;
 mod health;
 mod matrix;
 mod openapi;
+mod pages;
 mod setup;

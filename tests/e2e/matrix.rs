@@ -150,7 +150,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             };
             app.send_raw(
                 r.header("Content-Type", "application/x-www-form-urlencoded"),
-                "csrf=forged&code=x&email=x&password=x&display_name=x",
+                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x",
             )
         }
         other => panic!("{other}"),
@@ -184,8 +184,18 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
             "/health" | "/ready" | "/static/app.css" | "/login" | "/activate" | "/setup" | "/api/v1/openapi.json",
         ) => all(200),
         ("POST", "/login" | "/activate" | "/setup") => all(403),
-        ("GET", "/" | "/logout") => page_signed_in(200),
-        ("POST", "/logout") => page_signed_in(403),
+        ("GET", "/logout" | "/portal/password") => page_signed_in(200),
+        // Providers and patients are sent on to their own start pages.
+        ("GET", "/") => [303, 303, 303, 303, 200, 303],
+        ("POST", "/logout" | "/portal/password") => page_signed_in(403),
+        ("GET", "/patients" | "/patients/{id}" | "/patients/{id}/timeline") => [303, 403, 403, 200, 200, 303],
+        ("GET", "/patients/new" | "/patients/{id}/edit") => [303, 403, 403, 200, 403, 303],
+        // Forged form tokens: refused for the role, or for the token.
+        ("POST", "/patients" | "/patients/{id}/edit" | "/patients/{id}/series" | "/patients/{id}/invitation")
+        | ("POST", "/series/{id}/sessions" | "/series/{id}/complete") => [303, 403, 403, 403, 403, 303],
+        // Patient B has no session yet: the portal says so, the calendar file is not there.
+        ("GET", "/portal" | "/portal/print") => [303, 200, 200, 403, 403, 303],
+        ("GET", "/portal/timeline.ics") => [303, 200, 404, 403, 403, 303],
         ("POST", "/api/v1/auth/login") => all(401),
         ("POST", "/api/v1/auth/activate") => all(422),
         ("POST", "/api/v1/auth/logout") => signed_in(204),

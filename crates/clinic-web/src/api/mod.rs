@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 mod auth;
-mod invitations;
+pub(crate) mod invitations;
 pub mod openapi;
 pub(crate) mod patients;
 pub(crate) mod series;

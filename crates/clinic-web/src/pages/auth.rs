@@ -92,8 +92,14 @@ fn signed_in_redirect(state: &AppState, signed: &SignedIn) -> Result<HttpRespons
     Ok(resp)
 }
 
+/// The start page sends each role to its own place.
 async fn home(state: web::Data<AppState>, caller: PageCaller) -> HttpResponse {
     let c = caller.0;
+    match c.user.role {
+        Role::Provider => return see_other("/patients"),
+        Role::Patient => return see_other("/portal"),
+        Role::Manager => {}
+    }
     let csrf = csrf::session_token(&state, &c.session_id);
     render(
         StatusCode::OK,

@@ -1,6 +1,8 @@
 //! Server-rendered pages (askama templates in `web/templates`), and the shared pieces they use.
 
 mod auth;
+mod portal;
+mod provider;
 
 use crate::RouteSpec;
 use actix_web::http::{Method, StatusCode, header};
@@ -12,6 +14,8 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::get().to(stylesheet)
     }));
     auth::routes(v);
+    provider::routes(v);
+    portal::routes(v);
 }
 
 /// A titled message with an optional link (href, text).

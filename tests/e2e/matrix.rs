@@ -181,7 +181,14 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
     Some(match (method, path) {
         (
             "GET",
-            "/health" | "/ready" | "/static/app.css" | "/login" | "/activate" | "/setup" | "/api/v1/openapi.json",
+            "/health"
+            | "/ready"
+            | "/static/app.css"
+            | "/static/icon.svg"
+            | "/login"
+            | "/activate"
+            | "/setup"
+            | "/api/v1/openapi.json",
         ) => all(200),
         ("POST", "/login" | "/activate" | "/setup") => all(403),
         ("GET", "/logout" | "/portal/password") => page_signed_in(200),

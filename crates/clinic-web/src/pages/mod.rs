@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/static/icon.svg", || web::get().to(icon)));
     v.push(RouteSpec::new(Method::GET, "/static/app.css", || {
         web::get().to(stylesheet)
     }));
@@ -72,6 +73,13 @@ async fn stylesheet() -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../../../web/static/app.css"))
+}
+
+async fn icon() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(include_str!("../../../../web/static/icon.svg"))
 }
 
 /// A redirect after a successful form post.

@@ -1,0 +1,120 @@
+// The provider's and the patient's journeys in Debian's chromium, with JavaScript turned off (the pages
+// must work without it), then an axe-core accessibility check of the login, record-session and portal
+// pages. Prints a JSON summary; exits non-zero with the reason on any failure.
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const base = process.env.BASE_URL;
+const out = process.env.OUT_DIR;
+const email = process.env.PROVIDER_EMAIL;
+const password = process.env.PROVIDER_PASSWORD;
+mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const consoleErrors = [];
+function watch(page, who) {
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${who}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleErrors.push(`${who}: ${e.message}`));
+  page.on('response', (r) => { if (r.status() === 404) consoleErrors.push(`${who}: 404 ${r.url()}`); });
+}
+function fail(message) {
+  console.error(message);
+  process.exitCode = 1;
+  throw new Error(message);
+}
+async function expectText(page, text) {
+  const body = await page.textContent('body');
+  if (!body.includes(text)) fail(`${page.url()} lacks ${JSON.stringify(text)}`);
+}
+
+try {
+  // Provider, without JavaScript.
+  const providerCtx = await browser.newContext({ javaScriptEnabled: false });
+  const p = await providerCtx.newPage();
+  watch(p, 'provider');
+  await p.goto(`${base}/login`);
+  await p.fill('#email', email);
+  await p.fill('#password', password);
+  await p.click('button[type=submit]');
+  if (!p.url().endsWith('/patients')) fail(`after sign-in: ${p.url()}: ${(await p.textContent('main')).trim().slice(0, 300)}`);
+  await p.click('text=New patient');
+  await p.fill('#first_name', 'Ana');
+  await p.fill('#last_name', 'Silva');
+  await p.fill('#date_of_birth', '1990-04-02');
+  await p.fill('#email', 'ana@mail.example');
+  await p.click('button[type=submit]');
+  const patientUrl = p.url();
+  if (!/\/patients\/\d+$/.test(patientUrl)) fail(`after creating the patient: ${patientUrl}`);
+  await p.selectOption('#condition', 'acne_scars');
+  await p.click('button:has-text("Open series")');
+  await expectText(p, 'This will be session 1 of a planned 3');
+  const twoDaysAgo = new Date(Date.now() - 2 * 86400000).toISOString().slice(0, 10);
+  await p.fill('input[name=performed_on]', twoDaysAgo);
+  await p.fill('input[name=treatment_areas]', 'cheeks, around the eyes');
+  await p.check('input[name=eye_area]');
+  await p.check('input[name=product_sunscreen]');
+  await p.fill('input[name=needle_depth_mm]', '0.5');
+  await p.fill('textarea[name=notes]', 'Hyaluronic serum at night');
+  await p.click('button:has-text("Record session")');
+  await expectText(p, 'Session 1 recorded.');
+  await p.click('button:has-text("Issue portal login")');
+  const code = (await p.textContent('.code')).trim();
+  if (!/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/.test(code)) fail(`login code: ${code}`);
+
+  // Patient, without JavaScript.
+  const patientCtx = await browser.newContext({ javaScriptEnabled: false });
+  const a = await patientCtx.newPage();
+  watch(a, 'patient');
+  await a.goto(`${base}/activate?code=${code}`);
+  await a.fill('#password', 'ana own passphrase');
+  await a.click('button[type=submit]');
+  if (!a.url().endsWith('/portal')) fail(`after activation: ${a.url()}`);
+  const today = await a.textContent('section.today');
+  if (!today.includes('Days 2–7')) fail(`today's stage: ${today}`);
+  if (!today.includes('micro-bruising')) fail(`no bruising note in today's stage: ${today}`);
+  for (const [name, width] of [['phone', 390], ['desktop', 1280]]) {
+    await a.setViewportSize({ width, height: 900 });
+    await a.screenshot({ path: `${out}/portal-${name}.png`, fullPage: true });
+  }
+
+  // Accessibility, in JavaScript-enabled contexts carrying the same sessions (CSP bypassed for axe only).
+  const violations = {};
+  const pages = [
+    ['login', null, `${base}/login`],
+    ['record-session', providerCtx, patientUrl],
+    ['portal', patientCtx, `${base}/portal`],
+  ];
+  for (const [name, from, url] of pages) {
+    const ctx = await browser.newContext({
+      bypassCSP: true,
+      storageState: from ? await from.storageState() : undefined,
+    });
+    const page = await ctx.newPage();
+    watch(page, `axe ${name}`);
+    await page.goto(url);
+    if (page.url() !== url) fail(`${name}: redirected to ${page.url()}`);
+    await page.addScriptTag({ content: axeSource });
+    const result = await page.evaluate(async () => await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }));
+    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    violations[name] = serious.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
+    await ctx.close();
+  }
+  const bad = Object.entries(violations).filter(([, v]) => v.length > 0);
+  if (bad.length > 0) fail(`serious or critical accessibility violations: ${JSON.stringify(bad)}`);
+  if (consoleErrors.length > 0) fail(`console errors: ${JSON.stringify(consoleErrors)}`);
+  console.log(JSON.stringify({ ok: true, code_format: 'ok', screenshots: [`${out}/portal-phone.png`, `${out}/portal-desktop.png`], violations }));
+} catch (e) {
+  if (!process.exitCode) {
+    console.error(e.stack || String(e));
+    process.exitCode = 1;
+  }
+} finally {
+  await browser.close();
+}

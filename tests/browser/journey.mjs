@@ -56,6 +56,8 @@ try {
   await p.click('button:has-text("Open series")');
   await expectText(p, 'This will be session 1 of a planned 3');
   const twoDaysAgo = new Date(Date.now() - 2 * 86400000).toISOString().slice(0, 10);
+  await p.setViewportSize({ width: 1280, height: 900 });
+  await p.screenshot({ path: `${out}/provider-record-session.png`, fullPage: true });
   await p.fill('input[name=performed_on]', twoDaysAgo);
   await p.fill('input[name=treatment_areas]', 'cheeks, around the eyes');
   await p.check('input[name=eye_area]');
@@ -66,6 +68,7 @@ try {
   await expectText(p, 'Session 1 recorded.');
   await p.click('button:has-text("Issue portal login")');
   const code = (await p.textContent('.code')).trim();
+  await p.screenshot({ path: `${out}/provider-login-slip.png` });
   if (!/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/.test(code)) fail(`login code: ${code}`);
 
   // Patient, without JavaScript.

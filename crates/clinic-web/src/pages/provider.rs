@@ -92,6 +92,7 @@ struct InvitationPage {
     email: String,
     code: String,
     activation_base: String,
+    activation_link: String,
     expires_on: String,
     patient_id: i64,
 }
@@ -552,6 +553,7 @@ async fn invite(
                 name: p.full_name(),
                 email: p.email.unwrap_or_default(),
                 activation_base: format!("{}/activate", state.settings.public_url),
+                activation_link: inv.activation_url,
                 code: inv.code,
                 expires_on: inv.expires_at.chars().take(10).collect(),
                 patient_id: id.0,

@@ -13,6 +13,7 @@ pub mod login_sessions;
 mod nullable_id;
 pub mod patients;
 mod pool;
+pub mod reports;
 pub mod schema;
 pub mod series;
 pub mod settings;

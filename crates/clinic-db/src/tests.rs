@@ -604,3 +604,99 @@ fn patient_corrections_keep_the_prior_version() {
         ));
     }
 }
+
+/// Report figures against a hand-computed fixture, the range edges included.
+#[test]
+fn series_report_matches_a_hand_computed_fixture() {
+    use crate::reports::{DateRange, series_report};
+    let at = |d: u32| {
+        NaiveDate::from_ymd_opt(2026, 3, d)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+    };
+    let on = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let chen = add_user(c, "chen@clinic.example", Role::Provider, None);
+        let okafor = add_user(c, "okafor@clinic.example", Role::Provider, None);
+        let mut record_n = |c: &mut DbConn, by: UserId, series_id: SeriesId, n: u8, day: u32| {
+            for i in 0..n {
+                let mut r = record(false, true);
+                r.performed_on = on(day);
+                let o = series::record_session(c, series_id, &r, by, at(day)).unwrap();
+                assert!(matches!(o, RecordOutcome::Recorded { .. }), "session {i}");
+            }
+        };
+        // Opened 1 March (before the range): 2 sessions by Chen on 1 March.
+        let p1 = add_patient(c, chen.id, "A", "One", None);
+        let s1 = series::open(c, p1.id, &plan(3), None, chen.id, at(1)).unwrap();
+        record_n(c, chen.id, s1.id, 2, 1);
+        // Opened 10 March (range start): 5 sessions by Chen on 10 March, then a refused 6th.
+        let p2 = add_patient(c, chen.id, "B", "Two", None);
+        let s2 = series::open(c, p2.id, &plan(5), None, chen.id, at(10)).unwrap();
+        record_n(c, chen.id, s2.id, 5, 10);
+        series::record_session(c, s2.id, &record(false, true), chen.id, at(10)).unwrap();
+        // Opened 20 March (range end): 4 sessions by Okafor on 20 March; 1 series with none yet.
+        let p3 = add_patient(c, okafor.id, "C", "Three", None);
+        let s3 = series::open(c, p3.id, &plan(5), None, okafor.id, at(20)).unwrap();
+        record_n(c, okafor.id, s3.id, 4, 20);
+        let p4 = add_patient(c, okafor.id, "D", "Four", None);
+        series::open(c, p4.id, &plan(3), None, okafor.id, at(20)).unwrap();
+        // After a maximum, a flagged series for B opened 15 March.
+        series::complete(c, s2.id, at(15)).unwrap();
+        let note = Notes::parse("review_note", Some("reviewed")).unwrap();
+        series::open(c, p2.id, &plan(3), note.as_ref(), chen.id, at(15)).unwrap();
+        // Opened 21 March (after the range).
+        let p5 = add_patient(c, okafor.id, "E", "Five", None);
+        let s5 = series::open(c, p5.id, &plan(3), None, okafor.id, at(21)).unwrap();
+        record_n(c, okafor.id, s5.id, 1, 21);
+
+        let r = series_report(
+            c,
+            DateRange {
+                from: Some(on(10)),
+                to: Some(on(20)),
+            },
+        )
+        .unwrap();
+        assert_eq!(r.by_sessions, [2, 0, 0, 0, 1, 1], "{}", db.backend_name());
+        assert_eq!(
+            (r.started(), r.within_typical(), r.beyond_typical(), r.at_maximum()),
+            (2, 0, 2, 1)
+        );
+        assert_eq!((r.flagged_after_maximum, r.refused_attempts), (1, 1));
+        let rows: Vec<_> = r
+            .providers
+            .iter()
+            .map(|p| {
+                (
+                    p.provider_id,
+                    p.sessions,
+                    p.patients,
+                    p.beyond_typical_sessions,
+                    p.refusals,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [(chen.id.0, 5, 1, 2, 1), (okafor.id.0, 4, 1, 1, 0)],
+            "{}",
+            db.backend_name()
+        );
+
+        let all = series_report(c, DateRange::default()).unwrap();
+        assert_eq!(all.by_sessions, [2, 1, 1, 0, 1, 1]);
+        assert_eq!(all.providers.iter().map(|p| p.sessions).sum::<i64>(), 12);
+        let empty = series_report(
+            c,
+            DateRange {
+                from: Some(on(22)),
+                to: None,
+            },
+        )
+        .unwrap();
+        assert_eq!((empty.by_sessions, empty.providers.len()), ([0; 6], 0));
+    }
+}

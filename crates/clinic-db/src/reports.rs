@@ -1,0 +1,218 @@
+//! The manager's series report: a few aggregate queries over a date range, never a loop over patients.
+
+use crate::{DbConn, DbResult};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+/// An inclusive range of calendar dates; `None` ends are open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DateRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// Open ends stand for dates both databases store and compare as text and as dates alike.
+fn earliest() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()
+}
+
+fn latest() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default()
+}
+
+impl DateRange {
+    fn start(&self) -> NaiveDateTime {
+        self.first_day().and_time(chrono::NaiveTime::MIN)
+    }
+
+    /// The first instant after the range.
+    fn end(&self) -> NaiveDateTime {
+        self.to
+            .and_then(|d| d.succ_opt())
+            .unwrap_or(latest())
+            .and_time(chrono::NaiveTime::MIN)
+    }
+
+    fn first_day(&self) -> NaiveDate {
+        self.from.unwrap_or_else(earliest)
+    }
+
+    fn last_day(&self) -> NaiveDate {
+        self.to.unwrap_or_else(latest)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderRow {
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub sessions: i64,
+    pub patients: i64,
+    pub beyond_typical_sessions: i64,
+    pub refusals: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeriesReport {
+    pub range: DateRange,
+    /// Series opened in the range, by sessions recorded: index 0 = none yet, 1..=5.
+    pub by_sessions: [i64; 6],
+    pub flagged_after_maximum: i64,
+    /// Refused attempts at a 6th session, in the range.
+    pub refused_attempts: i64,
+    pub providers: Vec<ProviderRow>,
+}
+
+impl SeriesReport {
+    /// Series with at least one session.
+    pub fn started(&self) -> i64 {
+        self.by_sessions[1..].iter().sum()
+    }
+    pub fn within_typical(&self) -> i64 {
+        self.by_sessions[1..=3].iter().sum()
+    }
+    pub fn beyond_typical(&self) -> i64 {
+        self.by_sessions[4..=5].iter().sum()
+    }
+    pub fn at_maximum(&self) -> i64 {
+        self.by_sessions[5]
+    }
+}
+
+#[derive(QueryableByName)]
+struct Bucket {
+    #[diesel(sql_type = BigInt)]
+    sessions: i64,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct ProviderAgg {
+    #[diesel(sql_type = BigInt)]
+    provider_id: i64,
+    #[diesel(sql_type = Text)]
+    provider_name: String,
+    #[diesel(sql_type = BigInt)]
+    sessions: i64,
+    #[diesel(sql_type = BigInt)]
+    patients: i64,
+    #[diesel(sql_type = BigInt)]
+    beyond: i64,
+}
+
+#[derive(QueryableByName)]
+struct ProviderRefusals {
+    #[diesel(sql_type = BigInt)]
+    provider_id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    provider_name: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL).
+fn placeholders(conn: &DbConn, sql: &str) -> String {
+    if !conn.is_postgres() {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+const SERIES_BY_SESSIONS: &str = "SELECT sessions, COUNT(*) AS n FROM (
+        SELECT s.id, COUNT(se.id) AS sessions FROM series s LEFT JOIN sessions se ON se.series_id = s.id
+        WHERE s.opened_at >= ? AND s.opened_at < ? GROUP BY s.id
+    ) per_series GROUP BY sessions";
+
+const FLAGGED: &str =
+    "SELECT COUNT(*) AS n FROM series WHERE flagged_after_maximum AND opened_at >= ? AND opened_at < ?";
+
+const PER_PROVIDER: &str =
+    "SELECT se.provider_id AS provider_id, u.display_name AS provider_name, COUNT(*) AS sessions,
+        COUNT(DISTINCT s.patient_id) AS patients,
+        SUM(CASE WHEN se.session_number > 3 THEN 1 ELSE 0 END) AS beyond
+    FROM sessions se JOIN series s ON s.id = se.series_id JOIN users u ON u.id = se.provider_id
+    WHERE se.performed_on >= ? AND se.performed_on <= ?
+    GROUP BY se.provider_id, u.display_name ORDER BY u.display_name, se.provider_id";
+
+const REFUSALS_PER_PROVIDER: &str =
+    "SELECT r.provider_id AS provider_id, u.display_name AS provider_name, COUNT(*) AS n
+    FROM series_refusals r LEFT JOIN users u ON u.id = r.provider_id
+    WHERE r.created_at >= ? AND r.created_at < ? GROUP BY r.provider_id, u.display_name";
+
+/// The report for `range`: series opened in it, sessions performed in it, refusals made in it.
+pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesReport> {
+    let (start, end) = (range.start(), range.end());
+    let q = |c: &DbConn, s: &str| placeholders(c, s);
+    let (buckets, flagged, providers, refusals) = conn.transaction(|conn| {
+        let sql = q(conn, SERIES_BY_SESSIONS);
+        let buckets: Vec<Bucket> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).load(c))?;
+        let sql = q(conn, FLAGGED);
+        let flagged: Count = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).get_result(c))?;
+        let sql = q(conn, PER_PROVIDER);
+        let providers: Vec<ProviderAgg> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+            .bind::<diesel::sql_types::Date, _>(range.first_day())
+            .bind::<diesel::sql_types::Date, _>(range.last_day())
+            .load(c))?;
+        let sql = q(conn, REFUSALS_PER_PROVIDER);
+        let refusals: Vec<ProviderRefusals> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).load(c))?;
+        Ok::<_, crate::DbError>((buckets, flagged, providers, refusals))
+    })?;
+    let mut report = SeriesReport {
+        range,
+        flagged_after_maximum: flagged.n,
+        ..Default::default()
+    };
+    for b in buckets {
+        if let Some(slot) = usize::try_from(b.sessions)
+            .ok()
+            .and_then(|i| report.by_sessions.get_mut(i))
+        {
+            *slot += b.n;
+        }
+    }
+    report.providers = providers
+        .into_iter()
+        .map(|p| ProviderRow {
+            provider_id: p.provider_id,
+            provider_name: p.provider_name,
+            sessions: p.sessions,
+            patients: p.patients,
+            beyond_typical_sessions: p.beyond,
+            refusals: 0,
+        })
+        .collect();
+    for r in refusals {
+        report.refused_attempts += r.n;
+        match report.providers.iter_mut().find(|p| p.provider_id == r.provider_id) {
+            Some(p) => p.refusals = r.n,
+            None => report.providers.push(ProviderRow {
+                provider_id: r.provider_id,
+                provider_name: r.provider_name.unwrap_or_default(),
+                refusals: r.n,
+                ..Default::default()
+            }),
+        }
+    }
+    Ok(report)
+}

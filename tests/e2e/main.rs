@@ -5,6 +5,7 @@ mod accounts;
 mod browser;
 mod clinical;
 mod health;
+mod manager;
 mod matrix;
 mod openapi;
 mod pages;

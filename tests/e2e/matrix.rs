@@ -150,7 +150,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             };
             app.send_raw(
                 r.header("Content-Type", "application/x-www-form-urlencoded"),
-                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x",
+                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider",
             )
         }
         other => panic!("{other}"),
@@ -213,6 +213,11 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         ("POST", "/api/v1/staff/{id}/disable" | "/api/v1/staff/{id}/enable") => [401, 403, 403, 403, 204, 401],
         ("POST", "/api/v1/patients/{id}/invitation") => [401, 403, 403, 201, 403, 401],
         ("POST", "/api/v1/patients") => [401, 403, 403, 201, 403, 401],
+        ("GET", "/api/v1/reports/series" | "/api/v1/reports/series.csv" | "/api/v1/audit") => {
+            [401, 403, 403, 403, 200, 401]
+        }
+        ("GET", "/staff" | "/reports/series" | "/reports/series.csv" | "/audit") => [303, 403, 403, 403, 200, 303],
+        ("POST", "/staff" | "/staff/{id}/disable" | "/staff/{id}/enable") => [303, 403, 403, 403, 403, 303],
         ("GET", "/api/v1/patients" | "/api/v1/patients/{id}") => [401, 403, 403, 200, 200, 401],
         ("PUT", "/api/v1/patients/{id}") => [401, 403, 403, 200, 403, 401],
         // Patient A already has an open series: the provider passes the role check and meets the rule.

@@ -201,6 +201,19 @@ fn the_document_matches_the_routes_and_the_responses() {
             200,
             &app.api("GET", "/api/v1/me/timeline", Some(&a), None).json(),
         );
+        let boss_token = app.token(&boss, STAFF_PASSWORD);
+        against(
+            "get",
+            "/api/v1/reports/series",
+            200,
+            &app.api("GET", "/api/v1/reports/series", Some(&boss_token), None).json(),
+        );
+        against(
+            "get",
+            "/api/v1/audit",
+            200,
+            &app.api("GET", "/api/v1/audit?limit=5", Some(&boss_token), None).json(),
+        );
         assert!(problems.is_empty(), "{}", problems.join("\n"));
 
         // The checker itself notices a response that breaks the schema.

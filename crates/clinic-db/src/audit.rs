@@ -49,10 +49,51 @@ pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> DbResult<()> 
 
 /// Newest first, optionally for one patient.
 pub fn list(conn: &mut DbConn, patient: Option<PatientId>, limit: i64) -> DbResult<Vec<AuditEvent>> {
+    search(
+        conn,
+        &AuditFilter {
+            patient,
+            ..Default::default()
+        },
+        limit,
+    )
+}
+
+/// What to look for in the audit log; every field narrows the search.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub patient: Option<PatientId>,
+    pub actor: Option<UserId>,
+    pub action: Option<String>,
+    /// From this instant (inclusive)…
+    pub from: Option<NaiveDateTime>,
+    /// …to this one (exclusive).
+    pub until: Option<NaiveDateTime>,
+    /// Only events older than this id (the next page).
+    pub before_id: Option<i64>,
+}
+
+/// Matching events, newest first, at most `limit`.
+pub fn search(conn: &mut DbConn, f: &AuditFilter, limit: i64) -> DbResult<Vec<AuditEvent>> {
     Ok(with_conn!(conn, c => {
         let mut q = audit_events::table.order(audit_events::id.desc()).limit(limit).into_boxed();
-        if let Some(p) = patient {
+        if let Some(p) = f.patient {
             q = q.filter(audit_events::patient_id.eq(p.0));
+        }
+        if let Some(a) = f.actor {
+            q = q.filter(audit_events::actor_id.eq(a.0));
+        }
+        if let Some(action) = &f.action {
+            q = q.filter(audit_events::action.eq(action.clone()));
+        }
+        if let Some(t) = f.from {
+            q = q.filter(audit_events::occurred_at.ge(t));
+        }
+        if let Some(t) = f.until {
+            q = q.filter(audit_events::occurred_at.lt(t));
+        }
+        if let Some(id) = f.before_id {
+            q = q.filter(audit_events::id.lt(id));
         }
         q.load(c)
     })?)

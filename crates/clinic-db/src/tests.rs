@@ -462,6 +462,44 @@ fn audit_is_append_only() {
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].action, "patient.read");
         assert_eq!(audit::list(c, None, 5).unwrap().len(), 5);
+        let page1 = audit::search(
+            c,
+            &audit::AuditFilter {
+                action: Some("a".into()),
+                ..Default::default()
+            },
+            50,
+        )
+        .unwrap();
+        assert_eq!(page1.len(), 50);
+        let next = audit::AuditFilter {
+            action: Some("a".into()),
+            before_id: page1.last().map(|e| e.id),
+            ..Default::default()
+        };
+        let page2 = audit::search(c, &next, 50).unwrap();
+        assert_eq!(page2.len(), 25, "75 rows of action a: 50, then 25");
+        assert!(page2[0].id < page1[49].id);
+        let by_actor = audit::search(
+            c,
+            &audit::AuditFilter {
+                actor: Some(prov),
+                ..Default::default()
+            },
+            1000,
+        )
+        .unwrap();
+        assert_eq!(by_actor.len(), 151);
+        let later = audit::AuditFilter {
+            from: Some(now() + chrono::Duration::seconds(1)),
+            ..Default::default()
+        };
+        assert!(audit::search(c, &later, 10).unwrap().is_empty());
+        let until = audit::AuditFilter {
+            until: Some(now() + chrono::Duration::seconds(1)),
+            ..Default::default()
+        };
+        assert_eq!(audit::search(c, &until, 1000).unwrap().len(), 151);
         let update = crate::with_conn!(&mut *c, c => diesel::update(audit_events::table).set(audit_events::outcome.eq("x")).execute(c));
         assert!(update.is_err(), "{}: update", db.backend_name());
         let delete = crate::with_conn!(&mut *c, c => diesel::delete(audit_events::table).execute(c));
@@ -620,7 +658,7 @@ fn series_report_matches_a_hand_computed_fixture() {
         let c = &mut db.conn();
         let chen = add_user(c, "chen@clinic.example", Role::Provider, None);
         let okafor = add_user(c, "okafor@clinic.example", Role::Provider, None);
-        let mut record_n = |c: &mut DbConn, by: UserId, series_id: SeriesId, n: u8, day: u32| {
+        let record_n = |c: &mut DbConn, by: UserId, series_id: SeriesId, n: u8, day: u32| {
             for i in 0..n {
                 let mut r = record(false, true);
                 r.performed_on = on(day);

@@ -2,6 +2,7 @@
 
 mod auth;
 pub(crate) mod invitations;
+pub(crate) mod manager;
 pub mod openapi;
 pub(crate) mod patients;
 pub(crate) mod series;
@@ -19,5 +20,6 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     invitations::routes(v);
     series::routes(v);
     timeline::routes(v);
+    manager::routes(v);
     openapi::routes(v);
 }

@@ -272,6 +272,33 @@ const OPS: &[Op] = &[
     ),
     op(
         "get",
+        "/api/v1/reports/series",
+        "Series report for `from`..`to` (inclusive dates; manager)",
+        None,
+        (200, Some("Report")),
+        &[401, 403, 422],
+        true,
+    ),
+    op(
+        "get",
+        "/api/v1/reports/series.csv",
+        "The same report as CSV (section, item, value; manager)",
+        None,
+        (200, None),
+        &[401, 403, 422],
+        true,
+    ),
+    op(
+        "get",
+        "/api/v1/audit",
+        "Audit events, newest first, filtered by `patient_id`, `actor_id`, `action`, `from`, `to`; `before` pages (manager)",
+        None,
+        (200, Some("AuditList")),
+        &[401, 403, 422],
+        true,
+    ),
+    op(
+        "get",
         "/api/v1/openapi.json",
         "This document",
         None,
@@ -340,16 +367,31 @@ fn build() -> Value {
             );
         }
         let mut operation = json!({"summary": o.summary, "responses": responses});
+        let mut parameters = Vec::new();
         if o.path.contains("{id}") {
-            operation["parameters"] =
-                json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+            parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}));
         }
         if o.path.ends_with("/timeline") || o.path.ends_with("timeline.ics") {
-            let p = json!({"name": "session_id", "in": "query", "required": false, "schema": {"type": "integer"}});
-            operation["parameters"]
-                .as_array_mut()
-                .map(|a| a.push(p.clone()))
-                .unwrap_or_else(|| operation["parameters"] = json!([p]));
+            parameters
+                .push(json!({"name": "session_id", "in": "query", "required": false, "schema": {"type": "integer"}}));
+        }
+        if o.path.starts_with("/api/v1/reports/") || o.path == "/api/v1/audit" {
+            parameters.push(json!({"name": "from", "in": "query", "required": false, "schema": date()}));
+            parameters.push(json!({"name": "to", "in": "query", "required": false, "schema": date()}));
+        }
+        if o.path == "/api/v1/audit" {
+            for (name, t) in [
+                ("patient_id", "integer"),
+                ("actor_id", "integer"),
+                ("action", "string"),
+                ("before", "integer"),
+                ("limit", "integer"),
+            ] {
+                parameters.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": t}}));
+            }
+        }
+        if !parameters.is_empty() {
+            operation["parameters"] = Value::Array(parameters);
         }
         if o.path == "/api/v1/patients" && o.method == "get" {
             operation["parameters"] = json!([
@@ -423,6 +465,19 @@ fn build() -> Value {
         &["id", "role", "display_name"],
         json!({"id": {"type": "integer"}, "role": {"type": "string", "enum": ["manager", "provider", "patient"]}, "display_name": string()}),
     );
+    let provider_row = object(
+        &[
+            "provider_id",
+            "provider_name",
+            "sessions",
+            "patients",
+            "beyond_typical_share",
+            "refusals",
+        ],
+        json!({"provider_id": {"type": "integer"}, "provider_name": string(), "sessions": {"type": "integer"},
+            "patients": {"type": "integer"}, "beyond_typical_sessions": {"type": "integer"},
+            "beyond_typical_share": {"type": "number"}, "refusals": {"type": "integer"}}),
+    );
     let schemas = json!({
         "Error": object(&["error", "message"], json!({"error": {"type": "string", "enum": CODES}, "message": string(), "field": string()})),
         "Login": object(&["email", "password"], json!({"email": string(), "password": string()})),
@@ -458,6 +513,22 @@ fn build() -> Value {
             "ends_on": nullable("string"), "instructions": {"type": "array", "items": string()}, "cautions": {"type": "array", "items": string()},
             "is_current": {"type": "boolean"}
         })),
+        "Share": object(&["count", "share"], json!({"count": {"type": "integer"}, "share": {"type": "number"}})),
+        "Report": object(
+            &["series_opened", "series_started", "by_sessions_recorded", "within_typical", "beyond_typical", "at_maximum", "refused_attempts", "flagged_after_maximum", "providers"],
+            json!({
+                "from": nullable("string"), "to": nullable("string"), "series_opened": {"type": "integer"}, "series_started": {"type": "integer"},
+                "by_sessions_recorded": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "within_typical": schema("Share"), "beyond_typical": schema("Share"), "at_maximum": schema("Share"),
+                "refused_attempts": {"type": "integer"}, "flagged_after_maximum": {"type": "integer"},
+                "providers": {"type": "array", "items": provider_row}
+            }),
+        ),
+        "AuditEvent": object(&["id", "occurred_at", "action", "outcome"], json!({
+            "id": {"type": "integer"}, "occurred_at": string(), "actor_id": nullable("integer"), "action": string(),
+            "patient_id": nullable("integer"), "subject": nullable("string"), "outcome": string(), "address": nullable("string"), "detail": nullable("string")
+        })),
+        "AuditList": {"type": "array", "items": schema("AuditEvent")},
         "Timeline": object(&["session", "series", "today", "stages"], json!({
             "session": schema("Session"), "series": schema("Series"), "today": date(), "day_number": {"type": "integer"},
             "upcoming": {"type": "boolean"}, "current_stage": nullable("string"), "position": string(),

@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama templates in `web/templates`), and the shared pieces they use.
 
 mod auth;
+mod manager;
 mod portal;
 mod provider;
 
@@ -17,6 +18,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     auth::routes(v);
     provider::routes(v);
     portal::routes(v);
+    manager::routes(v);
 }
 
 /// A titled message with an optional link (href, text).

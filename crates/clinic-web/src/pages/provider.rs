@@ -50,6 +50,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
 #[derive(Template)]
 #[template(path = "patients.html")]
 struct PatientsPage {
+    manager_nav: bool,
     q: String,
     can_edit: bool,
     patients: Vec<PatientView>,
@@ -72,6 +73,7 @@ struct PatientFormPage {
 #[derive(Template)]
 #[template(path = "patient.html")]
 struct PatientPage {
+    manager_nav: bool,
     patient: PatientView,
     has_login: bool,
     has_open_series: bool,
@@ -138,6 +140,7 @@ async fn list(
     })
     .await?;
     let page = PatientsPage {
+        manager_nav: caller.user.role == Role::Manager,
         q,
         can_edit: caller.user.role == Role::Provider,
         patients: found.iter().map(PatientView::from).collect(),
@@ -334,6 +337,7 @@ async fn patient_page(
     })
     .await?;
     let page = PatientPage {
+        manager_nav: caller.user.role == Role::Manager,
         has_open_series: series.iter().any(|s| s.status == "open"),
         patient,
         has_login,

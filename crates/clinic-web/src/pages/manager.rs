@@ -1,0 +1,380 @@
+//! The manager's pages: staff accounts, the series report with its chart and CSV, the audit log.
+
+use crate::api::manager::{AuditQuery, RangeQuery, ReportView, csv_response, load_audit, load_report, report_csv_text};
+use crate::auth::{Caller, PageCaller, hash_off_worker};
+use crate::csrf;
+use crate::error::{AppError, PageError};
+use crate::pages::{render, see_other};
+use crate::{AppState, RouteSpec, blocking};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use clinic_auth::Password;
+use clinic_db::audit::AuditEvent;
+use clinic_db::users::User;
+use clinic_db::{DbError, login_sessions, users};
+use clinic_domain::UserId;
+use clinic_domain::user::{Email, PersonName, Role};
+use serde::Deserialize;
+
+pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/staff", || web::get().to(staff)));
+    v.push(RouteSpec::new(Method::POST, "/staff", || web::post().to(add_staff)));
+    v.push(RouteSpec::new(Method::POST, "/staff/{id}/disable", || {
+        web::post().to(disable)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/staff/{id}/enable", || {
+        web::post().to(enable)
+    }));
+    v.push(RouteSpec::new(Method::GET, "/reports/series", || web::get().to(report)));
+    v.push(RouteSpec::new(Method::GET, "/reports/series.csv", || {
+        web::get().to(report_csv)
+    }));
+    v.push(RouteSpec::new(Method::GET, "/audit", || web::get().to(audit)));
+}
+
+#[derive(Template)]
+#[template(path = "staff.html")]
+struct StaffPage {
+    staff: Vec<User>,
+    csrf: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn staff_page(
+    state: &AppState,
+    caller: &Caller,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    caller.require(state, &[Role::Manager])?;
+    let st = state.clone();
+    let c = caller.clone();
+    let staff = blocking(move || {
+        let staff = users::list_staff(&mut *st.conn()?)?;
+        st.audit.record(c.event(&st, "staff.list", "success"));
+        Ok(staff)
+    })
+    .await?;
+    let page = StaffPage {
+        staff,
+        csrf: csrf::session_token(state, &caller.session_id),
+        notice,
+        error,
+    };
+    Ok(render(status, &page))
+}
+
+async fn staff(state: web::Data<AppState>, caller: PageCaller) -> Result<HttpResponse, PageError> {
+    staff_page(&state, &caller.0, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+struct NewStaffForm {
+    csrf: String,
+    display_name: String,
+    email: String,
+    role: String,
+    password: String,
+}
+
+async fn add_staff(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    form: web::Form<NewStaffForm>,
+) -> Result<HttpResponse, PageError> {
+    let caller = caller.0;
+    caller.require(&state, &[Role::Manager])?;
+    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    let form = form.into_inner();
+    let parsed = (|| {
+        let email = Email::parse("email", &form.email)?;
+        let name = PersonName::parse("name", &form.display_name)?;
+        let role: Role = form.role.parse()?;
+        if !role.is_staff() {
+            return Err(clinic_domain::FieldError::new("role", "must be manager or provider"));
+        }
+        let password =
+            Password::parse(&form.password).map_err(|e| clinic_domain::FieldError::new("password", e.to_string()))?;
+        Ok((email, name, role, password))
+    })();
+    let (email, name, role, password) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            return staff_page(
+                &state,
+                &caller,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(e.to_string()),
+            )
+            .await;
+        }
+    };
+    let hash = hash_off_worker(&state, password).await?;
+    let st = state.clone();
+    let c = caller.clone();
+    let created = blocking(move || {
+        let now = st.now();
+        let mut conn = st.conn()?;
+        let r = conn.write_transaction(|conn| {
+            if users::find_by_email(conn, email.as_str())?.is_some() {
+                return Ok(false);
+            }
+            let user = users::insert(
+                conn,
+                &users::NewUser {
+                    email: email.as_str(),
+                    display_name: name.as_str(),
+                    role: role.as_str(),
+                    password_hash: &hash,
+                    patient_id: None,
+                    created_at: now,
+                },
+            )?;
+            clinic_db::audit::insert(
+                conn,
+                &c.event(&st, "staff.create", "success")
+                    .subject(format!("user:{}", user.id))
+                    .detail(format!("role {role}"))
+                    .build(),
+            )?;
+            Ok::<_, DbError>(true)
+        })?;
+        Ok(r)
+    })
+    .await?;
+    if created {
+        staff_page(
+            &state,
+            &caller,
+            StatusCode::CREATED,
+            Some(format!("{} can now sign in.", form.email.trim())),
+            None,
+        )
+        .await
+    } else {
+        staff_page(
+            &state,
+            &caller,
+            StatusCode::CONFLICT,
+            None,
+            Some("An account with this e-mail address already exists.".into()),
+        )
+        .await
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn set_active(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    id: UserId,
+    csrf_value: &str,
+    active: bool,
+) -> Result<HttpResponse, PageError> {
+    caller.require(state, &[Role::Manager])?;
+    csrf::check_session(state, req, &caller.session_id, csrf_value)?;
+    let st = state.clone();
+    let c = caller.clone();
+    let outcome = blocking(move || {
+        let now = st.now();
+        let mut conn = st.conn()?;
+        conn.write_transaction(|conn| {
+            let target = users::find(conn, id)?;
+            if !target.role.is_staff() {
+                return Err(AppError::NotFound);
+            }
+            if !active && target.role == Role::Manager && target.is_active() && users::count_active_managers(conn)? <= 1
+            {
+                return Ok(Some(
+                    "This is the last active manager; add or enable another manager first.".to_owned(),
+                ));
+            }
+            users::set_disabled(conn, id, if active { None } else { target.disabled_at.or(Some(now)) })?;
+            if !active {
+                login_sessions::revoke_all_of_user(conn, id, None, now)?;
+            }
+            let action = if active { "staff.enable" } else { "staff.disable" };
+            clinic_db::audit::insert(
+                conn,
+                &c.event(&st, action, "success").subject(format!("user:{id}")).build(),
+            )?;
+            Ok(None)
+        })
+    })
+    .await?;
+    match outcome {
+        None => Ok(see_other("/staff")),
+        Some(refusal) => staff_page(state, caller, StatusCode::CONFLICT, None, Some(refusal)).await,
+    }
+}
+
+async fn disable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    set_active(&state, &req, &caller.0, UserId(path.into_inner()), &form.csrf, false).await
+}
+
+async fn enable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    set_active(&state, &req, &caller.0, UserId(path.into_inner()), &form.csrf, true).await
+}
+
+struct Bar {
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    value: i64,
+    label: String,
+    fill: &'static str,
+}
+
+struct Chart {
+    width: u32,
+    height: u32,
+    bars: Vec<Bar>,
+    description: String,
+}
+
+/// Bars for series with 1..=5 sessions, scaled to the tallest.
+fn chart(by_sessions: &[i64; 6]) -> Chart {
+    let (width, height, top, bottom) = (520u32, 260u32, 24u32, 28u32);
+    let max = by_sessions[1..].iter().copied().max().unwrap_or(0).max(1);
+    let slot = width / 5;
+    let bars = (1..=5usize)
+        .map(|n| {
+            let value = by_sessions[n];
+            let usable = i64::from(height - top - bottom);
+            let h = u32::try_from(value * usable / max).unwrap_or(0);
+            Bar {
+                x: slot * (n as u32 - 1) + 12,
+                y: height - bottom - h,
+                w: slot - 24,
+                h,
+                value,
+                label: format!("{n} session{}", if n == 1 { "" } else { "s" }),
+                fill: if n <= 3 { "#0b5cad" } else { "#8a4b00" },
+            }
+        })
+        .collect();
+    let description = (1..=5)
+        .map(|n| format!("{} series with {n}", by_sessions[n]))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Chart {
+        width,
+        height,
+        bars,
+        description: format!("{description} sessions recorded."),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage {
+    r: ReportView,
+    chart: Chart,
+    from: String,
+    to: String,
+}
+
+impl ReportPage {
+    fn pct(&self, share: &f64) -> String {
+        format!("{:.1}%", share * 100.0)
+    }
+}
+
+async fn report(
+    state: web::Data<AppState>,
+    caller: PageCaller,
+    q: web::Query<RangeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let range = q.parse()?;
+    let r = load_report(&state, &caller.0, range).await?;
+    let page = ReportPage {
+        chart: chart(&r.by_sessions),
+        r: ReportView::from(&r),
+        from: range.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: range.to.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn report_csv(
+    state: web::Data<AppState>,
+    caller: PageCaller,
+    q: web::Query<RangeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let range = q.parse()?;
+    let r = load_report(&state, &caller.0, range).await?;
+    Ok(csv_response(report_csv_text(&r)?))
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    events: Vec<AuditEvent>,
+    q_patient: String,
+    q_actor: String,
+    q_action: String,
+    q_from: String,
+    q_to: String,
+    next_page: Option<String>,
+}
+
+const AUDIT_PAGE: i64 = 50;
+
+async fn audit(
+    state: web::Data<AppState>,
+    caller: PageCaller,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, PageError> {
+    let q = q.into_inner();
+    let filter = q.filter()?;
+    let events = load_audit(&state, &caller.0, filter, AUDIT_PAGE).await?;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let next_page = (events.len() == usize::try_from(AUDIT_PAGE).unwrap_or(50)).then(|| {
+        let last = events.last().map(|e| e.id).unwrap_or_default();
+        let pairs = [
+            ("patient_id", num(q.patient_id)),
+            ("actor_id", num(q.actor_id)),
+            ("action", text(&q.action)),
+            ("from", text(&q.from)),
+            ("to", text(&q.to)),
+            ("before", last.to_string()),
+        ];
+        let query = serde_urlencoded::to_string(pairs.iter().filter(|(_, v)| !v.is_empty()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        format!("/audit?{query}")
+    });
+    let page = AuditPage {
+        events,
+        q_patient: num(q.patient_id),
+        q_actor: num(q.actor_id),
+        q_action: text(&q.action),
+        q_from: text(&q.from),
+        q_to: text(&q.to),
+        next_page,
+    };
+    Ok(render(StatusCode::OK, &page))
+}

@@ -6,6 +6,7 @@
 //! transaction.
 
 pub mod audit;
+pub mod bulk;
 mod conn;
 mod error;
 pub mod invitations;

@@ -738,3 +738,25 @@ fn series_report_matches_a_hand_computed_fixture() {
         assert_eq!((empty.by_sessions, empty.providers.len()), ([0; 6], 0));
     }
 }
+
+#[test]
+fn bulk_seeding_obeys_the_schema_and_feeds_the_report() {
+    use crate::reports::{DateRange, series_report};
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let a = add_user(c, "a@clinic.example", Role::Provider, None);
+        let b = add_user(c, "b@clinic.example", Role::Provider, None);
+        let seeded = crate::bulk::seed(c, 2500, &[a.id, b.id], day(25)).unwrap();
+        assert_eq!((seeded.patients, seeded.series), (2500, 2500));
+        assert!((6500..8500).contains(&seeded.sessions), "{seeded:?}");
+        assert_eq!(patients::count(c).unwrap(), 2500);
+        let r = series_report(c, DateRange::default()).unwrap();
+        assert_eq!(r.by_sessions.iter().sum::<i64>(), 2500);
+        assert_eq!(
+            r.providers.iter().map(|p| p.sessions).sum::<i64>(),
+            seeded.sessions as i64
+        );
+        assert_eq!(r.refused_attempts, seeded.refusals as i64);
+        assert!(r.by_sessions[0] == 0 && r.by_sessions[5] > 0);
+    }
+}

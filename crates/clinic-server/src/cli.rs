@@ -53,4 +53,9 @@ pub struct UserAddArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Also add this many generated patients, each with a course of 1-5 sessions (e.g. 100000 for
+    /// measuring the reports at scale).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub patients: Option<u32>,
+}

@@ -179,3 +179,21 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
 
     Ok(b.logins)
 }
+
+/// Adds `count` generated patients with their courses, recorded by the clinic's providers in turn.
+pub fn bulk(conn: &mut DbConn, count: usize, tz: Tz, now: DateTime<Utc>) -> Result<clinic_db::bulk::Seeded> {
+    let providers: Vec<UserId> = users::list_staff(conn)?
+        .into_iter()
+        .filter(|u| u.role == Role::Provider)
+        .map(|u| u.id)
+        .collect();
+    if providers.is_empty() {
+        bail!("the database has no provider to record the generated sessions");
+    }
+    Ok(clinic_db::bulk::seed(
+        conn,
+        count,
+        &providers,
+        now.with_timezone(&tz).date_naive(),
+    )?)
+}

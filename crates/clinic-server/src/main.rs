@@ -57,8 +57,21 @@ fn run(cli: Cli) -> Result<()> {
             println!("created {} account {} ({})", user.role, user.email, user.display_name);
             Ok(())
         }
-        Command::Demo(_) => {
-            let logins = demo::fill(&mut open_conn(&config)?, config.timezone, chrono::Utc::now())?;
+        Command::Demo(args) => {
+            let mut conn = open_conn(&config)?;
+            let logins = demo::fill(&mut conn, config.timezone, chrono::Utc::now())?;
+            if let Some(n) = args.patients {
+                let started = std::time::Instant::now();
+                let s = demo::bulk(&mut conn, n as usize, config.timezone, chrono::Utc::now())?;
+                println!(
+                    "Added {} patients, {} series, {} sessions and {} refused 6th attempts in {:.1} s.",
+                    s.patients,
+                    s.series,
+                    s.sessions,
+                    s.refusals,
+                    started.elapsed().as_secs_f64()
+                );
+            }
             let public_url = config
                 .public_url
                 .clone()

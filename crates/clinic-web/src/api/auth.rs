@@ -3,7 +3,7 @@
 use crate::address::client_address;
 use crate::audit::event;
 use crate::auth::{
-    ApiCaller, SignedIn, check_throttle, hash_off_worker, open_session, record_failure, sign_in, sign_out,
+    ApiCaller, Caller, SignedIn, check_throttle, hash_off_worker, open_session, record_failure, sign_in, sign_out,
 };
 use crate::error::AppError;
 use crate::{AppState, RouteSpec, blocking};
@@ -25,7 +25,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::post().to(activate_route)
     }));
     v.push(RouteSpec::new(Method::PUT, "/api/v1/auth/password", || {
-        web::put().to(change_password)
+        web::put().to(change_password_route)
     }));
     v.push(RouteSpec::new(Method::GET, "/api/v1/me", || web::get().to(me)));
 }
@@ -196,16 +196,17 @@ struct PasswordBody {
     new_password: String,
 }
 
-async fn change_password(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    body: web::Json<PasswordBody>,
-) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    let new = Password::parse(&body.new_password)
+/// Changes the caller's password after checking the current one (a wrong one counts as a failed
+/// sign-in); the account's other sessions end. Shared by the API and the password page.
+pub(crate) async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    let new = Password::parse(new)
         .map_err(|e| AppError::Validation(clinic_domain::FieldError::new("new_password", e.to_string())))?;
-    let current = body.current_password.clone();
-    let stored = caller.user.password_hash.clone();
+    let (current, stored) = (current.to_owned(), caller.user.password_hash.clone());
     let permit = state
         .hash_permits
         .acquire()
@@ -213,19 +214,12 @@ async fn change_password(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let matches = blocking(move || Ok(verify_password(&current, &stored))).await?;
     drop(permit);
-    let st = state.clone();
-    let account = format!("account:{}", caller.user.email);
     if !matches {
-        let c = caller.clone();
+        let (st, c) = (state.clone(), caller.clone());
         blocking(move || {
-            let now = st.now();
-            let mut conn = st.conn()?;
-            record_failure(&mut conn, Some(&account), "login", &c.address, now)?;
-            st.audit.record(
-                event(now, "auth.password_change", "failure")
-                    .actor(Some(c.user.id))
-                    .address(&c.address),
-            );
+            let account = format!("account:{}", c.user.email);
+            record_failure(&mut *st.conn()?, Some(&account), "login", &c.address, st.now())?;
+            st.audit.record(c.event(&st, "auth.password_change", "failure"));
             Ok(())
         })
         .await?;
@@ -235,25 +229,27 @@ async fn change_password(
             "the current password is not right",
         ));
     }
-    let hash = hash_off_worker(&state, new).await?;
-    let st = state.clone();
+    let hash = hash_off_worker(state, new).await?;
+    let (st, c) = (state.clone(), caller.clone());
     blocking(move || {
         let now = st.now();
         let mut conn = st.conn()?;
         conn.write_transaction(|conn| {
-            users::set_password_hash(conn, caller.user.id, &hash)?;
-            login_sessions::revoke_all_of_user(conn, caller.user.id, Some(&caller.session_id), now)?;
-            clinic_db::audit::insert(
-                conn,
-                &event(now, "auth.password_change", "success")
-                    .actor(Some(caller.user.id))
-                    .address(&caller.address)
-                    .build(),
-            )
+            users::set_password_hash(conn, c.user.id, &hash)?;
+            login_sessions::revoke_all_of_user(conn, c.user.id, Some(&c.session_id), now)?;
+            clinic_db::audit::insert(conn, &c.event(&st, "auth.password_change", "success").build())
         })?;
         Ok(())
     })
-    .await?;
+    .await
+}
+
+async fn change_password_route(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    body: web::Json<PasswordBody>,
+) -> Result<HttpResponse, AppError> {
+    change_password(&state, &caller.0, &body.current_password, &body.new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -6,10 +6,10 @@ pub(crate) mod manager;
 pub mod openapi;
 pub(crate) mod patients;
 pub(crate) mod series;
-mod staff;
+pub(crate) mod staff;
 pub(crate) mod timeline;
 
-pub(crate) use auth::activate;
+pub(crate) use auth::{activate, change_password};
 
 use crate::RouteSpec;
 

@@ -1,7 +1,7 @@
 //! Staff accounts: managers create, list, disable and re-enable them.
 
 use crate::audit::event;
-use crate::auth::{ApiCaller, hash_off_worker};
+use crate::auth::{ApiCaller, Caller, hash_off_worker};
 use crate::error::AppError;
 use crate::{AppState, RouteSpec, blocking};
 use actix_web::http::{Method, StatusCode};
@@ -67,24 +67,27 @@ fn email_taken() -> AppError {
     )
 }
 
-async fn create(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    body: web::Json<NewStaff>,
-) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Manager])?;
-    let body = body.into_inner();
-    let email = Email::parse("email", &body.email)?;
-    let name = PersonName::parse("display_name", &body.display_name)?;
-    let role: Role = body.role.parse()?;
+/// Creates a staff account (shared by the API and the staff page).
+pub(crate) async fn create_staff(
+    state: &AppState,
+    caller: &Caller,
+    email: &str,
+    display_name: &str,
+    role: &str,
+    password: &str,
+) -> Result<User, AppError> {
+    caller.require(state, &[Role::Manager])?;
+    let email = Email::parse("email", email)?;
+    let name = PersonName::parse("display_name", display_name)?;
+    let role: Role = role.parse()?;
     if !role.is_staff() {
         return Err(FieldError::new("role", "must be manager or provider").into());
     }
-    let password = Password::parse(&body.password).map_err(|e| FieldError::new("password", e.to_string()))?;
-    let hash = hash_off_worker(&state, password).await?;
+    let password = Password::parse(password).map_err(|e| FieldError::new("password", e.to_string()))?;
+    let hash = hash_off_worker(state, password).await?;
     let st = state.clone();
-    let user = blocking(move || {
+    let caller = caller.clone();
+    blocking(move || {
         let now = st.now();
         let mut conn = st.conn()?;
         let created = conn.write_transaction(|conn| {
@@ -102,15 +105,10 @@ async fn create(
                     created_at: now,
                 },
             )?;
-            clinic_db::audit::insert(
-                conn,
-                &event(now, "staff.create", "success")
-                    .actor(Some(caller.user.id))
-                    .subject(format!("user:{}", user.id))
-                    .address(&caller.address)
-                    .detail(format!("role {role}"))
-                    .build(),
-            )?;
+            let audit = caller
+                .event(&st, "staff.create", "success")
+                .subject(format!("user:{}", user.id));
+            clinic_db::audit::insert(conn, &audit.detail(format!("role {role}")).build())?;
             Ok::<_, DbError>(Some(user))
         });
         match created {
@@ -119,24 +117,34 @@ async fn create(
             Err(e) => Err(e.into()),
         }
     })
-    .await?;
+    .await
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    body: web::Json<NewStaff>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.into_inner();
+    let user = create_staff(&state, &caller.0, &b.email, &b.display_name, &b.role, &b.password).await?;
     Ok(HttpResponse::Created().json(StaffView::from(user)))
 }
 
-async fn list(state: web::Data<AppState>, caller: ApiCaller) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Manager])?;
+/// Staff accounts, for a manager (audited).
+pub(crate) async fn list_staff(state: &AppState, caller: &Caller) -> Result<Vec<User>, AppError> {
+    caller.require(state, &[Role::Manager])?;
     let st = state.clone();
-    let staff = blocking(move || {
+    let caller = caller.clone();
+    blocking(move || {
         let staff = users::list_staff(&mut *st.conn()?)?;
-        st.audit.record(
-            event(st.now(), "staff.list", "success")
-                .actor(Some(caller.user.id))
-                .address(&caller.address),
-        );
+        st.audit.record(caller.event(&st, "staff.list", "success"));
         Ok(staff)
     })
-    .await?;
+    .await
+}
+
+async fn list(state: web::Data<AppState>, caller: ApiCaller) -> Result<HttpResponse, AppError> {
+    let staff = list_staff(&state, &caller.0).await?;
     Ok(HttpResponse::Ok().json(staff.into_iter().map(StaffView::from).collect::<Vec<_>>()))
 }
 
@@ -145,23 +153,20 @@ async fn disable(
     caller: ApiCaller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    set_active(state, caller, UserId(path.into_inner()), false).await
+    set_active(&state, &caller.0, UserId(path.into_inner()), false).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn enable(state: web::Data<AppState>, caller: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    set_active(state, caller, UserId(path.into_inner()), true).await
+    set_active(&state, &caller.0, UserId(path.into_inner()), true).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Disables (ending the account's sessions at once) or re-enables a staff account. The last active
 /// manager cannot be disabled.
-async fn set_active(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    id: UserId,
-    active: bool,
-) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Manager])?;
+pub(crate) async fn set_active(state: &AppState, caller: &Caller, id: UserId, active: bool) -> Result<(), AppError> {
+    let caller = caller.clone();
+    caller.require(state, &[Role::Manager])?;
     let st = state.clone();
     blocking(move || {
         let now = st.now();
@@ -195,6 +200,5 @@ async fn set_active(
             Ok(())
         })
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

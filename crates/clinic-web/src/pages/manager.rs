@@ -1,20 +1,19 @@
 //! The manager's pages: staff accounts, the series report with its chart and CSV, the audit log.
 
 use crate::api::manager::{AuditQuery, RangeQuery, ReportView, csv_response, load_audit, load_report, report_csv_text};
-use crate::auth::{Caller, PageCaller, hash_off_worker};
+use crate::api::staff::{create_staff, list_staff, set_active};
+use crate::auth::{Caller, PageCaller};
 use crate::csrf;
 use crate::error::{AppError, PageError};
 use crate::pages::{render, see_other};
-use crate::{AppState, RouteSpec, blocking};
+use crate::{AppState, RouteSpec};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use clinic_auth::Password;
 use clinic_db::audit::AuditEvent;
 use clinic_db::users::User;
-use clinic_db::{DbError, login_sessions, users};
 use clinic_domain::UserId;
-use clinic_domain::user::{Email, PersonName, Role};
+use clinic_domain::user::Role;
 use serde::Deserialize;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
@@ -49,15 +48,7 @@ async fn staff_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    caller.require(state, &[Role::Manager])?;
-    let st = state.clone();
-    let c = caller.clone();
-    let staff = blocking(move || {
-        let staff = users::list_staff(&mut *st.conn()?)?;
-        st.audit.record(c.event(&st, "staff.list", "success"));
-        Ok(staff)
-    })
-    .await?;
+    let staff = list_staff(state, caller).await?;
     let page = StaffPage {
         staff,
         csrf: csrf::session_token(state, &caller.session_id),
@@ -89,82 +80,35 @@ async fn add_staff(
     let caller = caller.0;
     caller.require(&state, &[Role::Manager])?;
     csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
-    let form = form.into_inner();
-    let parsed = (|| {
-        let email = Email::parse("email", &form.email)?;
-        let name = PersonName::parse("name", &form.display_name)?;
-        let role: Role = form.role.parse()?;
-        if !role.is_staff() {
-            return Err(clinic_domain::FieldError::new("role", "must be manager or provider"));
-        }
-        let password =
-            Password::parse(&form.password).map_err(|e| clinic_domain::FieldError::new("password", e.to_string()))?;
-        Ok((email, name, role, password))
-    })();
-    let (email, name, role, password) = match parsed {
-        Ok(v) => v,
-        Err(e) => {
-            return staff_page(
+    match create_staff(
+        &state,
+        &caller,
+        &form.email,
+        &form.display_name,
+        &form.role,
+        &form.password,
+    )
+    .await
+    {
+        Ok(user) => {
+            staff_page(
                 &state,
                 &caller,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CREATED,
+                Some(format!("{} can now sign in.", user.email)),
                 None,
-                Some(e.to_string()),
             )
-            .await;
+            .await
         }
-    };
-    let hash = hash_off_worker(&state, password).await?;
-    let st = state.clone();
-    let c = caller.clone();
-    let created = blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        let r = conn.write_transaction(|conn| {
-            if users::find_by_email(conn, email.as_str())?.is_some() {
-                return Ok(false);
-            }
-            let user = users::insert(
-                conn,
-                &users::NewUser {
-                    email: email.as_str(),
-                    display_name: name.as_str(),
-                    role: role.as_str(),
-                    password_hash: &hash,
-                    patient_id: None,
-                    created_at: now,
-                },
-            )?;
-            clinic_db::audit::insert(
-                conn,
-                &c.event(&st, "staff.create", "success")
-                    .subject(format!("user:{}", user.id))
-                    .detail(format!("role {role}"))
-                    .build(),
-            )?;
-            Ok::<_, DbError>(true)
-        })?;
-        Ok(r)
-    })
-    .await?;
-    if created {
-        staff_page(
-            &state,
-            &caller,
-            StatusCode::CREATED,
-            Some(format!("{} can now sign in.", form.email.trim())),
-            None,
-        )
-        .await
-    } else {
-        staff_page(
-            &state,
-            &caller,
-            StatusCode::CONFLICT,
-            None,
-            Some("An account with this e-mail address already exists.".into()),
-        )
-        .await
+        Err(e @ (AppError::Validation(_) | AppError::Rule { .. })) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            let message = match &e {
+                AppError::Validation(f) => f.to_string(),
+                other => other.public_message(),
+            };
+            staff_page(&state, &caller, status, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -173,7 +117,7 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn set_active(
+async fn change_status(
     state: &AppState,
     req: &HttpRequest,
     caller: &Caller,
@@ -183,38 +127,13 @@ async fn set_active(
 ) -> Result<HttpResponse, PageError> {
     caller.require(state, &[Role::Manager])?;
     csrf::check_session(state, req, &caller.session_id, csrf_value)?;
-    let st = state.clone();
-    let c = caller.clone();
-    let outcome = blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        conn.write_transaction(|conn| {
-            let target = users::find(conn, id)?;
-            if !target.role.is_staff() {
-                return Err(AppError::NotFound);
-            }
-            if !active && target.role == Role::Manager && target.is_active() && users::count_active_managers(conn)? <= 1
-            {
-                return Ok(Some(
-                    "This is the last active manager; add or enable another manager first.".to_owned(),
-                ));
-            }
-            users::set_disabled(conn, id, if active { None } else { target.disabled_at.or(Some(now)) })?;
-            if !active {
-                login_sessions::revoke_all_of_user(conn, id, None, now)?;
-            }
-            let action = if active { "staff.enable" } else { "staff.disable" };
-            clinic_db::audit::insert(
-                conn,
-                &c.event(&st, action, "success").subject(format!("user:{id}")).build(),
-            )?;
-            Ok(None)
-        })
-    })
-    .await?;
-    match outcome {
-        None => Ok(see_other("/staff")),
-        Some(refusal) => staff_page(state, caller, StatusCode::CONFLICT, None, Some(refusal)).await,
+    match set_active(state, caller, id, active).await {
+        Ok(()) => Ok(see_other("/staff")),
+        Err(e @ AppError::Rule { .. }) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            staff_page(state, caller, status, None, Some(e.public_message())).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -225,7 +144,7 @@ async fn disable(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    set_active(&state, &req, &caller.0, UserId(path.into_inner()), &form.csrf, false).await
+    change_status(&state, &req, &caller.0, UserId(path.into_inner()), &form.csrf, false).await
 }
 
 async fn enable(
@@ -235,7 +154,7 @@ async fn enable(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    set_active(&state, &req, &caller.0, UserId(path.into_inner()), &form.csrf, true).await
+    change_status(&state, &req, &caller.0, UserId(path.into_inner()), &form.csrf, true).await
 }
 
 struct Bar {

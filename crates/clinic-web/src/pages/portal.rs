@@ -1,19 +1,18 @@
 //! The patient's portal: today's stage first, the whole timeline, the calendar file, a printout, and
 //! changing the password.
 
+use crate::api::change_password;
 use crate::api::timeline::{self, ics_response};
-use crate::auth::{Caller, PageCaller, hash_off_worker};
+use crate::auth::{Caller, PageCaller};
 use crate::csrf;
 use crate::error::{AppError, PageError};
 use crate::pages::provider::{TimelinePage, Which, session_list};
 use crate::pages::{MessagePage, render};
 use crate::views::TimelineView;
-use crate::{AppState, RouteSpec, blocking};
+use crate::{AppState, RouteSpec};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use clinic_auth::{Password, verify_password};
-use clinic_db::{login_sessions, users};
 use clinic_domain::SessionId;
 use clinic_domain::user::Role;
 use serde::Deserialize;
@@ -28,7 +27,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::get().to(password_form)
     }));
     v.push(RouteSpec::new(Method::POST, "/portal/password", || {
-        web::post().to(change_password)
+        web::post().to(password_submit)
     }));
 }
 
@@ -129,7 +128,7 @@ struct PasswordForm {
 }
 
 /// Any signed-in account may change its password here; the account's other sessions end.
-async fn change_password(
+async fn password_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     caller: PageCaller,
@@ -138,48 +137,24 @@ async fn change_password(
     let caller = caller.0;
     csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
     let csrf = csrf::session_token(&state, &caller.session_id);
-    let again = |error: String| {
-        render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &PasswordPage {
-                csrf: csrf.clone(),
-                error: Some(error),
-                done: false,
-            },
-        )
-    };
-    let new = match Password::parse(&form.new_password) {
-        Ok(p) => p,
-        Err(e) => return Ok(again(e.to_string())),
-    };
-    let current = form.current_password.clone();
-    let stored = caller.user.password_hash.clone();
-    let permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let matches = blocking(move || Ok(verify_password(&current, &stored))).await?;
-    drop(permit);
-    if !matches {
-        state
-            .audit
-            .record(caller.event(&state, "auth.password_change", "failure"));
-        return Ok(again("The current password is not right.".into()));
+    match change_password(&state, &caller, &form.current_password, &form.new_password).await {
+        Ok(()) => {}
+        Err(e @ (AppError::Validation(_) | AppError::Rule { .. })) => {
+            let error = match &e {
+                AppError::Validation(f) => f.message.clone(),
+                other => other.public_message(),
+            };
+            return Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &PasswordPage {
+                    csrf,
+                    error: Some(error),
+                    done: false,
+                },
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
-    let hash = hash_off_worker(&state, new).await?;
-    let st = state.clone();
-    let c = caller.clone();
-    blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            users::set_password_hash(conn, c.user.id, &hash)?;
-            login_sessions::revoke_all_of_user(conn, c.user.id, Some(&c.session_id), now)?;
-            clinic_db::audit::insert(conn, &c.event(&st, "auth.password_change", "success").build())
-        })?)
-    })
-    .await?;
     Ok(render(
         StatusCode::OK,
         &PasswordPage {

@@ -136,10 +136,8 @@ fn placeholders(conn: &DbConn, sql: &str) -> String {
     out
 }
 
-const SERIES_BY_SESSIONS: &str = "SELECT sessions, COUNT(*) AS n FROM (
-        SELECT s.id, COUNT(se.id) AS sessions FROM series s LEFT JOIN sessions se ON se.series_id = s.id
-        WHERE s.opened_at >= ? AND s.opened_at < ? GROUP BY s.id
-    ) per_series GROUP BY sessions";
+const SERIES_BY_SESSIONS: &str = "SELECT CAST(sessions_recorded AS BIGINT) AS sessions, COUNT(*) AS n FROM series
+    WHERE opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded";
 
 const FLAGGED: &str =
     "SELECT COUNT(*) AS n FROM series WHERE flagged_after_maximum AND opened_at >= ? AND opened_at < ?";

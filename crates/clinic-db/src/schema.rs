@@ -54,6 +54,7 @@ diesel::table! {
         opened_by -> BigInt,
         opened_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        sessions_recorded -> Integer,
     }
 }
 
@@ -72,6 +73,7 @@ diesel::table! {
         notes -> Nullable<Text>,
         beyond_typical_ack_by -> Nullable<BigInt>,
         created_at -> Timestamp,
+        patient_id -> Nullable<BigInt>,
     }
 }
 

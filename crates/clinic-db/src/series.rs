@@ -33,6 +33,8 @@ pub struct Series {
     pub opened_by: UserId,
     pub opened_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
+    /// Kept by a trigger on `sessions`.
+    pub sessions_recorded: i32,
 }
 
 impl Series {
@@ -65,6 +67,9 @@ pub struct Session {
     #[diesel(deserialize_as = crate::NullableId)]
     pub beyond_typical_ack_by: Option<UserId>,
     pub created_at: NaiveDateTime,
+    /// Set by a trigger from the series.
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub patient_id: Option<PatientId>,
 }
 
 impl Session {

@@ -243,6 +243,16 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
         assert_eq!((latest.session_number.get(), s.id), (5, id));
         assert_eq!(series::sessions_of_patient(c, patient).unwrap().len(), 5);
         assert_eq!(series::summary(c, id).unwrap().sessions_recorded, 5);
+        // The counters the report reads are kept by the schema.
+        assert_eq!(series::find(c, id).unwrap().sessions_recorded, 5);
+        assert!(
+            series::sessions_of(c, id)
+                .unwrap()
+                .iter()
+                .all(|s| s.patient_id == Some(patient)),
+            "{}",
+            db.backend_name()
+        );
 
         // A new series after one that reached 5 needs a review note and is flagged.
         series::complete(c, id, now()).unwrap();

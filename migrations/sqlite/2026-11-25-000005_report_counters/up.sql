@@ -1,0 +1,14 @@
+-- The series report reads counters instead of joining sessions to series: each series keeps how many
+-- sessions it has, and each session names its patient. Triggers keep both right whoever inserts.
+ALTER TABLE series ADD COLUMN sessions_recorded INTEGER NOT NULL DEFAULT 0 CHECK (sessions_recorded BETWEEN 0 AND 5);
+UPDATE series SET sessions_recorded = (SELECT COUNT(*) FROM sessions WHERE sessions.series_id = series.id);
+ALTER TABLE sessions ADD COLUMN patient_id INTEGER REFERENCES patients (id);
+UPDATE sessions SET patient_id = (SELECT patient_id FROM series WHERE series.id = sessions.series_id);
+CREATE TRIGGER sessions_counters AFTER INSERT ON sessions
+BEGIN
+    UPDATE series SET sessions_recorded = sessions_recorded + 1 WHERE id = NEW.series_id;
+    UPDATE sessions SET patient_id = (SELECT patient_id FROM series WHERE id = NEW.series_id) WHERE id = NEW.id;
+END;
+DROP INDEX sessions_provider_performed_on;
+CREATE INDEX sessions_report ON sessions (provider_id, performed_on, patient_id, session_number);
+CREATE INDEX series_report ON series (opened_at, sessions_recorded, flagged_after_maximum);

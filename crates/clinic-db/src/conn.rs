@@ -113,6 +113,16 @@ impl DbConn {
         }
     }
 
+    /// Refreshes the query planner's statistics: SQLite analyzes the tables whose statistics are
+    /// missing or stale (`PRAGMA optimize`); PostgreSQL analyzes everything (after a bulk load).
+    pub fn optimize(&mut self) -> Result<(), DbError> {
+        match self {
+            Self::Sqlite(c) => c.batch_execute("PRAGMA optimize = 0x10002")?,
+            Self::Postgres(c) => c.batch_execute("ANALYZE")?,
+        }
+        Ok(())
+    }
+
     /// A round trip to the database.
     pub fn ping(&mut self) -> Result<(), DbError> {
         crate::with_conn!(self, c => c.batch_execute("SELECT 1"))?;

@@ -44,6 +44,10 @@ impl Application {
             None => settings::get_or_insert(&mut conn, SIGNING_KEY_SETTING, &generate_secret()?, now)?,
         };
         let setup_code = offer_setup_link(&mut conn, now)?;
+        if !config.database_url.is_postgres() {
+            // SQLite keeps no statistics by itself; PostgreSQL's autovacuum does.
+            conn.optimize()?;
+        }
         drop(conn);
         let listener = TcpListener::bind(&config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;

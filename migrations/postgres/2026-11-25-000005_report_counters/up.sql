@@ -13,5 +13,7 @@ END;
 $$;
 CREATE TRIGGER sessions_counters BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION sessions_counters();
 DROP INDEX sessions_provider_performed_on;
+-- sessions_report leads with provider_id and serves what sessions_provider did.
+DROP INDEX sessions_provider;
 CREATE INDEX sessions_report ON sessions (provider_id, performed_on, patient_id, session_number);
 CREATE INDEX series_report ON series (opened_at, sessions_recorded, flagged_after_maximum);

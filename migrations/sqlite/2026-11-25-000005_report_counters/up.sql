@@ -10,5 +10,7 @@ BEGIN
     UPDATE sessions SET patient_id = (SELECT patient_id FROM series WHERE id = NEW.series_id) WHERE id = NEW.id;
 END;
 DROP INDEX sessions_provider_performed_on;
+-- sessions_report leads with provider_id and serves what sessions_provider did.
+DROP INDEX sessions_provider;
 CREATE INDEX sessions_report ON sessions (provider_id, performed_on, patient_id, session_number);
 CREATE INDEX series_report ON series (opened_at, sessions_recorded, flagged_after_maximum);

@@ -118,10 +118,11 @@ struct ProviderRefusals {
     n: i64,
 }
 
-/// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL).
+/// The SQL as the backend wants it: `$1`, `$2`, … for `?` on PostgreSQL; on SQLite, `/*INDEXED BY x*/`
+/// pins the covering index (its planner, without fresh statistics, may take a far worse one).
 fn placeholders(conn: &DbConn, sql: &str) -> String {
     if !conn.is_postgres() {
-        return sql.to_owned();
+        return sql.replace("/*INDEXED BY ", "INDEXED BY ").replace("*/", "");
     }
     let mut out = String::with_capacity(sql.len() + 8);
     let mut n = 0;
@@ -136,19 +137,22 @@ fn placeholders(conn: &DbConn, sql: &str) -> String {
     out
 }
 
-const SERIES_BY_SESSIONS: &str = "SELECT CAST(sessions_recorded AS BIGINT) AS sessions, COUNT(*) AS n FROM series
-    WHERE opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded";
+const SERIES_BY_SESSIONS: &str = "SELECT CAST(sessions_recorded AS BIGINT) AS sessions, COUNT(*) AS n
+    FROM series /*INDEXED BY series_report*/ WHERE opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded";
 
-const FLAGGED: &str =
-    "SELECT COUNT(*) AS n FROM series WHERE flagged_after_maximum AND opened_at >= ? AND opened_at < ?";
+const FLAGGED: &str = "SELECT COUNT(*) AS n FROM series /*INDEXED BY series_report*/
+    WHERE flagged_after_maximum AND opened_at >= ? AND opened_at < ?";
 
 const PER_PROVIDER: &str =
-    "SELECT se.provider_id AS provider_id, u.display_name AS provider_name, COUNT(*) AS sessions,
-        COUNT(DISTINCT s.patient_id) AS patients,
-        SUM(CASE WHEN se.session_number > 3 THEN 1 ELSE 0 END) AS beyond
-    FROM sessions se JOIN series s ON s.id = se.series_id JOIN users u ON u.id = se.provider_id
-    WHERE se.performed_on >= ? AND se.performed_on <= ?
-    GROUP BY se.provider_id, u.display_name ORDER BY u.display_name, se.provider_id";
+    "SELECT a.provider_id AS provider_id, u.display_name AS provider_name, a.sessions AS sessions,
+        a.patients AS patients, a.beyond AS beyond
+    FROM (
+        SELECT provider_id, COUNT(*) AS sessions, COUNT(DISTINCT patient_id) AS patients,
+            SUM(CASE WHEN session_number > 3 THEN 1 ELSE 0 END) AS beyond
+        FROM sessions /*INDEXED BY sessions_report*/
+        WHERE performed_on >= ? AND performed_on <= ? GROUP BY provider_id
+    ) a JOIN users u ON u.id = a.provider_id
+    ORDER BY u.display_name, a.provider_id";
 
 const REFUSALS_PER_PROVIDER: &str =
     "SELECT r.provider_id AS provider_id, u.display_name AS provider_name, COUNT(*) AS n

@@ -1,12 +1,13 @@
 //! Patients: providers create and correct them; staff list, search and read them.
 
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, Caller};
 use crate::error::AppError;
 use crate::views::{PatientView, SeriesView};
 use crate::{AppState, RouteSpec, blocking};
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
+use clinic_db::patients::Patient;
 use clinic_db::{patients, series, users};
 use clinic_domain::patient::{NewPatient, PatientInput};
 use clinic_domain::user::Role;
@@ -56,31 +57,41 @@ impl PatientBody {
     }
 }
 
+/// Creates a patient (`id` None) or corrects one, keeping the prior version; shared by the API and
+/// the provider's pages.
+pub(crate) async fn save_patient(
+    state: &AppState,
+    caller: &Caller,
+    id: Option<PatientId>,
+    body: &PatientBody,
+) -> Result<Patient, AppError> {
+    caller.require(state, &[Role::Provider])?;
+    let parsed = body.parse(state.clock.today_in(state.settings.timezone))?;
+    let (st, caller) = (state.clone(), caller.clone());
+    blocking(move || {
+        let now = st.now();
+        let mut conn = st.conn()?;
+        Ok(conn.write_transaction(|conn| {
+            let (p, action) = match id {
+                None => (patients::insert(conn, &parsed, caller.user.id, now)?, "patient.create"),
+                Some(id) => (
+                    patients::update(conn, id, &parsed, caller.user.id, now)?,
+                    "patient.update",
+                ),
+            };
+            clinic_db::audit::insert(conn, &caller.event(&st, action, "success").patient(Some(p.id)).build())?;
+            Ok::<_, clinic_db::DbError>(p)
+        })?)
+    })
+    .await
+}
+
 async fn create(
     state: web::Data<AppState>,
     caller: ApiCaller,
     body: web::Json<PatientBody>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    let parsed = body.parse(state.clock.today_in(state.settings.timezone))?;
-    let st = state.clone();
-    let patient = blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            let p = patients::insert(conn, &parsed, caller.user.id, now)?;
-            clinic_db::audit::insert(
-                conn,
-                &caller
-                    .event(&st, "patient.create", "success")
-                    .patient(Some(p.id))
-                    .build(),
-            )?;
-            Ok::<_, clinic_db::DbError>(p)
-        })?)
-    })
-    .await?;
+    let patient = save_patient(&state, &caller.0, None, &body).await?;
     Ok(HttpResponse::Created().json(PatientView::from(&patient)))
 }
 
@@ -90,24 +101,7 @@ async fn update(
     path: web::Path<i64>,
     body: web::Json<PatientBody>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    let id = PatientId(path.into_inner());
-    let parsed = body.parse(state.clock.today_in(state.settings.timezone))?;
-    let st = state.clone();
-    let patient = blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            let p = patients::update(conn, id, &parsed, caller.user.id, now)?;
-            clinic_db::audit::insert(
-                conn,
-                &caller.event(&st, "patient.update", "success").patient(Some(id)).build(),
-            )?;
-            Ok::<_, clinic_db::DbError>(p)
-        })?)
-    })
-    .await?;
+    let patient = save_patient(&state, &caller.0, Some(PatientId(path.into_inner())), &body).await?;
     Ok(HttpResponse::Ok().json(PatientView::from(&patient)))
 }
 

@@ -281,33 +281,31 @@ async fn record(
     Ok(HttpResponse::Created().json(recorded))
 }
 
-async fn complete(
-    state: web::Data<AppState>,
-    caller: ApiCaller,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    let id = SeriesId(path.into_inner());
-    let st = state.clone();
-    let view = blocking(move || {
+/// Marks a series completed (shared by the API and the provider's page).
+pub(crate) async fn complete_series(state: &AppState, caller: &Caller, id: SeriesId) -> Result<SeriesView, AppError> {
+    caller.require(state, &[Role::Provider])?;
+    let (st, caller) = (state.clone(), caller.clone());
+    blocking(move || {
         let now = st.now();
         let mut conn = st.conn()?;
         let (s, n) = conn.write_transaction(|conn| {
             let s = series::complete(conn, id, now)?;
-            clinic_db::audit::insert(
-                conn,
-                &caller
-                    .event(&st, "series.complete", "success")
-                    .patient(Some(s.patient_id))
-                    .subject(format!("series:{id}"))
-                    .build(),
-            )?;
+            let audit = caller
+                .event(&st, "series.complete", "success")
+                .patient(Some(s.patient_id));
+            clinic_db::audit::insert(conn, &audit.subject(format!("series:{id}")).build())?;
             let n = series::summary(conn, id)?.sessions_recorded;
             Ok::<_, DbError>((s, n))
         })?;
         Ok(SeriesView::new(&s, n, None))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
+}
+
+async fn complete(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(complete_series(&state, &caller.0, SeriesId(path.into_inner())).await?))
 }

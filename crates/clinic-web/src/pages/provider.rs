@@ -1,7 +1,7 @@
 //! The provider's (and, read-only, the manager's) pages: patients, series, sessions, logins, previews.
 
-use crate::api::patients::PatientBody;
-use crate::api::series::{OpenBody, RecordBody, open_series, record_session};
+use crate::api::patients::{PatientBody, save_patient};
+use crate::api::series::{OpenBody, RecordBody, complete_series, open_series, record_session};
 use crate::api::{invitations, timeline};
 use crate::auth::{Caller, PageCaller};
 use crate::csrf;
@@ -222,33 +222,14 @@ async fn create(
     caller.require(&state, &[Role::Provider])?;
     csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
     let form = form.into_inner();
-    let parsed = match form.body().parse(state.clock.today_in(state.settings.timezone)) {
-        Ok(p) => p,
-        Err(e) => {
-            return Ok(form.again(
-                blank_form(&state, &caller, "New patient", "/patients".into()),
-                field_message(&e),
-            ));
-        }
-    };
-    let st = state.clone();
-    let id = blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            let p = patients::insert(conn, &parsed, caller.user.id, now)?;
-            clinic_db::audit::insert(
-                conn,
-                &caller
-                    .event(&st, "patient.create", "success")
-                    .patient(Some(p.id))
-                    .build(),
-            )?;
-            Ok::<_, clinic_db::DbError>(p.id)
-        })?)
-    })
-    .await?;
-    Ok(see_other(&format!("/patients/{id}")))
+    match save_patient(&state, &caller, None, &form.body()).await {
+        Ok(p) => Ok(see_other(&format!("/patients/{}", p.id))),
+        Err(e @ AppError::Validation(_)) => Ok(form.again(
+            blank_form(&state, &caller, "New patient", "/patients".into()),
+            field_message(&e),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn edit_form(
@@ -284,29 +265,14 @@ async fn edit(
     csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
     let id = PatientId(path.into_inner());
     let form = form.into_inner();
-    let parsed = match form.body().parse(state.clock.today_in(state.settings.timezone)) {
-        Ok(p) => p,
-        Err(e) => {
-            return Ok(form.again(
-                blank_form(&state, &caller, "Edit patient", format!("/patients/{id}/edit")),
-                field_message(&e),
-            ));
+    match save_patient(&state, &caller, Some(id), &form.body()).await {
+        Ok(_) => Ok(see_other(&format!("/patients/{id}"))),
+        Err(e @ AppError::Validation(_)) => {
+            let page = blank_form(&state, &caller, "Edit patient", format!("/patients/{id}/edit"));
+            Ok(form.again(page, field_message(&e)))
         }
-    };
-    let st = state.clone();
-    blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            patients::update(conn, id, &parsed, caller.user.id, now)?;
-            clinic_db::audit::insert(
-                conn,
-                &caller.event(&st, "patient.update", "success").patient(Some(id)).build(),
-            )
-        })?)
-    })
-    .await?;
-    Ok(see_other(&format!("/patients/{id}")))
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The patient page, optionally with the outcome of an action on it.
@@ -517,26 +483,8 @@ async fn complete(
     let caller = caller.0;
     caller.require(&state, &[Role::Provider])?;
     csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
-    let id = SeriesId(path.into_inner());
-    let st = state.clone();
-    let c = caller.clone();
-    let patient = blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            let s = series::complete(conn, id, now)?;
-            clinic_db::audit::insert(
-                conn,
-                &c.event(&st, "series.complete", "success")
-                    .patient(Some(s.patient_id))
-                    .subject(format!("series:{id}"))
-                    .build(),
-            )?;
-            Ok::<_, clinic_db::DbError>(s.patient_id)
-        })?)
-    })
-    .await?;
-    Ok(see_other(&format!("/patients/{patient}")))
+    let s = complete_series(&state, &caller, SeriesId(path.into_inner())).await?;
+    Ok(see_other(&format!("/patients/{}", s.patient_id)))
 }
 
 async fn invite(

@@ -3,11 +3,13 @@
 //! request's Origin (or Referer) must be this site.
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::AppError;
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use clinic_auth::{csrf_token, generate_secret, verify_csrf};
+use clinic_domain::user::Role;
 
 pub const NONCE_COOKIE: &str = "clinic_csrf";
 
@@ -59,6 +61,18 @@ pub fn check_session(state: &AppState, req: &HttpRequest, session_id: &str, subm
     } else {
         Err(csrf_failed())
     }
+}
+
+/// The usual guard of a signed-in form: the caller's role first (403, audited), then the form's token.
+pub fn check_form(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    roles: &[Role],
+    submitted: &str,
+) -> Result<(), AppError> {
+    caller.require(state, roles)?;
+    check_session(state, req, &caller.session_id, submitted)
 }
 
 /// A browser sends Origin (or Referer) with a form post; when it names a site, it must be this one.

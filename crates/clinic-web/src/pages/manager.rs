@@ -78,8 +78,7 @@ async fn add_staff(
     form: web::Form<NewStaffForm>,
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
-    caller.require(&state, &[Role::Manager])?;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    csrf::check_form(&state, &req, &caller, &[Role::Manager], &form.csrf)?;
     match create_staff(
         &state,
         &caller,
@@ -125,8 +124,7 @@ async fn change_status(
     csrf_value: &str,
     active: bool,
 ) -> Result<HttpResponse, PageError> {
-    caller.require(state, &[Role::Manager])?;
-    csrf::check_session(state, req, &caller.session_id, csrf_value)?;
+    csrf::check_form(state, req, caller, &[Role::Manager], csrf_value)?;
     match set_active(state, caller, id, active).await {
         Ok(()) => Ok(see_other("/staff")),
         Err(e @ AppError::Rule { .. }) => {

@@ -219,8 +219,7 @@ async fn create(
     form: web::Form<PatientForm>,
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
     let form = form.into_inner();
     match save_patient(&state, &caller, None, &form.body()).await {
         Ok(p) => Ok(see_other(&format!("/patients/{}", p.id))),
@@ -261,8 +260,7 @@ async fn edit(
     form: web::Form<PatientForm>,
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
     let id = PatientId(path.into_inner());
     let form = form.into_inner();
     match save_patient(&state, &caller, Some(id), &form.body()).await {
@@ -349,8 +347,7 @@ async fn open(
     form: web::Form<OpenForm>,
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
     let id = PatientId(path.into_inner());
     let form = form.into_inner();
     let planned = match form.planned_sessions.trim().parse::<i64>() {
@@ -408,8 +405,7 @@ async fn record(
     form: web::Form<SessionForm>,
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
     let id = SeriesId(path.into_inner());
     let st = state.clone();
     let patient = blocking(move || Ok(series::find(&mut *st.conn()?, id)?.patient_id)).await?;
@@ -481,8 +477,7 @@ async fn complete(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
     let s = complete_series(&state, &caller, SeriesId(path.into_inner())).await?;
     Ok(see_other(&format!("/patients/{}", s.patient_id)))
 }

@@ -1,9 +1,10 @@
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;
+use subtle::ConstantTimeEq;
 
 /// OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane.
 const MEMORY_KIB: u32 = 19_456;
@@ -66,26 +67,72 @@ pub fn is_common_password(raw: &str) -> bool {
     COMMON.contains(raw.to_lowercase().as_str())
 }
 
-fn argon2() -> Argon2<'static> {
+const SALT_BYTES: usize = 16;
+const OUTPUT_BYTES: usize = 32;
+
+fn params() -> Params {
     // The parameters are constants within argon2's documented bounds.
-    let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(MEMORY_KIB, ITERATIONS, LANES, Some(OUTPUT_BYTES)).unwrap_or_default()
+}
+
+thread_local! {
+    /// argon2's working memory (19 MiB), kept by each thread between hashes: allocating it per hash
+    /// left freed copies in the allocator's per-thread arenas and the server grew by hundreds of MB.
+    static WORK: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The raw argon2 output for `password` and `salt` into `out`, in this thread's working memory.
+fn compute(argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    WORK.with_borrow_mut(|blocks| {
+        blocks.resize(params.block_count(), Block::new());
+        argon
+            .hash_password_into_with_memory(password, salt, out, blocks.as_mut_slice())
+            .is_ok()
+    })
 }
 
 /// An argon2id PHC string with a fresh random salt. CPU-heavy: call it off the async workers.
 pub fn hash_password(password: &Password) -> Result<String, PasswordError> {
-    argon2()
-        .hash_password(password.expose().as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|_| PasswordError::Hashing)
+    let params = params();
+    let mut salt = [0u8; SALT_BYTES];
+    getrandom::fill(&mut salt).map_err(|_| PasswordError::Hashing)?;
+    let mut out = [0u8; OUTPUT_BYTES];
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    if !compute(&argon, &params, password.expose().as_bytes(), &salt, &mut out) {
+        return Err(PasswordError::Hashing);
+    }
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| PasswordError::Hashing)?,
+        salt: Some(Salt::new(&salt).map_err(|_| PasswordError::Hashing)?),
+        hash: Some(Output::new(&out).map_err(|_| PasswordError::Hashing)?),
+    };
+    Ok(phc.to_string())
 }
 
-/// True when `candidate` matches the stored hash; false for a mismatch or an unreadable hash.
+/// True when `candidate` matches the stored hash (compared in constant time); false for a mismatch
+/// or an unreadable hash. Reads the algorithm and parameters from the hash, so older hashes verify.
 pub fn verify_password(candidate: &str, stored_hash: &str) -> bool {
-    match PasswordHash::new(stored_hash) {
-        Ok(parsed) => argon2().verify_password(candidate.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    }
+    let Ok(parsed) = PasswordHash::new(stored_hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    compute(&argon, &params, candidate.as_bytes(), salt, &mut out) && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -124,6 +171,27 @@ mod tests {
         assert!(verify_password("correct horse battery", &a));
         assert!(!verify_password("correct horse batter", &a));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_itself_verify_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let lib = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        let theirs = lib.hash_password(b"correct horse battery").unwrap().to_string();
+        assert!(verify_password("correct horse battery", &theirs));
+        assert!(!verify_password("correct horse batterY", &theirs));
+        let ours = hash_password(&Password::parse("correct horse battery").unwrap()).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(lib.verify_password(b"correct horse battery", &parsed).is_ok());
+        // A hash made with other parameters (an older policy) still verifies.
+        let older = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8_192, 3, 1, None).unwrap(),
+        );
+        let old_hash = older.hash_password(b"correct horse battery").unwrap().to_string();
+        assert!(verify_password("correct horse battery", &old_hash));
+        assert!(!verify_password("wrong", &old_hash));
     }
 
     #[test]

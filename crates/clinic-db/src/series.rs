@@ -41,6 +41,11 @@ impl Series {
     pub fn is_open(&self) -> bool {
         self.status == STATUS_OPEN
     }
+
+    /// Sessions recorded so far (the trigger-kept counter; at most 5 by the table's checks).
+    pub fn recorded(&self) -> u8 {
+        u8::try_from(self.sessions_recorded).unwrap_or(u8::MAX)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable)]
@@ -97,6 +102,16 @@ struct NewSeriesRow<'a> {
 pub struct SeriesSummary {
     pub series: Series,
     pub sessions_recorded: u8,
+}
+
+impl From<Series> for SeriesSummary {
+    fn from(series: Series) -> Self {
+        let sessions_recorded = series.recorded();
+        Self {
+            series,
+            sessions_recorded,
+        }
+    }
 }
 
 /// Why opening a series did not happen.
@@ -168,30 +183,16 @@ pub fn find(conn: &mut DbConn, id: SeriesId) -> DbResult<Series> {
 }
 
 pub fn summary(conn: &mut DbConn, id: SeriesId) -> DbResult<SeriesSummary> {
-    let series = find(conn, id)?;
-    let sessions_recorded = count_sessions(conn, id)?;
-    Ok(SeriesSummary {
-        series,
-        sessions_recorded,
-    })
+    Ok(SeriesSummary::from(find(conn, id)?))
 }
 
-/// A patient's series, newest first, with their session counts (one query).
+/// A patient's series, newest first, with their session counts.
 pub fn list_for_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<SeriesSummary>> {
-    let rows: Vec<(Series, i64)> = with_conn!(conn, c => series::table
-        .left_join(sessions::table)
+    let rows: Vec<Series> = with_conn!(conn, c => series::table
         .filter(series::patient_id.eq(patient.0))
-        .group_by(series::all_columns)
-        .select((series::all_columns, diesel::dsl::count(sessions::id.nullable())))
         .order(series::id.desc())
         .load(c))?;
-    Ok(rows
-        .into_iter()
-        .map(|(series, n)| SeriesSummary {
-            series,
-            sessions_recorded: u8::try_from(n).unwrap_or(u8::MAX),
-        })
-        .collect())
+    Ok(rows.into_iter().map(SeriesSummary::from).collect())
 }
 
 pub fn sessions_of(conn: &mut DbConn, id: SeriesId) -> DbResult<Vec<Session>> {
@@ -209,7 +210,7 @@ pub fn find_session(conn: &mut DbConn, id: SessionId) -> DbResult<Session> {
 pub fn latest_session_of_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Option<(Session, Series)>> {
     Ok(with_conn!(conn, c => sessions::table
         .inner_join(series::table)
-        .filter(series::patient_id.eq(patient.0))
+        .filter(sessions::patient_id.eq(patient.0))
         .order((sessions::performed_on.desc(), sessions::id.desc()))
         .select((sessions::all_columns, series::all_columns))
         .first(c)
@@ -220,7 +221,7 @@ pub fn latest_session_of_patient(conn: &mut DbConn, patient: PatientId) -> DbRes
 pub fn sessions_of_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<(Session, Series)>> {
     Ok(with_conn!(conn, c => sessions::table
         .inner_join(series::table)
-        .filter(series::patient_id.eq(patient.0))
+        .filter(sessions::patient_id.eq(patient.0))
         .order((sessions::performed_on.desc(), sessions::id.desc()))
         .select((sessions::all_columns, series::all_columns))
         .load(c))?)

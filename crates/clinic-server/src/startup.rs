@@ -62,7 +62,8 @@ impl Application {
             public_url,
             trusted_proxies: config.trusted_proxies.clone(),
         };
-        let state = AppState::new(pool, clock, settings, &signing_key);
+        let state = AppState::new(pool, clock, settings, &signing_key)
+            .context("could not start the password-hashing threads")?;
         let audit = state.audit.clone();
         let server = clinic_web::serve(listener, state)?;
         Ok(Self {

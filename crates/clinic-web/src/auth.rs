@@ -5,7 +5,7 @@
 use crate::address::client_address;
 use crate::audit::event;
 use crate::error::{AppError, PageError};
-use crate::{AppState, blocking};
+use crate::{AppState, blocking, quick_read};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -117,43 +117,47 @@ async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Caller
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(AppError::Unauthorized);
     };
-    let st = state.clone();
-    let addr = address.clone();
-    let result = blocking(move || {
-        let claims = st.keys.verify(&token).map_err(|_| AppError::Unauthorized)?;
-        let now = st.now();
-        let mut conn = st.conn()?;
-        let Some((session, user)) = login_sessions::find_with_user(&mut conn, &claims.sid)? else {
-            return Err(AppError::Unauthorized);
-        };
-        let idle_since = now - Duration::minutes(SESSION_IDLE_MINUTES);
-        let live = session.revoked_at.is_none()
-            && session.expires_at > now
-            && session.last_seen_at > idle_since
-            && claims.sub == user.id.0.to_string()
-            && user.is_active();
-        if !live {
-            if session.revoked_at.is_none() {
-                login_sessions::revoke(&mut conn, &session.id, now)?;
-            }
-            return Err(AppError::Unauthorized);
-        }
-        if (now - session.last_seen_at).num_seconds() >= TOUCH_AFTER_SECS {
-            login_sessions::touch(&mut conn, &session.id, now)?;
-        }
-        Ok(Caller {
-            user,
-            session_id: session.id,
-            address: addr,
-        })
-    })
-    .await;
+    let result = check_session(&state, &token, address.clone()).await;
     if let Err(AppError::Unauthorized) = &result {
         state
             .audit
             .record(event(state.now(), "auth.token_refused", "denied").address(&address));
     }
     result
+}
+
+/// The token's session, if it is live: read by key (see [`quick_read`]); the rare writes (expiry, the
+/// once-a-minute idle stamp) go to the blocking pool.
+async fn check_session(state: &AppState, token: &str, address: String) -> Result<Caller, AppError> {
+    let claims = state.keys.verify(token).map_err(|_| AppError::Unauthorized)?;
+    let sid = claims.sid.clone();
+    let found = quick_read(state, move |conn| Ok(login_sessions::find_with_user(conn, &sid)?)).await?;
+    let Some((session, user)) = found else {
+        return Err(AppError::Unauthorized);
+    };
+    let now = state.now();
+    let idle_since = now - Duration::minutes(SESSION_IDLE_MINUTES);
+    let live = session.revoked_at.is_none()
+        && session.expires_at > now
+        && session.last_seen_at > idle_since
+        && claims.sub == user.id.0.to_string()
+        && user.is_active();
+    let st = state.clone();
+    let id = session.id.clone();
+    if !live {
+        if session.revoked_at.is_none() {
+            blocking(move || Ok(login_sessions::revoke(&mut *st.conn()?, &id, now)?)).await?;
+        }
+        return Err(AppError::Unauthorized);
+    }
+    if (now - session.last_seen_at).num_seconds() >= TOUCH_AFTER_SECS {
+        blocking(move || Ok(login_sessions::touch(&mut *st.conn()?, &id, now)?)).await?;
+    }
+    Ok(Caller {
+        user,
+        session_id: session.id,
+        address,
+    })
 }
 
 /// The caller of an API route, from `Authorization: Bearer`.
@@ -271,30 +275,31 @@ pub async fn sign_in(state: &AppState, email: &str, password: &str, address: &st
     let password = password.to_owned();
     let address = address.to_owned();
     let st = state.clone();
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (addr, key) = (address.clone(), email.clone());
+    let user = blocking(move || {
+        let now = st.now();
+        let mut conn = st.conn()?;
+        let throttled = check_throttle(&mut conn, &[&account_key(&key), &address_key("login", &addr)], now);
+        if let Err(e) = throttled {
+            st.audit.record(event(now, "auth.login", "throttled").address(&addr));
+            return Err(e);
+        }
+        Ok(users::find_by_email(&mut conn, &key)?)
+    })
+    .await?;
+    // Unknown accounts are checked against the dummy hash, so the answer takes as long.
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state
+        .hasher
+        .run(move || verify_password(&password, stored.as_deref().unwrap_or(&DUMMY_HASH)))
+        .await?;
+    let st = state.clone();
     blocking(move || {
         let now = st.now();
         let mut conn = st.conn()?;
         let account = account_key(&email);
-        let throttled = check_throttle(&mut conn, &[&account, &address_key("login", &address)], now);
-        if let Err(e) = throttled {
-            st.audit.record(event(now, "auth.login", "throttled").address(&address));
-            return Err(e);
-        }
-        let user = users::find_by_email(&mut conn, &email)?;
-        let ok = match &user {
-            Some(u) => verify_password(&password, &u.password_hash) && u.is_active(),
-            None => {
-                verify_password(&password, &DUMMY_HASH);
-                false
-            }
-        };
         match user {
-            Some(user) if ok => {
+            Some(user) if matches && user.is_active() => {
                 throttle::reset(&mut conn, &account)?;
                 let signed = open_session(&st, &mut conn, user, now)?;
                 st.audit.record(
@@ -336,12 +341,11 @@ pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<(), AppError>
     .await
 }
 
-/// Hashes a password on the blocking pool, within the bound on concurrent hashes.
+/// Hashes a password on the hashing threads.
 pub async fn hash_off_worker(state: &AppState, password: Password) -> Result<String, AppError> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    blocking(move || hash_password(&password).map_err(|e| AppError::Internal(e.to_string()))).await
+    state
+        .hasher
+        .run(move || hash_password(&password))
+        .await?
+        .map_err(|e| AppError::Internal(e.to_string()))
 }

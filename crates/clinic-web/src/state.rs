@@ -1,4 +1,5 @@
 use crate::audit::AuditSink;
+use crate::hasher::Hasher;
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use clinic_auth::TokenKeys;
@@ -6,7 +7,6 @@ use clinic_db::{DbError, Pool, PooledConn};
 use clinic_domain::Clock;
 use std::net::IpAddr;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// What every handler may read.
 #[derive(Clone)]
@@ -18,8 +18,10 @@ pub struct AppState {
     /// The signing key, also used to derive CSRF tokens.
     pub csrf_key: Arc<[u8]>,
     pub audit: Arc<AuditSink>,
-    /// Bounds concurrent argon2 work so sign-ins cannot starve other requests.
-    pub hash_permits: Arc<Semaphore>,
+    /// Runs argon2 work: one thread per core.
+    pub hasher: Hasher,
+    /// True on SQLite: short reads by key may run on the request's own thread (`quick_read`).
+    pub inline_reads: bool,
 }
 
 /// Settings fixed at start-up.
@@ -36,18 +38,20 @@ pub struct Settings {
 }
 
 impl AppState {
-    pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings, signing_key: &str) -> Self {
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings, signing_key: &str) -> std::io::Result<Self> {
         let audit = AuditSink::start(pool.clone());
-        let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
+        Ok(Self {
             pool,
             clock,
             settings: Arc::new(settings),
             keys: TokenKeys::new(signing_key.as_bytes()),
             csrf_key: Arc::from(signing_key.as_bytes()),
             audit,
-            hash_permits: Arc::new(Semaphore::new(permits)),
-        }
+            hasher: Hasher::start(cores)?,
+            inline_reads,
+        })
     }
 
     /// A pooled connection; called inside `blocking`.

@@ -207,13 +207,7 @@ pub(crate) async fn change_password(
     let new = Password::parse(new)
         .map_err(|e| AppError::Validation(clinic_domain::FieldError::new("new_password", e.to_string())))?;
     let (current, stored) = (current.to_owned(), caller.user.password_hash.clone());
-    let permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let matches = blocking(move || Ok(verify_password(&current, &stored))).await?;
-    drop(permit);
+    let matches = state.hasher.run(move || verify_password(&current, &stored)).await?;
     if !matches {
         let (st, c) = (state.clone(), caller.clone());
         blocking(move || {

@@ -3,7 +3,7 @@
 use crate::auth::{ApiCaller, Caller};
 use crate::error::AppError;
 use crate::views::{TimelineView, timeline};
-use crate::{AppState, RouteSpec, blocking};
+use crate::{AppState, RouteSpec, quick_read};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpResponse, web};
 use chrono::{Days, NaiveDate};
@@ -48,15 +48,14 @@ pub(crate) async fn load(
     let today = state.clock.today_in(state.settings.timezone);
     let st = state.clone();
     let caller = caller.clone();
-    blocking(move || {
-        let mut conn = st.conn()?;
+    quick_read(state, move |conn| {
         let found = match session {
             Some(id) => {
-                let s = series::find_session(&mut conn, id).map_err(|_| AppError::NotFound)?;
-                let sr = series::find(&mut conn, s.series_id)?;
+                let s = series::find_session(conn, id).map_err(|_| AppError::NotFound)?;
+                let sr = series::find(conn, s.series_id)?;
                 (sr.patient_id == patient).then_some((s, sr))
             }
-            None => series::latest_session_of_patient(&mut conn, patient)?,
+            None => series::latest_session_of_patient(conn, patient)?,
         };
         let Some((session, sr)) = found else {
             return Err(if session.is_some() {
@@ -65,7 +64,7 @@ pub(crate) async fn load(
                 no_session()
             });
         };
-        let recorded = series::summary(&mut conn, sr.id)?.sessions_recorded;
+        let recorded = sr.recorded();
         st.audit.record(
             caller
                 .event(&st, "timeline.read", "success")

@@ -1,0 +1,2 @@
+DROP INDEX sessions_patient;
+DROP INDEX series_patient;

@@ -230,7 +230,8 @@ impl Notes {
         {
             return Err(FieldError::new(field, "may not contain control characters"));
         }
-        Ok(Some(Self(text.replace("\r\n", "\n"))))
+        // Every line ending becomes \n (a lone \r too), so a stored note parses back to itself.
+        Ok(Some(Self(text.replace("\r\n", "\n").replace('\r', "\n"))))
     }
 
     pub fn as_str(&self) -> &str {

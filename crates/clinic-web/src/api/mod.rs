@@ -9,6 +9,9 @@ pub(crate) mod series;
 pub(crate) mod staff;
 pub(crate) mod timeline;
 
+#[cfg(test)]
+mod properties;
+
 pub(crate) use auth::{activate, change_password};
 
 use crate::RouteSpec;

@@ -7,6 +7,7 @@ use crate::views::{SeriesView, SessionView};
 use crate::{AppState, RouteSpec, blocking};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
 use clinic_db::series::{OpenSeriesError, RecordOutcome, SessionRecord};
 use clinic_db::{DbError, patients, series};
 use clinic_domain::series::{SeriesPlan, SessionRefusal};
@@ -42,6 +43,14 @@ pub(crate) struct OpenBody {
     pub review_note: Option<String>,
 }
 
+impl OpenBody {
+    /// The plan and the review note (needed after a course that reached the maximum).
+    pub(crate) fn parse(&self) -> Result<(SeriesPlan, Option<Notes>), AppError> {
+        let plan = SeriesPlan::parse(self.condition.parse()?, self.planned_sessions, self.reason.as_deref())?;
+        Ok((plan, Notes::parse("review_note", self.review_note.as_deref())?))
+    }
+}
+
 pub(crate) fn open_refusal(e: OpenSeriesError) -> AppError {
     match e {
         OpenSeriesError::Refused(r) => {
@@ -64,8 +73,7 @@ pub(crate) async fn open_series(
     body: OpenBody,
 ) -> Result<SeriesView, AppError> {
     caller.require(state, &[Role::Provider])?;
-    let plan = SeriesPlan::parse(body.condition.parse()?, body.planned_sessions, body.reason.as_deref())?;
-    let review = Notes::parse("review_note", body.review_note.as_deref())?;
+    let (plan, review) = body.parse()?;
     let st = state.clone();
     let caller = caller.clone();
     blocking(move || {
@@ -173,6 +181,26 @@ pub(crate) struct RecordBody {
     pub acknowledge_beyond_typical: Option<bool>,
 }
 
+impl RecordBody {
+    /// The session as the domain takes it; `today` bounds the date.
+    pub(crate) fn parse(&self, today: NaiveDate) -> Result<SessionRecord, AppError> {
+        let performed_on = parse_date("performed_on", &self.performed_on)?;
+        if performed_on > today {
+            return Err(clinic_domain::FieldError::new("performed_on", "may not be in the future").into());
+        }
+        Ok(SessionRecord {
+            performed_on,
+            treatment_areas: TreatmentAreas::parse(self.treatment_areas.iter().map(String::as_str))?,
+            eye_area: self.eye_area,
+            device: self.device.parse::<Device>()?,
+            needle_depth: NeedleDepth::from_mm(self.needle_depth_mm)?,
+            products_applied: ProductsApplied::parse(self.products_applied.iter().map(String::as_str))?,
+            notes: Notes::parse("notes", self.notes.as_deref())?,
+            acknowledge_beyond_typical: self.acknowledge_beyond_typical.unwrap_or(false),
+        })
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct Recorded {
     pub session: SessionView,
@@ -188,21 +216,8 @@ pub(crate) async fn record_session(
     body: RecordBody,
 ) -> Result<Recorded, AppError> {
     caller.require(state, &[Role::Provider])?;
-    let performed_on = parse_date("performed_on", &body.performed_on)?;
-    let today = state.clock.today_in(state.settings.timezone);
-    if performed_on > today {
-        return Err(clinic_domain::FieldError::new("performed_on", "may not be in the future").into());
-    }
-    let record = SessionRecord {
-        performed_on,
-        treatment_areas: TreatmentAreas::parse(body.treatment_areas.iter().map(String::as_str))?,
-        eye_area: body.eye_area,
-        device: body.device.parse::<Device>()?,
-        needle_depth: NeedleDepth::from_mm(body.needle_depth_mm)?,
-        products_applied: ProductsApplied::parse(body.products_applied.iter().map(String::as_str))?,
-        notes: Notes::parse("notes", body.notes.as_deref())?,
-        acknowledge_beyond_typical: body.acknowledge_beyond_typical.unwrap_or(false),
-    };
+    let record = body.parse(state.clock.today_in(state.settings.timezone))?;
+    let performed_on = record.performed_on;
     let st = state.clone();
     let caller = caller.clone();
     blocking(move || {

@@ -124,6 +124,24 @@ impl DbConn {
         Ok(())
     }
 
+    /// SQLite's own consistency check of the file (`PRAGMA integrity_check`): `Ok` when it answers
+    /// "ok", else the problems it lists. PostgreSQL checks its pages itself: nothing to run.
+    pub fn integrity_check(&mut self) -> Result<Result<(), String>, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            integrity_check: String,
+        }
+        match self {
+            Self::Sqlite(c) => {
+                let lines: Vec<Line> = diesel::sql_query("PRAGMA integrity_check").load(c)?;
+                let text: Vec<String> = lines.into_iter().map(|l| l.integrity_check).collect();
+                Ok(if text == ["ok"] { Ok(()) } else { Err(text.join("; ")) })
+            }
+            Self::Postgres(_) => Ok(Ok(())),
+        }
+    }
+
     /// A round trip to the database.
     pub fn ping(&mut self) -> Result<(), DbError> {
         crate::with_conn!(self, c => c.batch_execute("SELECT 1"))?;

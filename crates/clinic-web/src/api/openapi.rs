@@ -341,6 +341,9 @@ fn build() -> Value {
                 json!({"description": status_text(o.ok.0), "content": {"application/json": {"schema": schema(s)}}})
             }
             (None, true) => json!({"description": "OK", "content": {"text/calendar": {"schema": string()}}}),
+            (None, false) if o.path.ends_with(".csv") => {
+                json!({"description": "OK", "content": {"text/csv": {"schema": string()}}})
+            }
             (None, false) if o.ok.0 == 200 => {
                 json!({"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}})
             }
@@ -390,14 +393,18 @@ fn build() -> Value {
                 parameters.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": t}}));
             }
         }
+        if o.path == "/api/v1/patients" && o.method == "get" {
+            parameters.push(json!({"name": "q", "in": "query", "required": false, "schema": string()}));
+            parameters.push(json!({"name": "limit", "in": "query", "required": false,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200}}));
+        }
+        if parameters.iter().any(|p| p["in"] == "query") {
+            // A query string that does not parse (e.g. `limit=ten`) is refused like a bad field.
+            operation["responses"]["422"] =
+                json!({"description": status_text(422), "content": {"application/json": {"schema": schema("Error")}}});
+        }
         if !parameters.is_empty() {
             operation["parameters"] = Value::Array(parameters);
-        }
-        if o.path == "/api/v1/patients" && o.method == "get" {
-            operation["parameters"] = json!([
-                {"name": "q", "in": "query", "required": false, "schema": string()},
-                {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200}}
-            ]);
         }
         if let Some(b) = o.body {
             operation["requestBody"] =

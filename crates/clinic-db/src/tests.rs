@@ -444,6 +444,49 @@ fn login_sessions_revoke() {
 }
 
 #[test]
+fn batched_audit_rows_keep_every_character_and_null() {
+    // PostgreSQL takes batches as COPY text: tabs, line ends, backslashes and NULLs must survive.
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, _) = clinic(c, 1);
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 2, 3)
+            .unwrap()
+            .and_hms_micro_opt(4, 5, 6, 789_012)
+            .unwrap();
+        let tricky = audit::NewAuditEvent {
+            occurred_at: at,
+            actor_id: Some(prov.0),
+            action: "a\tb\\N".into(),
+            patient_id: Some(patient.0),
+            subject: Some("tab\there, line\nend\r\n, back\\slash, \\N, é ✓".into()),
+            outcome: "success".into(),
+            address: None,
+            detail: Some(String::new()),
+        };
+        let plain = audit::NewAuditEvent {
+            actor_id: None,
+            patient_id: None,
+            subject: None,
+            detail: None,
+            ..tricky.clone()
+        };
+        audit::insert_many(c, &[tricky.clone(), plain]).unwrap();
+        let rows = audit::list(c, None, 10).unwrap();
+        let (second, first) = (&rows[0], &rows[1]);
+        assert_eq!(first.occurred_at, at, "{}", db.backend_name());
+        assert_eq!(first.action, tricky.action);
+        assert_eq!(first.subject, tricky.subject);
+        assert_eq!(first.detail.as_deref(), Some(""), "empty is not NULL");
+        assert_eq!(first.address, None);
+        assert_eq!(first.patient_id, Some(patient));
+        assert_eq!(
+            (second.actor_id, second.patient_id, &second.subject),
+            (None, None, &None)
+        );
+    }
+}
+
+#[test]
 fn audit_is_append_only() {
     use crate::schema::audit_events;
     use diesel::prelude::*;

@@ -11,6 +11,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{Duration, NaiveDateTime};
 use clinic_auth::{DUMMY_HASH_INPUT, Password, backoff_after, generate_secret, hash_password, verify_password};
+use clinic_db::login_sessions::LoginSession;
 use clinic_db::users::User;
 use clinic_db::{DbConn, login_sessions, throttle, users};
 use clinic_domain::PatientId;
@@ -109,15 +110,36 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 
 /// Checks a token and its session; refusals are audited.
 async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Caller, AppError> {
+    authenticate_then(req, token, |_, _| Ok(()))
+        .await
+        .map(|(caller, ())| caller)
+}
+
+/// Authenticates a bearer token and, once the session is known live, runs `then` on the same
+/// connection: one trip to the pool for a read that needs the caller (the patient's own timeline, the
+/// route patients reload). Refusals are audited as for [`ApiCaller`].
+pub async fn api_read<T, F>(req: &HttpRequest, then: F) -> Result<(Caller, T), AppError>
+where
+    F: FnOnce(&mut DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    authenticate_then(req, bearer(req), then).await
+}
+
+async fn authenticate_then<T, F>(req: &HttpRequest, token: Option<String>, then: F) -> Result<(Caller, T), AppError>
+where
+    F: FnOnce(&mut DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("no state".into()))?
         .clone();
     let address = client_address(req, &state.settings.trusted_proxies);
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(AppError::Unauthorized);
+    let result = match token.filter(|t| !t.is_empty()) {
+        Some(token) => check_session(&state, &token, address.clone(), then).await,
+        None => Err(AppError::Unauthorized),
     };
-    let result = check_session(&state, &token, address.clone()).await;
     if let Err(AppError::Unauthorized) = &result {
         state
             .audit
@@ -126,38 +148,72 @@ async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Caller
     result
 }
 
-/// The token's session, if it is live: read by key (see [`quick_read`]); the rare writes (expiry, the
-/// once-a-minute idle stamp) go to the blocking pool.
-async fn check_session(state: &AppState, token: &str, address: String) -> Result<Caller, AppError> {
-    let claims = state.keys.verify(token).map_err(|_| AppError::Unauthorized)?;
-    let sid = claims.sid.clone();
-    let found = quick_read(state, move |conn| Ok(login_sessions::find_with_user(conn, &sid)?)).await?;
+/// What the session row says of a token.
+enum Judged {
+    Refused { revoke: Option<String> },
+    Live { caller: Caller, touch: bool },
+}
+
+fn judge(found: Option<(LoginSession, User)>, subject: &str, now: NaiveDateTime, address: String) -> Judged {
     let Some((session, user)) = found else {
-        return Err(AppError::Unauthorized);
+        return Judged::Refused { revoke: None };
     };
-    let now = state.now();
     let idle_since = now - Duration::minutes(SESSION_IDLE_MINUTES);
     let live = session.revoked_at.is_none()
         && session.expires_at > now
         && session.last_seen_at > idle_since
-        && claims.sub == user.id.0.to_string()
+        && subject == user.id.0.to_string()
         && user.is_active();
-    let st = state.clone();
-    let id = session.id.clone();
     if !live {
-        if session.revoked_at.is_none() {
-            blocking(move || Ok(login_sessions::revoke(&mut *st.conn()?, &id, now)?)).await?;
-        }
-        return Err(AppError::Unauthorized);
+        return Judged::Refused {
+            revoke: session.revoked_at.is_none().then_some(session.id),
+        };
     }
-    if (now - session.last_seen_at).num_seconds() >= TOUCH_AFTER_SECS {
-        blocking(move || Ok(login_sessions::touch(&mut *st.conn()?, &id, now)?)).await?;
+    Judged::Live {
+        touch: (now - session.last_seen_at).num_seconds() >= TOUCH_AFTER_SECS,
+        caller: Caller {
+            user,
+            session_id: session.id,
+            address,
+        },
     }
-    Ok(Caller {
-        user,
-        session_id: session.id,
-        address,
+}
+
+/// The token's session, if it is live, then `then`: read by key in one trip (see [`quick_read`]); the
+/// rare writes (expiry, the once-a-minute idle stamp) go to the blocking pool afterwards.
+async fn check_session<T, F>(state: &AppState, token: &str, address: String, then: F) -> Result<(Caller, T), AppError>
+where
+    F: FnOnce(&mut DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let claims = state.keys.verify(token).map_err(|_| AppError::Unauthorized)?;
+    let st = state.clone();
+    let (judged, value) = quick_read(state, move |conn| {
+        let found = login_sessions::find_with_user(conn, &claims.sid)?;
+        let judged = judge(found, &claims.sub, st.now(), address);
+        let value = match &judged {
+            Judged::Live { caller, .. } => Some(then(conn, caller)),
+            Judged::Refused { .. } => None,
+        };
+        Ok((judged, value))
     })
+    .await?;
+    let now = state.now();
+    let st = state.clone();
+    match (judged, value) {
+        (Judged::Live { caller, touch }, Some(value)) => {
+            if touch {
+                let id = caller.session_id.clone();
+                blocking(move || Ok(login_sessions::touch(&mut *st.conn()?, &id, now)?)).await?;
+            }
+            Ok((caller, value?))
+        }
+        (Judged::Refused { revoke: Some(id) }, _) => {
+            blocking(move || Ok(login_sessions::revoke(&mut *st.conn()?, &id, now)?)).await?;
+            Err(AppError::Unauthorized)
+        }
+        _ => Err(AppError::Unauthorized),
+    }
 }
 
 /// The caller of an API route, from `Authorization: Bearer`.

@@ -1,13 +1,13 @@
 //! The personalised aftercare timeline: as JSON, and as an iCalendar file for the patient.
 
-use crate::auth::{ApiCaller, Caller};
+use crate::auth::{ApiCaller, Caller, api_read};
 use crate::error::AppError;
 use crate::views::{TimelineView, timeline};
 use crate::{AppState, RouteSpec, quick_read};
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Days, NaiveDate};
-use clinic_db::series;
+use clinic_db::{DbConn, series};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SessionId};
 use serde::Deserialize;
@@ -45,35 +45,54 @@ pub(crate) async fn load(
     session: Option<SessionId>,
 ) -> Result<TimelineView, AppError> {
     caller.may_read_patient(state, patient)?;
-    let today = state.clock.today_in(state.settings.timezone);
+    let (st, caller) = (state.clone(), caller.clone());
+    quick_read(state, move |conn| read(conn, &st, &caller, patient, session)).await
+}
+
+/// [`load`]'s reading, on a connection the caller already holds.
+fn read(
+    conn: &mut DbConn,
+    st: &AppState,
+    caller: &Caller,
+    patient: PatientId,
+    session: Option<SessionId>,
+) -> Result<TimelineView, AppError> {
+    let today = st.clock.today_in(st.settings.timezone);
+    let found = match session {
+        Some(id) => {
+            let s = series::find_session(conn, id).map_err(|_| AppError::NotFound)?;
+            let sr = series::find(conn, s.series_id)?;
+            (sr.patient_id == patient).then_some((s, sr))
+        }
+        None => series::latest_session_of_patient(conn, patient)?,
+    };
+    let Some((session, sr)) = found else {
+        return Err(if session.is_some() {
+            AppError::NotFound
+        } else {
+            no_session()
+        });
+    };
+    let recorded = sr.recorded();
+    st.audit.record(
+        caller
+            .event(st, "timeline.read", "success")
+            .patient(Some(patient))
+            .subject(format!("session:{}", session.id)),
+    );
+    Ok(timeline(&session, &sr, recorded, today))
+}
+
+/// The signed-in patient's own timeline: authenticated and read in one trip to the pool.
+async fn own_timeline(state: &AppState, req: &HttpRequest, which: &Which) -> Result<TimelineView, AppError> {
     let st = state.clone();
-    let caller = caller.clone();
-    quick_read(state, move |conn| {
-        let found = match session {
-            Some(id) => {
-                let s = series::find_session(conn, id).map_err(|_| AppError::NotFound)?;
-                let sr = series::find(conn, s.series_id)?;
-                (sr.patient_id == patient).then_some((s, sr))
-            }
-            None => series::latest_session_of_patient(conn, patient)?,
-        };
-        let Some((session, sr)) = found else {
-            return Err(if session.is_some() {
-                AppError::NotFound
-            } else {
-                no_session()
-            });
-        };
-        let recorded = sr.recorded();
-        st.audit.record(
-            caller
-                .event(&st, "timeline.read", "success")
-                .patient(Some(patient))
-                .subject(format!("session:{}", session.id)),
-        );
-        Ok(timeline(&session, &sr, recorded, today))
+    let session = which.session_id.map(SessionId);
+    let (_, view) = api_read(req, move |conn, caller| {
+        caller.require(&st, &[Role::Patient])?;
+        read(conn, &st, caller, own_patient(caller)?, session)
     })
-    .await
+    .await?;
+    Ok(view)
 }
 
 fn own_patient(caller: &Caller) -> Result<PatientId, AppError> {
@@ -82,13 +101,10 @@ fn own_patient(caller: &Caller) -> Result<PatientId, AppError> {
 
 async fn mine(
     state: web::Data<AppState>,
-    caller: ApiCaller,
+    req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Patient])?;
-    let view = load(&state, &caller, own_patient(&caller)?, which.session_id.map(SessionId)).await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(own_timeline(&state, &req, &which).await?))
 }
 
 async fn of_patient(
@@ -111,12 +127,10 @@ async fn of_patient(
 
 async fn mine_ics(
     state: web::Data<AppState>,
-    caller: ApiCaller,
+    req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Patient])?;
-    let view = load(&state, &caller, own_patient(&caller)?, which.session_id.map(SessionId)).await?;
+    let view = own_timeline(&state, &req, &which).await?;
     Ok(ics_response(&view, state.clock.now()))
 }
 

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 EXAMPLES="${1:-${SCHEMATHESIS_EXAMPLES:-50}}"
 VERSION=4.32.5
-if [ "$(st --version 2>/dev/null | awk '{print $3}')" != "$VERSION" ]; then
+st() { python3 -m schemathesis.cli "$@"; }  # no reliance on a console script being on PATH
+if [ "$(st --version 2>/dev/null | awk '{print $NF}')" != "$VERSION" ]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "schemathesis==$VERSION"
 fi
 cargo build -q --locked -p clinic-server

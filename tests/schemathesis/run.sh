@@ -32,11 +32,11 @@ status=0
 for who in chen@demo.clinic.example manager@demo.clinic.example; do
     echo "schemathesis: signed in as $who, $EXAMPLES examples per operation"
     # Signing out or changing the password would end the session the run is signed in with.
-    st run "$base/api/v1/openapi.json" \
+    (cd "$work" && st run "$base/api/v1/openapi.json" \
         --header "Authorization: Bearer $(token_of "$who")" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
         --exclude-path /api/v1/auth/logout --exclude-path /api/v1/auth/password \
-        --max-examples "$EXAMPLES" --seed 20261125 --workers 2 --no-color \
+        --max-examples "$EXAMPLES" --seed 20261125 --workers 2 --no-color) \
         || status=1
 done
 if grep -q 'panicked' "$work/serve.log"; then

@@ -6,12 +6,65 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// SQLite admits one writer at a time, and its busy handler makes the others sleep and retry (up to
+/// 100 ms at a time): under a burst of writes some waited most of a second (bench/load.sh). Writers in
+/// this process queue here instead, woken in turn; SQLite's lock and busy timeout remain for writers in
+/// other processes.
+struct WriteGate {
+    busy: Mutex<bool>,
+    free: Condvar,
+}
+
+static WRITE_GATE: WriteGate = WriteGate {
+    busy: Mutex::new(false),
+    free: Condvar::new(),
+};
+
+/// The right to write until dropped.
+struct WritePass(&'static WriteGate);
+
+impl WriteGate {
+    fn enter(&'static self) -> Result<WritePass, DbError> {
+        let deadline = Instant::now() + Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        while *busy {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(DbError::Busy);
+            }
+            busy = self
+                .free
+                .wait_timeout(busy, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *busy = true;
+        Ok(WritePass(self))
+    }
+}
+
+impl Drop for WritePass {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.0.free.notify_one();
+    }
+}
+
+fn in_transaction(c: &mut SqliteConnection) -> bool {
+    !matches!(
+        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+        Ok(None)
+    )
+}
 
 /// A connection to either database.
 pub enum DbConn {
@@ -90,6 +143,16 @@ impl DbConn {
         E: From<DbError>,
     {
         let fail = |e: DieselError| E::from(DbError::from(e));
+        // Held until this function returns, after the commit or rollback.
+        let outermost_sqlite_write = match self {
+            Self::Sqlite(c) => immediate && !in_transaction(c),
+            Self::Postgres(_) => false,
+        };
+        let _pass = if outermost_sqlite_write {
+            Some(WRITE_GATE.enter().map_err(E::from)?)
+        } else {
+            None
+        };
         let begun = match self {
             Self::Sqlite(c) if immediate => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
             _ => crate::with_conn!(self, c => AnsiTransactionManager::begin_transaction(c)),

@@ -20,6 +20,8 @@ pub enum DbError {
     NotFound,
     #[error("a conflicting record exists: {0}")]
     Conflict(String),
+    #[error("the database is busy with other writes; try again")]
+    Busy,
     #[error(transparent)]
     Query(diesel::result::Error),
 }

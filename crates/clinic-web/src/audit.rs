@@ -127,7 +127,7 @@ fn flush(pool: &Pool, buffer: &mut Vec<NewAuditEvent>) {
     let result = pool
         .get()
         .map_err(clinic_db::DbError::from)
-        .and_then(|mut conn| conn.transaction(|conn| clinic_db::audit::insert_many(conn, buffer)));
+        .and_then(|mut conn| conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, buffer)));
     match result {
         Ok(()) => buffer.clear(),
         Err(e) => {

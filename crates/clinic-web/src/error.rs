@@ -167,7 +167,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => AppError::NotFound,
-            DbError::Pool(_) | DbError::Connect(_) => AppError::Unavailable(e.to_string()),
+            DbError::Pool(_) | DbError::Connect(_) | DbError::Busy => AppError::Unavailable(e.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }

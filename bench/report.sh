@@ -5,17 +5,10 @@
 # Needs: a release build (made here), curl, and for PostgreSQL an admin URL (BENCH_PG_ADMIN, default
 # postgres://postgres@127.0.0.1:5432/postgres) whose role may create databases.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --release -q -p clinic-server
-BIN="$CARGO_TARGET_DIR/release/clinic"
-PG_ADMIN="${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}"
+source "$(dirname "$0")/common.sh"
 SIZES="${BENCH_SIZES:-10000 100000}"
 REQUESTS=30
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 measure() { # backend size url
     local backend=$1 size=$2 url=$3 port out password token

@@ -1,0 +1,11 @@
+# Shared by the benchmarks (sourced): the release binary, a PostgreSQL admin URL, a scratch folder
+# removed on exit with any server still running, and a free port.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+cargo build --release -q -p clinic-server
+BIN="$CARGO_TARGET_DIR/release/clinic"
+PG_ADMIN="${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -1,6 +1,7 @@
 //! Signed-in sessions, one row per token, so a token can be revoked at once on every process.
 
-use crate::schema::{login_sessions, users};
+use crate::schema::{login_sessions, series, sessions, users};
+use crate::series::{Series, Session};
 use crate::users::User;
 use crate::{DbConn, DbResult, with_conn};
 use chrono::NaiveDateTime;
@@ -48,6 +49,29 @@ pub fn find_with_user(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSess
         .select((login_sessions::all_columns, users::all_columns))
         .first(c)
         .optional())?)
+}
+
+/// A patient's latest session and its series, if any.
+pub type Latest = Option<(Session, Series)>;
+
+/// A session with its account and, for a patient's account, their latest session and its series, in
+/// one query: the patient's own timeline costs one round trip.
+pub fn find_with_latest_session(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User, Latest)>> {
+    let row: Option<(LoginSession, User, Option<Session>, Option<Series>)> = with_conn!(conn, c => login_sessions::table
+        .inner_join(users::table)
+        .left_join(sessions::table.on(sessions::patient_id.eq(users::patient_id)))
+        .left_join(series::table.on(series::id.eq(sessions::series_id)))
+        .filter(login_sessions::id.eq(id))
+        .order((sessions::performed_on.desc(), sessions::id.desc()))
+        .select((
+            login_sessions::all_columns,
+            users::all_columns,
+            sessions::all_columns.nullable(),
+            series::all_columns.nullable(),
+        ))
+        .first(c)
+        .optional())?;
+    Ok(row.map(|(login, user, session, series)| (login, user, session.zip(series))))
 }
 
 pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {

@@ -444,6 +444,41 @@ fn login_sessions_revoke() {
 }
 
 #[test]
+fn a_session_with_the_patients_latest_session_is_one_query() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (provider, patient, id) = clinic(c, 3);
+        let ana = add_user(c, "ana@example.com", Role::Patient, Some(patient));
+        login_sessions::insert(c, "pat", ana.id, now(), now() + chrono::Duration::hours(8)).unwrap();
+        login_sessions::insert(c, "prov", provider, now(), now() + chrono::Duration::hours(8)).unwrap();
+        let (session, user, latest) = login_sessions::find_with_latest_session(c, "pat").unwrap().unwrap();
+        assert_eq!(
+            (session.id.as_str(), user.id, latest),
+            ("pat", ana.id, None),
+            "no session yet"
+        );
+        for days_ago in [30, 2, 9] {
+            let mut r = record(false, false);
+            r.performed_on = day(20) - chrono::Days::new(days_ago);
+            series::record_session(c, id, &r, provider, now()).unwrap();
+        }
+        let (_, _, latest) = login_sessions::find_with_latest_session(c, "pat").unwrap().unwrap();
+        assert_eq!(latest, series::latest_session_of_patient(c, patient).unwrap());
+        assert_eq!(
+            latest.map(|(s, _)| s.performed_on),
+            Some(day(20) - chrono::Days::new(2))
+        );
+        let (_, staff, none) = login_sessions::find_with_latest_session(c, "prov").unwrap().unwrap();
+        assert_eq!(
+            (staff.id, none),
+            (provider, None),
+            "staff have no sessions of their own"
+        );
+        assert!(login_sessions::find_with_latest_session(c, "nope").unwrap().is_none());
+    }
+}
+
+#[test]
 fn batched_audit_rows_keep_every_character_and_null() {
     // PostgreSQL takes batches as COPY text: tabs, line ends, backslashes and NULLs must survive.
     for db in TestDb::all() {

@@ -110,25 +110,38 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 
 /// Checks a token and its session; refusals are audited.
 async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Caller, AppError> {
-    authenticate_then(req, token, |_, _| Ok(()))
+    let lookup = |conn: &mut DbConn, sid: &str| {
+        Ok(login_sessions::find_with_user(conn, sid)?.map(|(session, user)| (session, user, ())))
+    };
+    authenticate_then(req, token, lookup, |_, _, ()| Ok(()))
         .await
         .map(|(caller, ())| caller)
 }
 
 /// Authenticates a bearer token and, once the session is known live, runs `then` on the same
-/// connection: one trip to the pool for a read that needs the caller (the patient's own timeline, the
-/// route patients reload). Refusals are audited as for [`ApiCaller`].
-pub async fn api_read<T, F>(req: &HttpRequest, then: F) -> Result<(Caller, T), AppError>
+/// connection with what `lookup` read beside the session: one trip to the pool, and with a lookup
+/// that reads what the handler needs in the same query, one round trip (the patient's own timeline,
+/// the route patients reload). Refusals are audited as for [`ApiCaller`].
+pub async fn api_read<Q, T, L, F>(req: &HttpRequest, lookup: L, then: F) -> Result<(Caller, T), AppError>
 where
-    F: FnOnce(&mut DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
+    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static,
+    Q: Send + 'static,
     T: Send + 'static,
 {
-    authenticate_then(req, bearer(req), then).await
+    authenticate_then(req, bearer(req), lookup, then).await
 }
 
-async fn authenticate_then<T, F>(req: &HttpRequest, token: Option<String>, then: F) -> Result<(Caller, T), AppError>
+async fn authenticate_then<Q, T, L, F>(
+    req: &HttpRequest,
+    token: Option<String>,
+    lookup: L,
+    then: F,
+) -> Result<(Caller, T), AppError>
 where
-    F: FnOnce(&mut DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
+    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static,
+    Q: Send + 'static,
     T: Send + 'static,
 {
     let state = req
@@ -137,7 +150,7 @@ where
         .clone();
     let address = client_address(req, &state.settings.trusted_proxies);
     let result = match token.filter(|t| !t.is_empty()) {
-        Some(token) => check_session(&state, &token, address.clone(), then).await,
+        Some(token) => check_session(&state, &token, address.clone(), lookup, then).await,
         None => Err(AppError::Unauthorized),
     };
     if let Err(AppError::Unauthorized) = &result {
@@ -181,19 +194,30 @@ fn judge(found: Option<(LoginSession, User)>, subject: &str, now: NaiveDateTime,
 
 /// The token's session, if it is live, then `then`: read by key in one trip (see [`quick_read`]); the
 /// rare writes (expiry, the once-a-minute idle stamp) go to the blocking pool afterwards.
-async fn check_session<T, F>(state: &AppState, token: &str, address: String, then: F) -> Result<(Caller, T), AppError>
+async fn check_session<Q, T, L, F>(
+    state: &AppState,
+    token: &str,
+    address: String,
+    lookup: L,
+    then: F,
+) -> Result<(Caller, T), AppError>
 where
-    F: FnOnce(&mut DbConn, &Caller) -> Result<T, AppError> + Send + 'static,
+    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static,
+    Q: Send + 'static,
     T: Send + 'static,
 {
     let claims = state.keys.verify(token).map_err(|_| AppError::Unauthorized)?;
     let st = state.clone();
     let (judged, value) = quick_read(state, move |conn| {
-        let found = login_sessions::find_with_user(conn, &claims.sid)?;
+        let (found, extra) = match lookup(conn, &claims.sid)? {
+            Some((session, user, extra)) => (Some((session, user)), Some(extra)),
+            None => (None, None),
+        };
         let judged = judge(found, &claims.sub, st.now(), address);
-        let value = match &judged {
-            Judged::Live { caller, .. } => Some(then(conn, caller)),
-            Judged::Refused { .. } => None,
+        let value = match (&judged, extra) {
+            (Judged::Live { caller, .. }, Some(extra)) => Some(then(conn, caller, extra)),
+            _ => None,
         };
         Ok((judged, value))
     })

@@ -7,7 +7,8 @@ use crate::{AppState, RouteSpec, quick_read};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Days, NaiveDate};
-use clinic_db::{DbConn, series};
+use clinic_db::series::{Series, Session};
+use clinic_db::{DbConn, login_sessions, series};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SessionId};
 use serde::Deserialize;
@@ -57,7 +58,6 @@ fn read(
     patient: PatientId,
     session: Option<SessionId>,
 ) -> Result<TimelineView, AppError> {
-    let today = st.clock.today_in(st.settings.timezone);
     let found = match session {
         Some(id) => {
             let s = series::find_session(conn, id).map_err(|_| AppError::NotFound)?;
@@ -66,30 +66,42 @@ fn read(
         }
         None => series::latest_session_of_patient(conn, patient)?,
     };
+    view(st, caller, patient, found, session.is_some())
+}
+
+/// The timeline of `found`, audited as read; `named` when the caller asked for one session.
+fn view(
+    st: &AppState,
+    caller: &Caller,
+    patient: PatientId,
+    found: Option<(Session, Series)>,
+    named: bool,
+) -> Result<TimelineView, AppError> {
     let Some((session, sr)) = found else {
-        return Err(if session.is_some() {
-            AppError::NotFound
-        } else {
-            no_session()
-        });
+        return Err(if named { AppError::NotFound } else { no_session() });
     };
-    let recorded = sr.recorded();
     st.audit.record(
         caller
             .event(st, "timeline.read", "success")
             .patient(Some(patient))
             .subject(format!("session:{}", session.id)),
     );
-    Ok(timeline(&session, &sr, recorded, today))
+    let today = st.clock.today_in(st.settings.timezone);
+    Ok(timeline(&session, &sr, sr.recorded(), today))
 }
 
-/// The signed-in patient's own timeline: authenticated and read in one trip to the pool.
+/// The signed-in patient's own timeline: the session check and the latest session are one query.
 async fn own_timeline(state: &AppState, req: &HttpRequest, which: &Which) -> Result<TimelineView, AppError> {
     let st = state.clone();
-    let session = which.session_id.map(SessionId);
-    let (_, view) = api_read(req, move |conn, caller| {
+    let named = which.session_id.map(SessionId);
+    let lookup = |conn: &mut DbConn, sid: &str| Ok(login_sessions::find_with_latest_session(conn, sid)?);
+    let (_, view) = api_read(req, lookup, move |conn, caller, latest| {
         caller.require(&st, &[Role::Patient])?;
-        read(conn, &st, caller, own_patient(caller)?, session)
+        let patient = own_patient(caller)?;
+        match named {
+            Some(_) => read(conn, &st, caller, patient, named),
+            None => self::view(&st, caller, patient, latest, false),
+        }
     })
     .await?;
     Ok(view)

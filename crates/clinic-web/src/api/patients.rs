@@ -116,12 +116,24 @@ async fn list(
     caller: ApiCaller,
     query: web::Query<Search>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Provider, Role::Manager])?;
     let q = query.q.clone().unwrap_or_default();
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let found = search_patients(&state, &caller.0, q, limit).await?;
+    Ok(HttpResponse::Ok().json(found.iter().map(PatientView::from).collect::<Vec<_>>()))
+}
+
+/// Patients matching `q` (all when blank), for staff; the search is audited. Shared by the API and the
+/// patient list page.
+pub(crate) async fn search_patients(
+    state: &AppState,
+    caller: &Caller,
+    q: String,
+    limit: i64,
+) -> Result<Vec<Patient>, AppError> {
+    caller.require(state, &[Role::Provider, Role::Manager])?;
     let st = state.clone();
-    let found = blocking(move || {
+    let caller = caller.clone();
+    blocking(move || {
         let found = patients::search(&mut *st.conn()?, &q, limit)?;
         st.audit.record(
             caller
@@ -130,8 +142,7 @@ async fn list(
         );
         Ok(found)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(found.iter().map(PatientView::from).collect::<Vec<_>>()))
+    .await
 }
 
 #[derive(Serialize)]

@@ -9,3 +9,9 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# login BASE_URL EMAIL PASSWORD: a bearer token.
+login() {
+    curl -fs -H 'Content-Type: application/json' -d "{\"email\":\"$2\",\"password\":\"$3\"}" \
+        "$1/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}

@@ -28,11 +28,6 @@ run() {
     echo "$backend $name $conns ${line#RESULT }" >> "$work/results"
 }
 
-login() { # email password -> token
-    curl -fs -H 'Content-Type: application/json' -d "{\"email\":\"$1\",\"password\":\"$2\"}" \
-        "$base/api/v1/auth/login" | json_field '["token"]'
-}
-
 measure() { # backend url
     backend=$1
     local url=$2 out port pid
@@ -45,9 +40,9 @@ measure() { # backend url
     for _ in $(seq 1 100); do curl -fs "$base/health" >/dev/null && break; sleep 0.1; done
 
     local patient provider provider_password patient_id today
-    patient=$(login ana.silva@mail.example "$(password_of ana.silva@mail.example)")
+    patient=$(login "$base" ana.silva@mail.example "$(password_of ana.silva@mail.example)")
     provider_password=$(password_of chen@demo.clinic.example)
-    provider=$(login chen@demo.clinic.example "$provider_password")
+    provider=$(login "$base" chen@demo.clinic.example "$provider_password")
     patient_id=$(curl -fs -H "Authorization: Bearer $patient" "$base/api/v1/me" | json_field '["patient_id"]')
     today=$(date -u +%F)
     python3 bench/open_series.py "$base" "$provider" "$SERIES" > "$work/series"

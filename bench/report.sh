@@ -18,9 +18,7 @@ measure() { # backend size url
     DATABASE_URL="$url" RUST_LOG=warn "$BIN" serve --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
     local pid=$!
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-    token=$(curl -fs -H 'Content-Type: application/json' \
-        -d "{\"email\":\"manager@demo.clinic.example\",\"password\":\"$password\"}" \
-        "http://127.0.0.1:$port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    token=$(login "http://127.0.0.1:$port" manager@demo.clinic.example "$password")
     for _ in 1 2 3; do curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/reports/series"; done
     for _ in $(seq 1 $REQUESTS); do
         curl -fs -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/reports/series"

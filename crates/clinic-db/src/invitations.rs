@@ -1,7 +1,7 @@
 //! One-time codes (stored as hashes): a patient's portal login and the first manager's setup link.
 
 use crate::schema::invitations;
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, UserId};
 use diesel::prelude::*;
@@ -18,9 +18,13 @@ pub struct Invitation {
     pub code_hash: String,
     #[diesel(deserialize_as = crate::NullableId)]
     pub created_by: Option<UserId>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub expires_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub used_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub voided_at: Option<NaiveDateTime>,
 }
 

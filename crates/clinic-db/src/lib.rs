@@ -18,6 +18,7 @@ pub mod reports;
 pub mod schema;
 pub mod series;
 pub mod settings;
+mod stamp;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod throttle;
@@ -28,6 +29,7 @@ pub use conn::DbConn;
 pub use error::{DbError, DbResult};
 pub(crate) use nullable_id::NullableId;
 pub use pool::{Pool, PoolOptions, PooledConn, connect};
+pub(crate) use stamp::{MaybeStamp, Stamp};
 pub use url::{DatabaseUrl, redact};
 
 /// Runs `$body` with `$c` bound to the concrete connection, compiled once per backend.

@@ -3,7 +3,7 @@
 use crate::schema::{login_sessions, series, sessions, users};
 use crate::series::{Series, Session};
 use crate::users::User;
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -13,9 +13,13 @@ pub struct LoginSession {
     pub id: String,
     #[diesel(deserialize_as = i64)]
     pub user_id: UserId,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub last_seen_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub expires_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

@@ -1,7 +1,7 @@
 //! Patient records.
 
 use crate::schema::{patient_revisions, patients};
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbResult, Stamp, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::NewPatient as ParsedPatient;
 use clinic_domain::{PatientId, UserId};
@@ -23,7 +23,9 @@ pub struct Patient {
     pub phone: Option<String>,
     #[diesel(deserialize_as = i64)]
     pub created_by: UserId,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

@@ -2,7 +2,7 @@
 //! that locks the series, and the schema holds it again (UNIQUE(series_id, session_number), CHECK 1..5).
 
 use crate::schema::{series, series_refusals, sessions};
-use crate::{DbConn, DbError, DbResult, with_conn};
+use crate::{DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::series::{
     Condition, MAXIMUM, OpenSeriesRefusal, PlannedSessions, PreviousSeries, SeriesPlan, SessionAdmission,
@@ -31,7 +31,9 @@ pub struct Series {
     pub status: String,
     #[diesel(deserialize_as = i64)]
     pub opened_by: UserId,
+    #[diesel(deserialize_as = Stamp)]
     pub opened_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub completed_at: Option<NaiveDateTime>,
     /// Kept by a trigger on `sessions`.
     pub sessions_recorded: i32,
@@ -71,6 +73,7 @@ pub struct Session {
     pub notes: Option<String>,
     #[diesel(deserialize_as = crate::NullableId)]
     pub beyond_typical_ack_by: Option<UserId>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
     /// Set by a trigger from the series.
     #[diesel(deserialize_as = crate::NullableId)]

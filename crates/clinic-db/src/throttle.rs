@@ -1,7 +1,7 @@
 //! Counters of failed attempts (sign-in, activation codes), shared by every process on the database.
 
 use crate::schema::auth_throttle;
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -9,8 +9,11 @@ use diesel::prelude::*;
 pub struct Throttle {
     pub key: String,
     pub failures: i32,
+    #[diesel(deserialize_as = Stamp)]
     pub window_started_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub locked_until: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

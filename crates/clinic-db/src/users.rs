@@ -1,7 +1,7 @@
 //! Accounts.
 
 use crate::schema::users;
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, UserId};
@@ -18,7 +18,9 @@ pub struct User {
     pub password_hash: String,
     #[diesel(deserialize_as = crate::NullableId)]
     pub patient_id: Option<PatientId>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub disabled_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
 }
 

@@ -1,0 +1,143 @@
+//! Timestamp columns read fast on SQLite. SQLite keeps them as text, and diesel's reader tries a list
+//! of formats with chrono's format-string parser; a row of the patient's timeline holds six of them.
+//! [`Stamp`] parses the one form diesel writes (`2026-11-26 09:30:00.123456789`) directly and leaves
+//! anything else to diesel. PostgreSQL's binary timestamps go straight to diesel.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::Pg;
+use diesel::sql_types::{Nullable, Timestamp};
+use diesel::sqlite::{Sqlite, SqliteValue};
+
+/// Read as `#[diesel(deserialize_as = Stamp)]` on a `NaiveDateTime` field.
+#[derive(diesel::deserialize::FromSqlRow)]
+pub struct Stamp(NaiveDateTime);
+
+/// Read as `#[diesel(deserialize_as = MaybeStamp)]` on an `Option<NaiveDateTime>` field.
+#[derive(diesel::deserialize::FromSqlRow)]
+pub struct MaybeStamp(Option<NaiveDateTime>);
+
+impl From<Stamp> for NaiveDateTime {
+    fn from(s: Stamp) -> Self {
+        s.0
+    }
+}
+
+impl From<MaybeStamp> for Option<NaiveDateTime> {
+    fn from(s: MaybeStamp) -> Self {
+        s.0
+    }
+}
+
+impl FromSql<Timestamp, Sqlite> for Stamp {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        if let Some(t) = parse(value.read_text()) {
+            return Ok(Self(t));
+        }
+        <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value).map(Self)
+    }
+}
+
+impl FromSql<Timestamp, Pg> for Stamp {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(Self)
+    }
+}
+
+impl<DB: diesel::backend::Backend> FromSql<Nullable<Timestamp>, DB> for MaybeStamp
+where
+    Stamp: FromSql<Timestamp, DB>,
+{
+    fn from_sql(value: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        Stamp::from_sql(value).map(|s| Self(Some(s.0)))
+    }
+
+    fn from_nullable_sql(value: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        value.map_or(Ok(Self(None)), Self::from_sql)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, then optionally `.` and 1 to 9 digits of fraction; `None` for anything else.
+fn parse(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b[from..to]
+            .iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let n = digits(20, b.len())?;
+            // `fraction.len()` is 1..=9, so the exponent is 0..=8.
+            n * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(digits(0, 4)?).ok()?, digits(5, 7)?, digits(8, 10)?)?;
+    let time = NaiveTime::from_hms_nano_opt(digits(11, 13)?, digits(14, 16)?, digits(17, 19)?, nanos)?;
+    Some(date.and_time(time))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use chrono::NaiveDateTime;
+    use proptest::prelude::*;
+
+    /// Diesel's own reading of the text, which [`parse`] must match wherever it answers.
+    fn diesel_reading(text: &str) -> Option<NaiveDateTime> {
+        ["%F %T%.f", "%F %T"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    }
+
+    #[test]
+    fn reads_what_diesel_writes() {
+        for text in [
+            "2026-11-26 00:58:15.552458089",
+            "2026-11-26 00:58:15",
+            "2026-11-26 00:58:15.5",
+            "2024-02-29 23:59:59.000001",
+        ] {
+            assert_eq!(parse(text), diesel_reading(text), "{text}");
+            assert!(parse(text).is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn leaves_other_forms_to_diesel() {
+        for text in [
+            "2026-11-26T00:58:15",
+            "2026-11-26 00:58:15.",
+            "2026-11-26 00:58:15.1234567891",
+            "2026-11-26 00:58",
+            "2026-02-30 00:00:00",
+            "2026-11-26 24:00:00",
+            "+026-11-26 00:00:00",
+            "2026-11-26 00:58:15Z",
+            "",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_diesel_on_any_written_time(secs in 0i64..8_000_000_000, nanos in 0u32..1_000_000_000) {
+            let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else { return Ok(()) };
+            let text = t.naive_utc().format("%F %T%.f").to_string();
+            prop_assert_eq!(parse(&text), Some(t.naive_utc()));
+        }
+
+        #[test]
+        fn never_disagrees_with_diesel(text in "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,10})?") {
+            if let Some(t) = parse(&text) {
+                prop_assert_eq!(Some(t), diesel_reading(&text));
+            }
+        }
+    }
+}

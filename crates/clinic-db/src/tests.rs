@@ -506,7 +506,27 @@ fn batched_audit_rows_keep_every_character_and_null() {
             ..tricky.clone()
         };
         audit::insert_many(c, &[tricky.clone(), plain]).unwrap();
-        let rows = audit::list(c, None, 10).unwrap();
+        // One row the single way, to compare what is stored.
+        audit::insert(
+            c,
+            &audit::NewAuditEvent {
+                action: "single".into(),
+                ..tricky.clone()
+            },
+        )
+        .unwrap();
+        let stored_times: Vec<String> = with_conn!(c, c => {
+            use crate::schema::audit_events;
+            use diesel::prelude::*;
+            audit_events::table
+                .select(diesel::dsl::sql::<diesel::sql_types::Text>("CAST(occurred_at AS TEXT)"))
+                .order(audit_events::id)
+                .load(c)
+                .unwrap()
+        });
+        assert!(stored_times.windows(2).all(|w| w[0] == w[1]), "{stored_times:?}");
+        let mut rows = audit::list(c, None, 10).unwrap();
+        assert_eq!(rows.remove(0).action, "single");
         let (second, first) = (&rows[0], &rows[1]);
         assert_eq!(first.occurred_at, at, "{}", db.backend_name());
         assert_eq!(first.action, tricky.action);

@@ -61,12 +61,23 @@ pub type Latest = Option<(Session, Series)>;
 /// A session with its account and, for a patient's account, their latest session and its series, in
 /// one query: the patient's own timeline costs one round trip.
 pub fn find_with_latest_session(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User, Latest)>> {
+    // The latest session by a correlated subquery that walks the patient index backwards: joining all
+    // the patient's sessions and sorting them took a temporary b-tree per request on SQLite.
+    let other = diesel::alias!(sessions as latest);
+    let latest = other
+        .filter(other.field(sessions::patient_id).eq(users::patient_id))
+        .order((
+            other.field(sessions::performed_on).desc(),
+            other.field(sessions::id).desc(),
+        ))
+        .select(other.field(sessions::id))
+        .limit(1)
+        .single_value();
     let row: Option<(LoginSession, User, Option<Session>, Option<Series>)> = with_conn!(conn, c => login_sessions::table
         .inner_join(users::table)
-        .left_join(sessions::table.on(sessions::patient_id.eq(users::patient_id)))
+        .left_join(sessions::table.on(sessions::id.nullable().eq(latest)))
         .left_join(series::table.on(series::id.eq(sessions::series_id)))
         .filter(login_sessions::id.eq(id))
-        .order((sessions::performed_on.desc(), sessions::id.desc()))
         .select((
             login_sessions::all_columns,
             users::all_columns,

@@ -29,7 +29,7 @@ pub use conn::DbConn;
 pub use error::{DbError, DbResult};
 pub(crate) use nullable_id::NullableId;
 pub use pool::{Pool, PoolOptions, PooledConn, connect};
-pub(crate) use stamp::{MaybeStamp, Stamp};
+pub(crate) use stamp::{Day, MaybeStamp, Stamp};
 pub use url::{DatabaseUrl, redact};
 
 /// Runs `$body` with `$c` bound to the concrete connection, compiled once per backend.

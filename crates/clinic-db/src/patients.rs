@@ -1,7 +1,7 @@
 //! Patient records.
 
 use crate::schema::{patient_revisions, patients};
-use crate::{DbConn, DbResult, Stamp, with_conn};
+use crate::{Day, DbConn, DbResult, Stamp, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::NewPatient as ParsedPatient;
 use clinic_domain::{PatientId, UserId};
@@ -18,6 +18,7 @@ pub struct Patient {
     pub id: PatientId,
     pub first_name: String,
     pub last_name: String,
+    #[diesel(deserialize_as = Day)]
     pub date_of_birth: NaiveDate,
     pub email: Option<String>,
     pub phone: Option<String>,

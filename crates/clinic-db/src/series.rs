@@ -2,7 +2,7 @@
 //! that locks the series, and the schema holds it again (UNIQUE(series_id, session_number), CHECK 1..5).
 
 use crate::schema::{series, series_refusals, sessions};
-use crate::{DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{Day, DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::series::{
     Condition, MAXIMUM, OpenSeriesRefusal, PlannedSessions, PreviousSeries, SeriesPlan, SessionAdmission,
@@ -58,6 +58,7 @@ pub struct Session {
     pub series_id: SeriesId,
     #[diesel(deserialize_as = i32)]
     pub session_number: SessionNumber,
+    #[diesel(deserialize_as = Day)]
     pub performed_on: NaiveDate,
     #[diesel(deserialize_as = i64)]
     pub provider_id: UserId,

@@ -1,12 +1,13 @@
-//! Timestamp columns read fast on SQLite. SQLite keeps them as text, and diesel's reader tries a list
-//! of formats with chrono's format-string parser; a row of the patient's timeline holds six of them.
-//! [`Stamp`] parses the one form diesel writes (`2026-11-26 09:30:00.123456789`) directly and leaves
-//! anything else to diesel. PostgreSQL's binary timestamps go straight to diesel.
+//! Date and timestamp columns read fast on SQLite. SQLite keeps them as text, and diesel's reader runs
+//! chrono's format-string parser (for timestamps, over a list of formats in turn); a row of the patient's
+//! timeline holds seven of them. [`Stamp`] and [`Day`] parse the one form diesel writes
+//! (`2026-11-26 09:30:00.123456789`, `2026-11-26`) directly and leave anything else to diesel.
+//! PostgreSQL's binary values go straight to diesel.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
-use diesel::sql_types::{Nullable, Timestamp};
+use diesel::sql_types::{Date, Nullable, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 /// Read as `#[diesel(deserialize_as = Stamp)]` on a `NaiveDateTime` field.
@@ -16,6 +17,31 @@ pub struct Stamp(NaiveDateTime);
 /// Read as `#[diesel(deserialize_as = MaybeStamp)]` on an `Option<NaiveDateTime>` field.
 #[derive(diesel::deserialize::FromSqlRow)]
 pub struct MaybeStamp(Option<NaiveDateTime>);
+
+/// Read as `#[diesel(deserialize_as = Day)]` on a `NaiveDate` field.
+#[derive(diesel::deserialize::FromSqlRow)]
+pub struct Day(NaiveDate);
+
+impl From<Day> for NaiveDate {
+    fn from(d: Day) -> Self {
+        d.0
+    }
+}
+
+impl FromSql<Date, Sqlite> for Day {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        if let Some(d) = parse_date(value.read_text().as_bytes()) {
+            return Ok(Self(d));
+        }
+        <NaiveDate as FromSql<Date, Sqlite>>::from_sql(value).map(Self)
+    }
+}
+
+impl FromSql<Date, Pg> for Day {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDate as FromSql<Date, Pg>>::from_sql(value).map(Self)
+    }
+}
 
 impl From<Stamp> for NaiveDateTime {
     fn from(s: Stamp) -> Self {
@@ -57,35 +83,46 @@ where
     }
 }
 
+/// The decimal value of ASCII digits; `None` if any byte is not one.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter()
+        .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+}
+
+/// Exactly `YYYY-MM-DD`.
+fn parse_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        i32::try_from(digits(&b[0..4])?).ok()?,
+        digits(&b[5..7])?,
+        digits(&b[8..10])?,
+    )
+}
+
 /// `YYYY-MM-DD HH:MM:SS`, then optionally `.` and 1 to 9 digits of fraction; `None` for anything else.
 fn parse(text: &str) -> Option<NaiveDateTime> {
     let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19 || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let digits = |from: usize, to: usize| -> Option<u32> {
-        b[from..to]
-            .iter()
-            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    };
     let nanos = match &b[19..] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            let n = digits(20, b.len())?;
             // `fraction.len()` is 1..=9, so the exponent is 0..=8.
-            n * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
+            digits(fraction)? * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
         }
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(digits(0, 4)?).ok()?, digits(5, 7)?, digits(8, 10)?)?;
-    let time = NaiveTime::from_hms_nano_opt(digits(11, 13)?, digits(14, 16)?, digits(17, 19)?, nanos)?;
-    Some(date.and_time(time))
+    let time = NaiveTime::from_hms_nano_opt(digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?, nanos)?;
+    Some(parse_date(&b[..10])?.and_time(time))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
-    use chrono::NaiveDateTime;
+    use super::{parse, parse_date};
+    use chrono::{NaiveDate, NaiveDateTime};
     use proptest::prelude::*;
 
     /// Diesel's own reading of the text, which [`parse`] must match wherever it answers.
@@ -122,6 +159,28 @@ mod tests {
             "",
         ] {
             assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_dates_as_diesel_does() {
+        for text in ["2026-11-26", "2024-02-29", "0001-01-01"] {
+            assert_eq!(
+                parse_date(text.as_bytes()),
+                NaiveDate::parse_from_str(text, "%F").ok(),
+                "{text}"
+            );
+            assert!(parse_date(text.as_bytes()).is_some(), "{text}");
+        }
+        for text in [
+            "2026-02-30",
+            "2026-11-2",
+            "2026-11-26 ",
+            "2026/11/26",
+            "+2026-11-26",
+            "",
+        ] {
+            assert_eq!(parse_date(text.as_bytes()), None, "{text}");
         }
     }
 

@@ -5,7 +5,9 @@
 # Needs: wrk (apt-get install wrk), python3, curl, psql; for PostgreSQL an admin URL (BENCH_PG_ADMIN,
 # default postgres://postgres@127.0.0.1:5432/postgres) whose role may create databases.
 # Knobs: BENCH_DURATION (default 10s), BENCH_PATIENTS (demo patients, default 10000),
-# BENCH_SERIES (open series written into, default 8000), BENCH_BACKENDS (default "sqlite postgres").
+# BENCH_SERIES (open series written into, default 8000), BENCH_BACKENDS (default "sqlite postgres"),
+# BENCH_PG_SSLMODE (libpq sslmode of the app's connections, default disable: plain TCP, as in
+# docker-compose.yml, whose postgres image has no TLS; "require" measures TLS to the database).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 DURATION="${BENCH_DURATION:-10s}"
@@ -78,13 +80,14 @@ for backend_name in $BACKENDS; do
         postgres)
             db=clinic_bench_load
             psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-            measure postgres "${PG_ADMIN%/*}/$db"
+            measure postgres "${PG_ADMIN%/*}/$db?sslmode=${BENCH_PG_SSLMODE:-disable}"
             psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
             ;;
     esac
 done
 
-echo "wrk -t $THREADS -d $DURATION; $PATIENTS demo patients; $SERIES open series written into"
+echo "wrk -t $THREADS -d $DURATION; $PATIENTS demo patients; $SERIES open series written into;" \
+    "PostgreSQL sslmode=${BENCH_PG_SSLMODE:-disable}"
 printf '%-9s %-22s %5s %9s %8s %8s %8s %7s\n' backend route conns req_s p50_ms p99_ms non2xx errors
 awk '{printf "%-9s %-22s %5s %9s %8s %8s %8s %7s\n", $1, $2, $3, $4, $5, $6, $7, $8}' "$work/results"
 cat "$work/rss"

@@ -118,15 +118,30 @@ async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Caller
         .map(|(caller, ())| caller)
 }
 
+/// Reads a login session by id with its account, and beside them whatever the handler needs (`Q`).
+pub trait SessionLookup<Q>:
+    FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static
+{
+}
+
+impl<Q, L> SessionLookup<Q> for L where
+    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static
+{
+}
+
+/// The handler's work once the session is known live, on the connection the lookup used.
+pub trait LiveRead<Q, T>: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static {}
+
+impl<Q, T, F> LiveRead<Q, T> for F where F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static {}
+
 /// Authenticates a bearer token and, once the session is known live, runs `then` on the same
 /// connection with what `lookup` read beside the session: one trip to the pool, and with a lookup
 /// that reads what the handler needs in the same query, one round trip (the patient's own timeline,
 /// the route patients reload). Refusals are audited as for [`ApiCaller`].
 pub async fn api_read<Q, T, L, F>(req: &HttpRequest, lookup: L, then: F) -> Result<(Caller, T), AppError>
 where
-    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static,
-    F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static,
-    Q: Send + 'static,
+    L: SessionLookup<Q>,
+    F: LiveRead<Q, T>,
     T: Send + 'static,
 {
     authenticate_then(req, bearer(req), lookup, then).await
@@ -139,9 +154,8 @@ async fn authenticate_then<Q, T, L, F>(
     then: F,
 ) -> Result<(Caller, T), AppError>
 where
-    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static,
-    F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static,
-    Q: Send + 'static,
+    L: SessionLookup<Q>,
+    F: LiveRead<Q, T>,
     T: Send + 'static,
 {
     let state = req
@@ -202,9 +216,8 @@ async fn check_session<Q, T, L, F>(
     then: F,
 ) -> Result<(Caller, T), AppError>
 where
-    L: FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, AppError> + Send + 'static,
-    F: FnOnce(&mut DbConn, &Caller, Q) -> Result<T, AppError> + Send + 'static,
-    Q: Send + 'static,
+    L: SessionLookup<Q>,
+    F: LiveRead<Q, T>,
     T: Send + 'static,
 {
     let claims = state.keys.verify(token).map_err(|_| AppError::Unauthorized)?;

@@ -10,7 +10,7 @@ use sha2::Sha256;
 
 pub const ISSUER: &str = "clinic";
 pub const AUDIENCE: &str = "clinic";
-/// Clock skew tolerated on `exp` and `iat`.
+/// Clock skew tolerated on `exp`.
 pub const LEEWAY_SECS: i64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

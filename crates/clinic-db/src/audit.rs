@@ -22,10 +22,8 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
-/// `None` is written as NULL (not left to the column default), so the INSERT's text never varies
-/// and diesel prepares it once per connection.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_events, treat_none_as_null = true)]
+#[diesel(table_name = audit_events)]
 pub struct NewAuditEvent {
     pub occurred_at: NaiveDateTime,
     pub actor_id: Option<i64>,

@@ -146,6 +146,22 @@ mod tests {
         jsonwebtoken::decode::<Claims>(token, &key, &validation).map(|d| d.claims)
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_altered_token_verifies(at in 0usize..400, byte in 0u8..128, junk in "\\PC{0,300}") {
+            let keys = TokenKeys::new(SECRET);
+            let good = keys.issue(7, "s1", now(), now() + 600).unwrap();
+            let mut altered = good.clone().into_bytes();
+            let at = at % altered.len();
+            if altered[at] != byte {
+                altered[at] = byte;
+                let altered = String::from_utf8_lossy(&altered).into_owned();
+                proptest::prop_assert_eq!(keys.verify(&altered), Err(TokenError::Invalid));
+            }
+            proptest::prop_assert_eq!(keys.verify(&junk), Err(TokenError::Invalid));
+        }
+    }
+
     #[test]
     fn expiry_allows_the_leeway_and_no_more() {
         let keys = TokenKeys::new(SECRET);

@@ -203,6 +203,40 @@ fn a_course_follows_the_series_rule_end_to_end() {
 }
 
 #[test]
+fn a_probe_for_an_unknown_patient_cannot_hold_back_the_audit_trail() {
+    on_each_database(|app| {
+        let p = provider(app);
+        let ana = new_patient(app, &p, "Ana", Some("ana@mail.example"));
+        let ana_token = app.patient_token(&p, ana, "ana's own passphrase");
+        let unknown = ana + 1_000_000;
+        let probe = app.api(
+            "GET",
+            &format!("/api/v1/patients/{unknown}/series"),
+            Some(&ana_token),
+            None,
+        );
+        assert_eq!(probe.status, 404);
+        let own = app.api("GET", &format!("/api/v1/patients/{ana}/series"), Some(&ana_token), None);
+        assert_eq!(own.status, 200);
+        let rows = app.audit_rows();
+        let denied = rows
+            .iter()
+            .find(|r| r.action == "access.other_patient")
+            .expect("the probe is audited");
+        assert_eq!(denied.patient_id, None);
+        assert_eq!(
+            denied.detail.as_deref(),
+            Some(format!("unknown patient {unknown}").as_str())
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r.action == "series.list" && r.patient_id.map(|p| p.0) == Some(ana)),
+            "reads after the probe are audited too"
+        );
+    });
+}
+
+#[test]
 fn the_patient_sees_their_timeline_and_nobody_elses() {
     on_each_database(|app| {
         let p = provider(app);

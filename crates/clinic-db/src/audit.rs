@@ -40,6 +40,48 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> DbResult<()> {
     Ok(())
 }
 
+/// Rewrites events that name an account or a patient that does not exist (an id someone asked for,
+/// e.g. a patient probing another record) so they can be written: the reference is cleared and the id
+/// kept in `detail`. Without this, one such row would fail its whole batch on the foreign key, again
+/// at every retry.
+pub fn detach_unknown_references(conn: &mut DbConn, events: &mut [NewAuditEvent]) -> DbResult<()> {
+    use crate::schema::{patients, users};
+    let mut known = std::collections::HashMap::new();
+    let mut exists = |conn: &mut DbConn, table: &'static str, id: i64| -> DbResult<bool> {
+        if let Some(&found) = known.get(&(table, id)) {
+            return Ok(found);
+        }
+        let n: i64 = match table {
+            "account" => with_conn!(conn, c => users::table.find(id).count().get_result(c))?,
+            _ => with_conn!(conn, c => patients::table.find(id).count().get_result(c))?,
+        };
+        known.insert((table, id), n > 0);
+        Ok(n > 0)
+    };
+    for e in events.iter_mut() {
+        if let Some(id) = e.actor_id
+            && !exists(conn, "account", id)?
+        {
+            e.actor_id = None;
+            note(e, format!("unknown account {id}"));
+        }
+        if let Some(id) = e.patient_id
+            && !exists(conn, "patient", id)?
+        {
+            e.patient_id = None;
+            note(e, format!("unknown patient {id}"));
+        }
+    }
+    Ok(())
+}
+
+fn note(e: &mut NewAuditEvent, text: String) {
+    e.detail = Some(match e.detail.take() {
+        Some(d) if !d.is_empty() => format!("{d}; {text}"),
+        _ => text,
+    });
+}
+
 /// How diesel writes a `Timestamp` to SQLite (text that sorts as time does); batches write the same.
 const SQLITE_TIMESTAMP: &str = "%F %T%.f";
 

@@ -39,4 +39,15 @@ impl From<diesel::result::Error> for DbError {
     }
 }
 
+impl DbError {
+    /// A row referred to a row that does not exist.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self,
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _))
+        )
+    }
+}
+
 pub type DbResult<T> = Result<T, DbError>;

@@ -542,6 +542,49 @@ fn batched_audit_rows_keep_every_character_and_null() {
 }
 
 #[test]
+fn audit_rows_naming_unknown_ids_are_detached_not_lost() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, _) = clinic(c, 1);
+        let event = |actor: Option<i64>, patient: Option<i64>| audit::NewAuditEvent {
+            occurred_at: now(),
+            actor_id: actor,
+            action: "access.other_patient".into(),
+            patient_id: patient,
+            subject: None,
+            outcome: "denied".into(),
+            address: None,
+            detail: Some("probe".into()),
+        };
+        let mut batch = vec![
+            event(Some(prov.0), Some(patient.0)),
+            event(Some(prov.0), Some(99_999_999)),
+            event(Some(88_888_888), None),
+        ];
+        let refused = audit::insert_many(c, &batch).unwrap_err();
+        assert!(refused.is_foreign_key_violation(), "{}: {refused}", db.backend_name());
+        audit::detach_unknown_references(c, &mut batch).unwrap();
+        audit::insert_many(c, &batch).unwrap();
+        let rows = audit::list(c, None, 10).unwrap();
+        let got: Vec<_> = rows
+            .iter()
+            .rev()
+            .map(|r| (r.actor_id, r.patient_id, r.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some(prov), Some(patient), Some("probe")),
+                (Some(prov), None, Some("probe; unknown patient 99999999")),
+                (None, None, Some("probe; unknown account 88888888")),
+            ],
+            "{}",
+            db.backend_name()
+        );
+    }
+}
+
+#[test]
 fn audit_is_append_only() {
     use crate::schema::audit_events;
     use diesel::prelude::*;

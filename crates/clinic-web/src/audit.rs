@@ -124,10 +124,18 @@ impl AuditSink {
 }
 
 fn flush(pool: &Pool, buffer: &mut Vec<NewAuditEvent>) {
-    let result = pool
-        .get()
-        .map_err(clinic_db::DbError::from)
-        .and_then(|mut conn| conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, buffer)));
+    let result = pool.get().map_err(clinic_db::DbError::from).and_then(|mut conn| {
+        let mut written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, buffer));
+        if written
+            .as_ref()
+            .is_err_and(clinic_db::DbError::is_foreign_key_violation)
+        {
+            // A row names an unknown account or patient: written without the reference (see there).
+            clinic_db::audit::detach_unknown_references(&mut conn, buffer)?;
+            written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, buffer));
+        }
+        written
+    });
     match result {
         Ok(()) => buffer.clear(),
         Err(e) => {

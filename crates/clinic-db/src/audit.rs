@@ -46,27 +46,32 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> DbResult<()> {
 /// at every retry.
 pub fn detach_unknown_references(conn: &mut DbConn, events: &mut [NewAuditEvent]) -> DbResult<()> {
     use crate::schema::{patients, users};
+    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+    enum Of {
+        Account,
+        Patient,
+    }
     let mut known = std::collections::HashMap::new();
-    let mut exists = |conn: &mut DbConn, table: &'static str, id: i64| -> DbResult<bool> {
-        if let Some(&found) = known.get(&(table, id)) {
+    let mut exists = |conn: &mut DbConn, of: Of, id: i64| -> DbResult<bool> {
+        if let Some(&found) = known.get(&(of, id)) {
             return Ok(found);
         }
-        let n: i64 = match table {
-            "account" => with_conn!(conn, c => users::table.find(id).count().get_result(c))?,
-            _ => with_conn!(conn, c => patients::table.find(id).count().get_result(c))?,
+        let n: i64 = match of {
+            Of::Account => with_conn!(conn, c => users::table.find(id).count().get_result(c))?,
+            Of::Patient => with_conn!(conn, c => patients::table.find(id).count().get_result(c))?,
         };
-        known.insert((table, id), n > 0);
+        known.insert((of, id), n > 0);
         Ok(n > 0)
     };
     for e in events.iter_mut() {
         if let Some(id) = e.actor_id
-            && !exists(conn, "account", id)?
+            && !exists(conn, Of::Account, id)?
         {
             e.actor_id = None;
             note(e, format!("unknown account {id}"));
         }
         if let Some(id) = e.patient_id
-            && !exists(conn, "patient", id)?
+            && !exists(conn, Of::Patient, id)?
         {
             e.patient_id = None;
             note(e, format!("unknown patient {id}"));

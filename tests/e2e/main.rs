@@ -7,6 +7,7 @@ mod clinical;
 mod health;
 mod manager;
 mod matrix;
+mod one_home;
 mod openapi;
 mod pages;
 mod setup;

@@ -265,6 +265,25 @@ impl TestApp {
         r.json()["token"].as_str().unwrap().to_owned()
     }
 
+    /// A token for an existing account, its login session opened directly (no password, no hashing) by
+    /// the same action sign-in uses: for tests that need many sessions.
+    pub fn session_token(&self, email: &str) -> String {
+        let mut conn = self.db.conn();
+        let user = clinic_db::users::find_by_email(&mut conn, email).unwrap().unwrap();
+        let keys = clinic_auth::TokenKeys::new(self.signing_key().as_bytes());
+        let clock = clinic_domain::SystemClock;
+        let trail = clinic_app::audit::Collected::default();
+        let env = clinic_app::Env {
+            clock: &clock,
+            tz: chrono_tz::UTC,
+            trail: &trail,
+            public_url: "",
+        };
+        clinic_app::accounts::open_session(&mut conn, &env, &keys, user)
+            .unwrap()
+            .token
+    }
+
     /// The signing key the server generated and keeps in the database.
     pub fn signing_key(&self) -> String {
         clinic_db::settings::get(&mut self.db.conn(), clinic_server::startup::SIGNING_KEY_SETTING)

@@ -2,8 +2,9 @@
 
 use crate::{DbConn, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
+use clinic_domain::series::{MAXIMUM, TYPICAL_MAX};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 /// An inclusive range of calendar dates; `None` ends are open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,11 +54,11 @@ pub struct ProviderRow {
     pub refusals: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesReport {
     pub range: DateRange,
-    /// Series opened in the range, by sessions recorded: index 0 = none yet, 1..=5.
-    pub by_sessions: [i64; 6],
+    /// Series opened in the range, by sessions recorded: index 0 = none yet, then 1 to `MAXIMUM`.
+    pub by_sessions: Vec<i64>,
     pub flagged_after_maximum: i64,
     /// Refused attempts at a 6th session, in the range.
     pub refused_attempts: i64,
@@ -65,18 +66,37 @@ pub struct SeriesReport {
 }
 
 impl SeriesReport {
+    fn empty(range: DateRange) -> Self {
+        Self {
+            range,
+            by_sessions: vec![0; usize::from(MAXIMUM) + 1],
+            flagged_after_maximum: 0,
+            refused_attempts: 0,
+            providers: Vec::new(),
+        }
+    }
+
+    /// Series with `n` sessions recorded.
+    fn with(&self, n: impl Fn(u8) -> bool) -> i64 {
+        (0..=MAXIMUM)
+            .zip(&self.by_sessions)
+            .filter(|(k, _)| n(*k))
+            .map(|(_, c)| c)
+            .sum()
+    }
+
     /// Series with at least one session.
     pub fn started(&self) -> i64 {
-        self.by_sessions[1..].iter().sum()
+        self.with(|n| n >= 1)
     }
     pub fn within_typical(&self) -> i64 {
-        self.by_sessions[1..=3].iter().sum()
+        self.with(|n| (1..=TYPICAL_MAX).contains(&n))
     }
     pub fn beyond_typical(&self) -> i64 {
-        self.by_sessions[4..=5].iter().sum()
+        self.with(|n| n > TYPICAL_MAX)
     }
     pub fn at_maximum(&self) -> i64 {
-        self.by_sessions[5]
+        self.with(|n| n == MAXIMUM)
     }
 }
 
@@ -148,7 +168,7 @@ const PER_PROVIDER: &str =
         a.patients AS patients, a.beyond AS beyond
     FROM (
         SELECT provider_id, COUNT(*) AS sessions, COUNT(DISTINCT patient_id) AS patients,
-            SUM(CASE WHEN session_number > 3 THEN 1 ELSE 0 END) AS beyond
+            SUM(CASE WHEN session_number > ? THEN 1 ELSE 0 END) AS beyond
         FROM sessions /*INDEXED BY sessions_report*/
         WHERE performed_on >= ? AND performed_on <= ? GROUP BY provider_id
     ) a JOIN users u ON u.id = a.provider_id
@@ -172,6 +192,7 @@ pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesRepo
             .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).get_result(c))?;
         let sql = q(conn, PER_PROVIDER);
         let providers: Vec<ProviderAgg> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+            .bind::<Integer, _>(i32::from(TYPICAL_MAX))
             .bind::<diesel::sql_types::Date, _>(range.first_day())
             .bind::<diesel::sql_types::Date, _>(range.last_day())
             .load(c))?;
@@ -181,9 +202,8 @@ pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesRepo
         Ok::<_, crate::DbError>((buckets, flagged, providers, refusals))
     })?;
     let mut report = SeriesReport {
-        range,
         flagged_after_maximum: flagged.n,
-        ..Default::default()
+        ..SeriesReport::empty(range)
     };
     for b in buckets {
         if let Some(slot) = usize::try_from(b.sessions)

@@ -886,7 +886,7 @@ fn series_report_matches_a_hand_computed_fixture() {
             },
         )
         .unwrap();
-        assert_eq!((empty.by_sessions, empty.providers.len()), ([0; 6], 0));
+        assert_eq!((empty.by_sessions, empty.providers.len()), (vec![0; 6], 0));
     }
 }
 

@@ -13,8 +13,25 @@ pub const TYPICAL_MAX: u8 = 3;
 pub const MAXIMUM: u8 = 5;
 
 /// The sheet's advice, shown whenever a course would need more than [`MAXIMUM`] sessions.
-pub const BEYOND_MAXIMUM_ADVICE: &str = "A course of micro-needling is at most 5 sessions. Needing more may point to an \
-     unrecognised underlying medical condition: the patient should consult their provider before any further treatment.";
+pub const BEYOND_MAXIMUM_ADVICE: &str = concat!(
+    "A course of micro-needling is at most ",
+    // Mirrors MAXIMUM (a test holds them equal).
+    "5",
+    " sessions. Needing more may point to an unrecognised underlying medical condition: the patient should consult \
+     their provider before any further treatment."
+);
+
+/// "1st", "2nd", "6th": how people count sessions.
+pub fn ordinal(n: u8) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
 
 /// The condition a course treats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,7 +113,7 @@ impl PlannedSessions {
             .ok()
             .filter(|n| (1..=MAXIMUM).contains(n))
             .map(Self)
-            .ok_or_else(|| FieldError::new("planned_sessions", "must be from 1 to 5"))
+            .ok_or_else(|| FieldError::new("planned_sessions", format!("must be from 1 to {MAXIMUM}")))
     }
 
     pub fn get(self) -> u8 {
@@ -124,7 +141,7 @@ impl SessionNumber {
             .ok()
             .filter(|n| (1..=MAXIMUM).contains(n))
             .map(Self)
-            .ok_or_else(|| FieldError::new("session_number", "must be from 1 to 5"))
+            .ok_or_else(|| FieldError::new("session_number", format!("must be from 1 to {MAXIMUM}")))
     }
 
     pub fn get(self) -> u8 {
@@ -162,7 +179,9 @@ impl SeriesPlan {
         if planned.is_beyond_typical() && reason.is_none() {
             return Err(FieldError::new(
                 "reason",
-                "planning 4 or 5 sessions needs a reason: the condition that justifies more than the typical 1-3",
+                format!(
+                    "planning more than {TYPICAL_MAX} sessions needs a reason: the condition that justifies more than the typical 1-{TYPICAL_MAX}"
+                ),
             ));
         }
         Ok(Self {
@@ -186,7 +205,7 @@ pub enum OpenSeriesRefusal {
     #[error("this patient already has an open series; complete it before opening another")]
     OpenSeriesExists,
     #[error(
-        "the previous series reached the maximum of 5 sessions; a new series needs a medical-review note. {BEYOND_MAXIMUM_ADVICE}"
+        "the previous series reached the maximum of {MAXIMUM} sessions; a new series needs a medical-review note. {BEYOND_MAXIMUM_ADVICE}"
     )]
     ReviewNoteRequired,
 }
@@ -236,7 +255,7 @@ pub enum SessionRefusal {
         number: SessionNumber,
         planned: PlannedSessions,
     },
-    #[error("this series already has 5 sessions and a 6th is refused. {BEYOND_MAXIMUM_ADVICE}")]
+    #[error("this series already has {MAXIMUM} sessions and a {} is refused. {BEYOND_MAXIMUM_ADVICE}", ordinal(MAXIMUM + 1))]
     MaximumReached,
     #[error("this series is completed; open a new series to record more sessions")]
     SeriesClosed,
@@ -335,6 +354,17 @@ pub enum NextSession {
     SeriesClosed,
 }
 
+impl NextSession {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextSession::Typical => "typical",
+            NextSession::NeedsAcknowledgement => "needs_acknowledgement",
+            NextSession::Refused => "refused",
+            NextSession::SeriesClosed => "series_closed",
+        }
+    }
+}
+
 pub fn preview_next_session(recorded: u8, planned: PlannedSessions, series_open: bool) -> NextSession {
     match decide_session(recorded, planned, series_open, false) {
         Ok(_) => NextSession::Typical,
@@ -353,10 +383,112 @@ pub fn position_text(number: SessionNumber, planned: PlannedSessions) -> String 
     )
 }
 
+/// The words pages and files show about the series rule, built from [`TYPICAL_MAX`] and [`MAXIMUM`]:
+/// templates, CSV and the API's documents take them from here, never spelling a limit themselves.
+pub mod wording {
+    use super::{MAXIMUM, NextSession, PlannedSessions, TYPICAL_MAX, ordinal, preview_next_session};
+
+    /// "2 of 3 planned sessions (typical course 1–3, at most 5)."
+    pub fn course_summary(recorded: u8, planned: PlannedSessions) -> String {
+        format!(
+            "{recorded} of {} planned sessions (typical course 1–{TYPICAL_MAX}, at most {MAXIMUM}).",
+            planned.get()
+        )
+    }
+
+    /// What recording the next session of a series would do, said before the provider submits.
+    pub fn next_session_notice(recorded: u8, planned: PlannedSessions, open: bool) -> String {
+        let n = recorded.saturating_add(1);
+        let p = planned.get();
+        match preview_next_session(recorded, planned, open) {
+            NextSession::Typical => format!("This will be session {n} of a planned {p}: within the typical course."),
+            NextSession::NeedsAcknowledgement => format!(
+                "Session {n} goes beyond the typical course of 1–{TYPICAL_MAX} sessions or the {p} planned. \
+                 It is recorded only if you acknowledge it below."
+            ),
+            NextSession::Refused => format!(
+                "This series already has {MAXIMUM} sessions: a {} will be refused and flagged. Needing more may \
+                 point to an unrecognised underlying medical condition; the patient should consult their provider.",
+                ordinal(MAXIMUM + 1)
+            ),
+            NextSession::SeriesClosed => "This series is completed.".to_owned(),
+        }
+    }
+
+    /// A series opened after a course that reached the maximum.
+    pub fn flagged_after_maximum() -> String {
+        format!("Flagged: opened after a series that reached {MAXIMUM}.")
+    }
+
+    pub fn planned_sessions_label() -> String {
+        format!("Planned sessions (1–{MAXIMUM}; typical 1–{TYPICAL_MAX})")
+    }
+
+    pub fn reason_label() -> String {
+        format!("Reason, when planning more than {TYPICAL_MAX}")
+    }
+
+    pub fn review_note_label() -> String {
+        format!("Medical-review note, when the previous series reached {MAXIMUM}")
+    }
+
+    pub fn within_typical() -> String {
+        format!("Within typical (1–{TYPICAL_MAX})")
+    }
+
+    pub fn beyond_typical() -> String {
+        format!("Beyond typical ({}–{MAXIMUM})", TYPICAL_MAX + 1)
+    }
+
+    pub fn at_maximum() -> String {
+        format!("At maximum ({MAXIMUM})")
+    }
+
+    pub fn refused_attempts() -> String {
+        format!("Refused {} attempts", ordinal(MAXIMUM + 1))
+    }
+
+    pub fn sessions_count(n: u8) -> String {
+        format!("{n} session{}", if n == 1 { "" } else { "s" })
+    }
+
+    pub fn chart_caption() -> String {
+        format!(
+            "Series by number of sessions recorded. Blue: within the typical course (1–{TYPICAL_MAX}); amber: \
+             beyond typical ({}–{MAXIMUM}).",
+            TYPICAL_MAX + 1
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_advice_names_the_maximum_and_ordinals_read_right() {
+        assert!(BEYOND_MAXIMUM_ADVICE.contains(&format!("at most {MAXIMUM} sessions")));
+        let got: Vec<String> = [1, 2, 3, 4, 6, 11, 12, 13, 21, 22, 23]
+            .into_iter()
+            .map(ordinal)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "6th", "11th", "12th", "13th", "21st", "22nd", "23rd"
+            ]
+        );
+        assert_eq!(
+            SessionRefusal::MaximumReached.to_string().split('.').next().unwrap(),
+            "this series already has 5 sessions and a 6th is refused"
+        );
+        assert_eq!(
+            wording::next_session_notice(0, plan(3), true),
+            "This will be session 1 of a planned 3: within the typical course."
+        );
+        assert_eq!(wording::beyond_typical(), "Beyond typical (4–5)");
+    }
 
     fn plan(n: i64) -> PlannedSessions {
         PlannedSessions::parse(n).unwrap()

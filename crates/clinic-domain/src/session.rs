@@ -1,6 +1,7 @@
 //! What a provider records about one micro-needling session.
 
 use crate::FieldError;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -12,6 +13,8 @@ pub struct NeedleDepth(u16);
 impl NeedleDepth {
     pub const MIN_HUNDREDTHS: u16 = 10;
     pub const MAX_HUNDREDTHS: u16 = 300;
+    pub const MIN: NeedleDepth = NeedleDepth(Self::MIN_HUNDREDTHS);
+    pub const MAX: NeedleDepth = NeedleDepth(Self::MAX_HUNDREDTHS);
 
     pub fn from_mm(mm: f64) -> Result<Self, FieldError> {
         let err = || FieldError::new("needle_depth_mm", "must be between 0.1 and 3.0 mm, in steps of 0.01 mm");
@@ -51,6 +54,20 @@ impl fmt::Display for NeedleDepth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{:02} mm", self.0 / 100, self.0 % 100)
     }
+}
+
+/// The date a session was performed: not after the clinic's today, and not before the patient was born.
+pub fn performed_on(date: NaiveDate, today: NaiveDate, date_of_birth: NaiveDate) -> Result<NaiveDate, FieldError> {
+    if date > today {
+        return Err(FieldError::new("performed_on", "may not be in the future"));
+    }
+    if date < date_of_birth {
+        return Err(FieldError::new(
+            "performed_on",
+            "may not be before the patient's date of birth",
+        ));
+    }
+    Ok(date)
 }
 
 /// The instrument used.
@@ -286,6 +303,16 @@ mod tests {
         );
         assert!(Notes::parse("notes", Some(&"a".repeat(2001))).is_err());
         assert!(Notes::parse("notes", Some("a\u{7}")).is_err());
+    }
+
+    #[test]
+    fn a_session_date_is_neither_future_nor_before_birth() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let (today, born) = (d(2026, 11, 25), d(1990, 1, 2));
+        assert_eq!(performed_on(today, today, born), Ok(today));
+        assert_eq!(performed_on(born, today, born), Ok(born));
+        assert!(performed_on(d(2026, 11, 26), today, born).is_err());
+        assert!(performed_on(d(1990, 1, 1), today, born).is_err());
     }
 
     #[test]

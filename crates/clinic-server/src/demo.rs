@@ -3,14 +3,16 @@
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
+use clinic_app::audit::Collected;
+use clinic_app::{Actor, Env, patients, series};
 use clinic_auth::{Password, generate_code, hash_password};
-use clinic_db::series::{RecordOutcome, SessionRecord};
-use clinic_db::{DbConn, patients, series, users};
+use clinic_db::series::SessionRecord;
+use clinic_db::{DbConn, users};
 use clinic_domain::patient::{NewPatient, PatientInput};
 use clinic_domain::series::{Condition, SeriesPlan};
 use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
 use clinic_domain::user::Role;
-use clinic_domain::{PatientId, SeriesId, UserId};
+use clinic_domain::{Clock, FixedClock, PatientId, SeriesId, UserId};
 
 /// A login the demo created, printed once.
 #[derive(Debug, Clone)]
@@ -22,37 +24,70 @@ pub struct DemoLogin {
 
 struct Builder<'a> {
     conn: &'a mut DbConn,
-    now: chrono::NaiveDateTime,
-    today: NaiveDate,
+    clock: FixedClock,
+    tz: Tz,
+    trail: Collected,
     logins: Vec<DemoLogin>,
 }
 
+/// Runs a use case as `$actor` with the builder's clock and trail.
+macro_rules! act {
+    ($b:expr, $actor:expr, |$conn:ident, $env:ident, $a:ident| $body:expr) => {{
+        let $env = Env {
+            clock: &$b.clock,
+            tz: $b.tz,
+            trail: &$b.trail,
+            public_url: "",
+        };
+        let $conn: &mut DbConn = &mut *$b.conn;
+        let $a = &$actor;
+        $body.map_err(|e| anyhow::anyhow!(e.chain()))
+    }};
+}
+
 impl Builder<'_> {
-    fn account(&mut self, role: Role, email: &str, name: &str, patient: Option<PatientId>) -> Result<UserId> {
+    fn now(&self) -> chrono::NaiveDateTime {
+        self.clock.0.naive_utc()
+    }
+
+    fn remember(&mut self, role: Role, email: &str) -> Result<String> {
         let password = generate_code()?.as_str().to_owned();
+        self.logins.push(DemoLogin {
+            role,
+            email: email.to_owned(),
+            password: password.clone(),
+        });
+        Ok(password)
+    }
+
+    /// A staff account, made as `clinic user add` makes one.
+    fn staff(&mut self, role: Role, email: &str, name: &str) -> Result<Actor> {
+        let password = self.remember(role, email)?;
+        let user = crate::users::add_staff(self.conn, role.as_str(), email, name, &password, self.now())?;
+        Ok(Actor::command_line(user))
+    }
+
+    /// A patient's portal login with a known password (a real patient activates a code instead).
+    fn portal_login(&mut self, email: &str, name: &str, patient: PatientId) -> Result<()> {
+        let password = self.remember(Role::Patient, email)?;
         let hash = hash_password(&Password::parse(&password)?)?;
-        let user = users::insert(
+        users::insert(
             self.conn,
             &users::NewUser {
                 email,
                 display_name: name,
-                role: role.as_str(),
+                role: Role::Patient.as_str(),
                 password_hash: &hash,
-                patient_id: patient.map(|p| p.0),
-                created_at: self.now,
+                patient_id: Some(patient.0),
+                created_at: self.now(),
             },
         )?;
-        self.logins.push(DemoLogin {
-            role,
-            email: email.to_owned(),
-            password,
-        });
-        Ok(user.id)
+        Ok(())
     }
 
     fn patient(
         &mut self,
-        by: UserId,
+        by: &Actor,
         first: &str,
         last: &str,
         born: (i32, u32, u32),
@@ -65,14 +100,15 @@ impl Builder<'_> {
             email,
             phone: Some("+1 555 010 0199"),
         };
-        let parsed = NewPatient::parse(input, self.today).map_err(|e| anyhow::anyhow!("demo patient: {e:?}"))?;
-        Ok(patients::insert(self.conn, &parsed, by, self.now)?.id)
+        let today = self.clock.today_in(self.tz);
+        let parsed = NewPatient::parse(input, today).map_err(|e| anyhow::anyhow!("demo patient: {e:?}"))?;
+        Ok(act!(self, by, |conn, env, a| patients::save(conn, &env, a, None, &parsed))?.id)
     }
 
     fn series(
         &mut self,
         patient: PatientId,
-        by: UserId,
+        by: &Actor,
         condition: Condition,
         planned: i64,
         reason: Option<&str>,
@@ -80,13 +116,22 @@ impl Builder<'_> {
     ) -> Result<SeriesId> {
         let plan = SeriesPlan::parse(condition, Some(planned), reason)?;
         let review = Notes::parse("review_note", review)?;
-        Ok(series::open(self.conn, patient, &plan, review.as_ref(), by, self.now)?.id)
+        Ok(act!(self, by, |conn, env, a| series::open(
+            conn,
+            &env,
+            a,
+            patient,
+            &plan,
+            review.as_ref()
+        ))?
+        .id)
     }
 
     /// Records a session `days_ago` days before today; returns whether it was recorded.
-    fn session(&mut self, id: SeriesId, by: UserId, days_ago: u64, eye_area: bool, acknowledge: bool) -> Result<bool> {
+    fn session(&mut self, id: SeriesId, by: &Actor, days_ago: u64, eye_area: bool, acknowledge: bool) -> Result<bool> {
+        let today = self.clock.today_in(self.tz);
         let record = SessionRecord {
-            performed_on: self.today.checked_sub_days(Days::new(days_ago)).context("date")?,
+            performed_on: today.checked_sub_days(Days::new(days_ago)).context("date")?,
             treatment_areas: TreatmentAreas::parse(if eye_area {
                 vec!["cheeks", "forehead", "around the eyes"]
             } else {
@@ -99,66 +144,78 @@ impl Builder<'_> {
             notes: Notes::parse("notes", Some("Hyaluronic serum morning and night for three days."))?,
             acknowledge_beyond_typical: acknowledge,
         };
-        Ok(matches!(
-            series::record_session(self.conn, id, &record, by, self.now)?,
-            RecordOutcome::Recorded { .. }
-        ))
+        let env = Env {
+            clock: &self.clock,
+            tz: self.tz,
+            trail: &self.trail,
+            public_url: "",
+        };
+        match series::record_session(self.conn, &env, by, id, &record) {
+            Ok(_) => Ok(true),
+            Err(clinic_app::Error::Refused { .. }) => Ok(false),
+            Err(e) => Err(anyhow::anyhow!(e.chain())),
+        }
+    }
+
+    fn complete(&mut self, id: SeriesId, by: &Actor) -> Result<()> {
+        act!(self, by, |conn, env, a| series::complete(conn, &env, a, id))?;
+        Ok(())
     }
 }
 
 /// Fills an empty database; refuses one that already has accounts.
 pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLogin>> {
-    if users::count(conn)? > 0 || patients::count(conn)? > 0 {
+    if users::count(conn)? > 0 || clinic_db::patients::count(conn)? > 0 {
         bail!("the database already has accounts or patients; `clinic demo` only fills an empty database");
     }
-    let today = now.with_timezone(&tz).date_naive();
     let mut b = Builder {
         conn,
-        now: now.naive_utc(),
-        today,
+        clock: FixedClock(now),
+        tz,
+        trail: Collected::default(),
         logins: Vec::new(),
     };
-    b.account(Role::Manager, "manager@demo.clinic.example", "Morgan Reyes", None)?;
-    let chen = b.account(Role::Provider, "chen@demo.clinic.example", "Dr. Maya Chen", None)?;
-    let okafor = b.account(Role::Provider, "okafor@demo.clinic.example", "Sam Okafor, RN", None)?;
+    b.staff(Role::Manager, "manager@demo.clinic.example", "Morgan Reyes")?;
+    let chen = b.staff(Role::Provider, "chen@demo.clinic.example", "Dr. Maya Chen")?;
+    let okafor = b.staff(Role::Provider, "okafor@demo.clinic.example", "Sam Okafor, RN")?;
 
     // In the middle of a typical course, treated around the eyes two days ago.
-    let ana = b.patient(chen, "Ana", "Silva", (1988, 4, 12), Some("ana.silva@mail.example"))?;
-    let s = b.series(ana, chen, Condition::AcneScars, 3, None, None)?;
-    b.session(s, chen, 30, false, false)?;
-    b.session(s, chen, 2, true, false)?;
-    b.account(Role::Patient, "ana.silva@mail.example", "Ana Silva", Some(ana))?;
+    let ana = b.patient(&chen, "Ana", "Silva", (1988, 4, 12), Some("ana.silva@mail.example"))?;
+    let s = b.series(ana, &chen, Condition::AcneScars, 3, None, None)?;
+    b.session(s, &chen, 30, false, false)?;
+    b.session(s, &chen, 2, true, false)?;
+    b.portal_login("ana.silva@mail.example", "Ana Silva", ana)?;
 
     // Treated today.
     let bruno = b.patient(
-        okafor,
+        &okafor,
         "Bruno",
         "Costa",
         (1979, 11, 3),
         Some("bruno.costa@mail.example"),
     )?;
-    let s = b.series(bruno, okafor, Condition::FineLinesAndWrinkles, 3, None, None)?;
-    b.session(s, okafor, 0, false, false)?;
-    b.account(Role::Patient, "bruno.costa@mail.example", "Bruno Costa", Some(bruno))?;
+    let s = b.series(bruno, &okafor, Condition::FineLinesAndWrinkles, 3, None, None)?;
+    b.session(s, &okafor, 0, false, false)?;
+    b.portal_login("bruno.costa@mail.example", "Bruno Costa", bruno)?;
 
     // A course that reached the maximum, a refused 6th attempt, and a flagged new course.
-    let carla = b.patient(chen, "Carla", "Mendes", (1992, 7, 21), None)?;
+    let carla = b.patient(&chen, "Carla", "Mendes", (1992, 7, 21), None)?;
     let s = b.series(
         carla,
-        chen,
+        &chen,
         Condition::StretchMarks,
         5,
         Some("Extensive abdominal stretch marks"),
         None,
     )?;
     for (i, days_ago) in [200u64, 170, 140, 110, 80].into_iter().enumerate() {
-        b.session(s, chen, days_ago, false, i >= 3)?;
+        b.session(s, &chen, days_ago, false, i >= 3)?;
     }
-    b.session(s, chen, 50, false, true)?;
-    series::complete(b.conn, s, b.now)?;
+    b.session(s, &chen, 50, false, true)?;
+    b.complete(s, &chen)?;
     b.series(
         carla,
-        chen,
+        &chen,
         Condition::SurgicalScars,
         2,
         None,
@@ -166,17 +223,19 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
     )?;
 
     // Beyond the plan, acknowledged, then completed.
-    let dmitri = b.patient(okafor, "Dmitri", "Ivanov", (1965, 2, 28), None)?;
-    let s = b.series(dmitri, okafor, Condition::EnlargedPores, 2, None, None)?;
+    let dmitri = b.patient(&okafor, "Dmitri", "Ivanov", (1965, 2, 28), None)?;
+    let s = b.series(dmitri, &okafor, Condition::EnlargedPores, 2, None, None)?;
     for (i, days_ago) in [120u64, 90, 60].into_iter().enumerate() {
-        b.session(s, okafor, days_ago, false, i >= 2)?;
+        b.session(s, &okafor, days_ago, false, i >= 2)?;
     }
-    series::complete(b.conn, s, b.now)?;
+    b.complete(s, &okafor)?;
 
     // A new course with nothing recorded yet.
-    let elena = b.patient(chen, "Elena", "Rossi", (2001, 9, 9), None)?;
-    b.series(elena, chen, Condition::Hyperpigmentation, 3, None, None)?;
+    let elena = b.patient(&chen, "Elena", "Rossi", (2001, 9, 9), None)?;
+    b.series(elena, &chen, Condition::Hyperpigmentation, 3, None, None)?;
 
+    // Reads and refusals the actions audited outside their transactions.
+    clinic_db::audit::insert_many(b.conn, &b.trail.take())?;
     Ok(b.logins)
 }
 

@@ -4,16 +4,14 @@
 use crate::Config;
 use actix_web::dev::Server;
 use anyhow::{Context, Result};
-use chrono::Duration;
-use clinic_auth::{OneTimeCode, generate_code, generate_secret, hash_code};
-use clinic_db::{DbConn, Pool, invitations, settings, users};
+use clinic_auth::{OneTimeCode, generate_secret};
+use clinic_db::{Pool, settings};
 use clinic_domain::{Clock, SystemClock};
 use clinic_web::{AppState, AuditSink, Settings};
 use std::net::TcpListener;
 use std::sync::Arc;
 
 pub const SIGNING_KEY_SETTING: &str = "jwt_signing_key";
-const SETUP_LINK_DAYS: i64 = 7;
 
 pub struct Application {
     port: u16,
@@ -43,7 +41,7 @@ impl Application {
             Some(s) => s.clone(),
             None => settings::get_or_insert(&mut conn, SIGNING_KEY_SETTING, &generate_secret()?, now)?,
         };
-        let setup_code = offer_setup_link(&mut conn, now)?;
+        let setup_code = clinic_app::setup::offer_link(&mut conn, now).map_err(|e| anyhow::anyhow!(e.chain()))?;
         if !config.database_url.is_postgres() {
             // SQLite keeps no statistics by itself; PostgreSQL's autovacuum does.
             conn.optimize()?;
@@ -86,25 +84,4 @@ impl Application {
         self.audit.shutdown();
         result
     }
-}
-
-/// While no manager exists, issues a fresh one-time setup code (voiding any earlier one).
-fn offer_setup_link(conn: &mut DbConn, now: chrono::NaiveDateTime) -> Result<Option<OneTimeCode>> {
-    if users::count_active_managers(conn)? > 0 {
-        return Ok(None);
-    }
-    let code = generate_code()?;
-    let hash = hash_code(code.as_str());
-    invitations::replace(
-        conn,
-        &invitations::NewInvitation {
-            purpose: invitations::PURPOSE_SETUP,
-            patient_id: None,
-            code_hash: &hash,
-            created_by: None,
-            created_at: now,
-            expires_at: now + Duration::days(SETUP_LINK_DAYS),
-        },
-    )?;
-    Ok(Some(code))
 }

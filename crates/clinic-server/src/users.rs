@@ -2,9 +2,13 @@
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
+use clinic_app::Env;
+use clinic_app::audit::Collected;
+use clinic_app::staff::{self, NewStaff};
 use clinic_auth::{Password, hash_password};
 use clinic_db::{DbConn, users};
-use clinic_domain::user::{Email, PersonName, Role};
+use clinic_domain::FixedClock;
+use clinic_domain::user::Role;
 use std::io::BufRead;
 
 /// Reads the password from `CLINIC_PASSWORD`, or else the first line of standard input.
@@ -23,7 +27,8 @@ pub fn read_password(stdin: &mut dyn BufRead) -> Result<String> {
     Ok(password)
 }
 
-/// Creates a staff account from the command line's values.
+/// Creates a staff account from the command line's values, through the same action the staff page
+/// and the API use.
 pub fn add_staff(
     conn: &mut DbConn,
     role: &str,
@@ -38,23 +43,22 @@ pub fn add_staff(
     if !role.is_staff() {
         bail!("--role must be manager or provider (patients get their login from their provider)");
     }
-    let email = Email::parse("email", email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
-    let name = PersonName::parse("name", name).map_err(|e| anyhow::anyhow!("--name {}", e.message))?;
+    let new = NewStaff::parse(email, name, role.as_str()).map_err(|e| match e.field {
+        "email" => anyhow::anyhow!("--email: {}", e.message),
+        _ => anyhow::anyhow!("--name {}", e.message),
+    })?;
     let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    if users::find_by_email(conn, email.as_str())?.is_some() {
-        bail!("an account with e-mail {email} already exists");
-    }
     let hash = hash_password(&password)?;
-    let user = users::insert(
-        conn,
-        &users::NewUser {
-            email: email.as_str(),
-            display_name: name.as_str(),
-            role: role.as_str(),
-            password_hash: &hash,
-            patient_id: None,
-            created_at: now,
-        },
-    )?;
-    Ok(user)
+    let clock = FixedClock(now.and_utc());
+    let trail = Collected::default();
+    let env = Env {
+        clock: &clock,
+        tz: chrono_tz::UTC,
+        trail: &trail,
+        public_url: "",
+    };
+    staff::create(conn, &env, None, &new, &hash).map_err(|e| match e {
+        clinic_app::Error::Refused { .. } => anyhow::anyhow!("an account with e-mail {} already exists", new.email),
+        other => anyhow::anyhow!(other.chain()),
+    })
 }

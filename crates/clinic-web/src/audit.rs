@@ -1,65 +1,16 @@
-//! The audit trail. Writes put their audit row in the same transaction as the write
-//! (`clinic_db::audit::insert`); reads and refusals go through [`AuditSink`], which group-commits them
-//! at least every 100 ms and when the server stops, so a read costs no fsync of its own.
+//! The server's audit trail for reads and refusals ([`AuditSink`]): it group-commits them at least
+//! every 100 ms and when the server stops, so a read costs no fsync of its own. Writes put their audit
+//! row in the same transaction as the write (`clinic_db::audit::insert`, in the use cases).
 
-use chrono::NaiveDateTime;
+use clinic_app::Trail;
 use clinic_db::Pool;
 use clinic_db::audit::NewAuditEvent;
-use clinic_domain::{PatientId, UserId};
 use std::sync::mpsc::{self, Sender, TryRecvError};
 use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
-
-/// Builds one audit row. Never put a password, token or code in any field.
-#[must_use]
-pub struct Event(NewAuditEvent);
-
-pub fn event(at: NaiveDateTime, action: &str, outcome: &str) -> Event {
-    Event(NewAuditEvent {
-        occurred_at: at,
-        actor_id: None,
-        action: action.into(),
-        patient_id: None,
-        subject: None,
-        outcome: outcome.into(),
-        address: None,
-        detail: None,
-    })
-}
-
-impl Event {
-    pub fn actor(mut self, id: Option<UserId>) -> Self {
-        self.0.actor_id = id.map(|i| i.0);
-        self
-    }
-
-    pub fn patient(mut self, id: Option<PatientId>) -> Self {
-        self.0.patient_id = id.map(|i| i.0);
-        self
-    }
-
-    pub fn subject(mut self, s: impl Into<String>) -> Self {
-        self.0.subject = Some(s.into());
-        self
-    }
-
-    pub fn address(mut self, a: &str) -> Self {
-        self.0.address = Some(a.to_owned());
-        self
-    }
-
-    pub fn detail(mut self, d: impl Into<String>) -> Self {
-        self.0.detail = Some(d.into());
-        self
-    }
-
-    pub fn build(self) -> NewAuditEvent {
-        self.0
-    }
-}
 
 /// A background writer of audit rows that need not share a transaction.
 pub struct AuditSink {
@@ -102,14 +53,6 @@ impl AuditSink {
         })
     }
 
-    pub fn record(&self, event: Event) {
-        if let Ok(guard) = self.tx.read()
-            && let Some(tx) = guard.as_ref()
-        {
-            let _ = tx.send(event.build());
-        }
-    }
-
     /// Writes what is buffered and stops the writer (at shutdown).
     pub fn shutdown(&self) {
         if let Ok(mut guard) = self.tx.write() {
@@ -119,6 +62,16 @@ impl AuditSink {
             && let Some(handle) = guard.take()
         {
             let _ = handle.join();
+        }
+    }
+}
+
+impl Trail for AuditSink {
+    fn record(&self, event: NewAuditEvent) {
+        if let Ok(guard) = self.tx.read()
+            && let Some(tx) = guard.as_ref()
+        {
+            let _ = tx.send(event);
         }
     }
 }

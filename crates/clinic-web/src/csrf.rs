@@ -2,21 +2,19 @@
 //! session, or for anonymous forms from a random nonce kept in a SameSite=Strict cookie; and the
 //! request's Origin (or Referer) must be this site.
 
-use crate::AppState;
-use crate::auth::Caller;
-use crate::error::AppError;
+use crate::state::AppState;
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
+use clinic_app::{Actor, Error, ErrorCode};
 use clinic_auth::{csrf_token, generate_secret, verify_csrf};
 use clinic_domain::user::Role;
 
 pub const NONCE_COOKIE: &str = "clinic_csrf";
 
-fn csrf_failed() -> AppError {
-    AppError::rule(
-        StatusCode::FORBIDDEN,
-        "csrf_failed",
+fn csrf_failed() -> Error {
+    Error::refused(
+        ErrorCode::CsrfFailed,
         "This form has expired or did not come from this site. Reload the page and try again.",
     )
 }
@@ -27,11 +25,11 @@ pub fn session_token(state: &AppState, session_id: &str) -> String {
 }
 
 /// The token for an anonymous form, and the nonce cookie to set when the browser has none yet.
-pub fn anonymous_token(state: &AppState, req: &HttpRequest) -> Result<(String, Option<Cookie<'static>>), AppError> {
+pub fn anonymous_token(state: &AppState, req: &HttpRequest) -> Result<(String, Option<Cookie<'static>>), Error> {
     if let Some(c) = req.cookie(NONCE_COOKIE).filter(|c| c.value().len() == 64) {
         return Ok((csrf_token(&state.csrf_key, c.value()), None));
     }
-    let nonce = generate_secret().map_err(|e| AppError::Internal(e.to_string()))?;
+    let nonce = generate_secret().map_err(|e| Error::internal("generating a form nonce", e))?;
     let token = csrf_token(&state.csrf_key, &nonce);
     let cookie = Cookie::build(NONCE_COOKIE, nonce)
         .path("/")
@@ -43,7 +41,7 @@ pub fn anonymous_token(state: &AppState, req: &HttpRequest) -> Result<(String, O
 }
 
 /// Checks an anonymous form's token against the nonce cookie, and its origin.
-pub fn check_anonymous(state: &AppState, req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
+pub fn check_anonymous(state: &AppState, req: &HttpRequest, submitted: &str) -> Result<(), Error> {
     check_origin(state, req)?;
     let nonce = req.cookie(NONCE_COOKIE).ok_or_else(csrf_failed)?;
     if verify_csrf(&state.csrf_key, nonce.value(), submitted) {
@@ -54,7 +52,7 @@ pub fn check_anonymous(state: &AppState, req: &HttpRequest, submitted: &str) -> 
 }
 
 /// Checks a signed-in form's token against its session, and its origin.
-pub fn check_session(state: &AppState, req: &HttpRequest, session_id: &str, submitted: &str) -> Result<(), AppError> {
+pub fn check_session(state: &AppState, req: &HttpRequest, session_id: &str, submitted: &str) -> Result<(), Error> {
     check_origin(state, req)?;
     if verify_csrf(&state.csrf_key, session_id, submitted) {
         Ok(())
@@ -67,16 +65,16 @@ pub fn check_session(state: &AppState, req: &HttpRequest, session_id: &str, subm
 pub fn check_form(
     state: &AppState,
     req: &HttpRequest,
-    caller: &Caller,
+    actor: &Actor,
     roles: &[Role],
     submitted: &str,
-) -> Result<(), AppError> {
-    caller.require(state, roles)?;
-    check_session(state, req, &caller.session_id, submitted)
+) -> Result<(), Error> {
+    actor.require(&state.env(), roles)?;
+    check_session(state, req, &actor.session_id, submitted)
 }
 
 /// A browser sends Origin (or Referer) with a form post; when it names a site, it must be this one.
-fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
+fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), Error> {
     let own = [state.settings.public_url.clone(), {
         let info = req.connection_info();
         format!("{}://{}", info.scheme(), info.host())

@@ -5,7 +5,7 @@
 //! thread per core the memory is reused, and the same threads bound how many hashes run at once, so
 //! sign-ins cannot starve other requests of CPU.
 
-use crate::error::AppError;
+use clinic_app::Error;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -33,7 +33,7 @@ impl Hasher {
     }
 
     /// Runs `f` (argon2 work) on a hashing thread and waits for it without blocking the caller's thread.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn run<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -48,10 +48,8 @@ impl Hasher {
         });
         self.jobs
             .send(job)
-            .map_err(|_| AppError::Internal("the hashing threads have stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal("a hashing job failed".into()))
+            .map_err(|_| Error::bug("the hashing threads have stopped"))?;
+        answer.await.map_err(|_| Error::bug("a hashing job failed"))
     }
 }
 

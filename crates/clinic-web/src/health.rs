@@ -1,6 +1,9 @@
 //! Liveness and readiness.
 
-use crate::{AppError, AppState, RouteSpec, blocking};
+use crate::error::ApiError;
+use crate::routes::RouteSpec;
+use crate::run::db;
+use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 
@@ -15,9 +18,8 @@ async fn health() -> HttpResponse {
 }
 
 /// The database answers.
-async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let backend = blocking(move || {
-        let mut conn = state.conn()?;
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let backend = db(&state, |conn, _| {
         conn.ping()?;
         Ok(conn.backend_name())
     })

@@ -1,7 +1,9 @@
 //! HTTP: actix-web routes, askama pages, and the mapping of errors to responses.
 //!
-//! Every route is declared once in [`routes`] (method, path, handler); the server and the
-//! authorization-matrix test both read that table, so a route cannot be served without being tested.
+//! A handler parses its request into the domain's types, calls the use case in `clinic-app`, and
+//! shapes the answer (JSON in `api`, a page in `pages`). Every route is declared once in [`routes`];
+//! the server and the authorization-matrix test both read that table, so a route cannot be served
+//! without being tested.
 
 mod address;
 pub mod api;
@@ -12,61 +14,24 @@ mod error;
 mod hasher;
 mod headers;
 mod health;
+mod html;
 mod pages;
-mod setup;
+mod routes;
+mod run;
+mod schemas;
 mod state;
 mod views;
 
 use actix_web::dev::Server;
-use actix_web::http::Method;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Route, web};
-use std::collections::BTreeMap;
+use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use tracing_actix_web::TracingLogger;
 
 pub use audit::AuditSink;
-pub use auth::{SESSION_ABSOLUTE_HOURS, SESSION_IDLE_MINUTES};
-pub use error::{AppError, CODES};
+pub use error::{ApiError, status_of};
 pub use headers::security_headers;
+pub use routes::{RouteSpec, configure, routes};
 pub use state::{AppState, Settings};
-
-/// One route: the table is the single source of what the server answers.
-pub struct RouteSpec {
-    pub method: Method,
-    pub path: &'static str,
-    make: fn() -> Route,
-}
-
-impl RouteSpec {
-    pub(crate) fn new(method: Method, path: &'static str, make: fn() -> Route) -> Self {
-        Self { method, path, make }
-    }
-}
-
-/// Every route of the application.
-pub fn routes() -> Vec<RouteSpec> {
-    let mut v = Vec::new();
-    health::routes(&mut v);
-    pages::routes(&mut v);
-    setup::routes(&mut v);
-    api::routes(&mut v);
-    v
-}
-
-/// Wires [`routes`], one resource per path so that a wrong method gets 405.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut by_path: BTreeMap<&'static str, Vec<RouteSpec>> = BTreeMap::new();
-    for r in routes() {
-        by_path.entry(r.path).or_default().push(r);
-    }
-    for (path, specs) in by_path {
-        let mut resource = web::resource(path);
-        for spec in specs {
-            resource = resource.route((spec.make)());
-        }
-        cfg.service(resource);
-    }
-}
 
 /// The HTTP server on `listener`; it stops gracefully on SIGTERM or Ctrl-C.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
@@ -85,9 +50,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(error::json_config())
             .app_data(error::path_config())
             .app_data(error::query_config())
-            .app_data(error::form_config())
+            .app_data(html::form_config())
             .configure(configure)
-            .default_service(web::to(not_found))
+            .default_service(web::to(routes::not_found))
     })
     .workers(workers)
     .worker_max_blocking_threads(blocking_threads)
@@ -95,41 +60,4 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-async fn not_found(req: HttpRequest) -> HttpResponse {
-    if req.path().starts_with("/api/") {
-        actix_web::ResponseError::error_response(&AppError::NotFound)
-    } else {
-        pages::not_found_page()
-    }
-}
-
-/// A short read by key: on SQLite, when a connection is idle, it runs right here (an indexed lookup in
-/// an embedded database takes microseconds, less than handing it to another thread and back, and WAL
-/// readers never wait for writers); otherwise, and always on PostgreSQL (a network round trip), it goes
-/// to the blocking pool. Only for reads: a write may wait for SQLite's write lock.
-pub async fn quick_read<T, F>(state: &AppState, f: F) -> Result<T, AppError>
-where
-    F: FnOnce(&mut clinic_db::DbConn) -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    if state.inline_reads
-        && let Some(mut conn) = state.pool.try_get()
-    {
-        return f(&mut conn);
-    }
-    let st = state.clone();
-    blocking(move || f(&mut *st.conn()?)).await
-}
-
-/// Runs blocking work (diesel queries, argon2) on the blocking thread pool, never on an actix worker.
-pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
-where
-    F: FnOnce() -> Result<T, AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    web::block(f)
-        .await
-        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
 }

@@ -1,7 +1,7 @@
 use crate::audit::AuditSink;
 use crate::hasher::Hasher;
-use chrono::NaiveDateTime;
 use chrono_tz::Tz;
+use clinic_app::Env;
 use clinic_auth::TokenKeys;
 use clinic_db::{DbError, Pool, PooledConn};
 use clinic_domain::Clock;
@@ -20,7 +20,7 @@ pub struct AppState {
     pub audit: Arc<AuditSink>,
     /// Runs argon2 work: one thread per core.
     pub hasher: Hasher,
-    /// True on SQLite: short reads by key may run on the request's own thread (`quick_read`).
+    /// True on SQLite: short reads by key may run on the request's own thread (`run::read`).
     pub inline_reads: bool,
 }
 
@@ -54,12 +54,18 @@ impl AppState {
         })
     }
 
-    /// A pooled connection; called inside `blocking`.
+    /// A pooled connection; called inside `run::blocking`.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         Ok(self.pool.get()?)
     }
 
-    pub fn now(&self) -> NaiveDateTime {
-        self.clock.now().naive_utc()
+    /// What the use cases read besides their connection.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            clock: &*self.clock,
+            tz: self.settings.timezone,
+            trail: &*self.audit,
+            public_url: &self.settings.public_url,
+        }
     }
 }

@@ -1,20 +1,24 @@
-//! The JSON API under `/api/v1`.
+//! The JSON API under `/api/v1`, and its OpenAPI document, generated from the handlers' request and
+//! response types.
 
+mod audit;
 mod auth;
-pub(crate) mod invitations;
-pub(crate) mod manager;
-pub mod openapi;
+mod invitations;
+mod openapi;
 pub(crate) mod patients;
+pub(crate) mod reports;
 pub(crate) mod series;
-pub(crate) mod staff;
+mod staff;
 pub(crate) mod timeline;
 
 #[cfg(test)]
 mod properties;
 
-pub(crate) use auth::{activate, change_password};
+pub(crate) use audit::AuditQuery;
+pub use openapi::document;
+pub(crate) use staff::create_staff;
 
-use crate::RouteSpec;
+use crate::routes::RouteSpec;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     auth::routes(v);
@@ -23,6 +27,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     invitations::routes(v);
     series::routes(v);
     timeline::routes(v);
-    manager::routes(v);
+    reports::routes(v);
+    audit::routes(v);
     openapi::routes(v);
 }

@@ -1,18 +1,19 @@
 //! Patients: providers create and correct them; staff list, search and read them.
 
-use crate::auth::{ApiCaller, Caller};
-use crate::error::AppError;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::RouteSpec;
+use crate::run::db;
+use crate::state::AppState;
 use crate::views::{PatientView, SeriesView};
-use crate::{AppState, RouteSpec, blocking};
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
-use clinic_db::patients::Patient;
-use clinic_db::{patients, series, users};
+use clinic_app::patients;
 use clinic_domain::patient::{NewPatient, PatientInput};
-use clinic_domain::user::Role;
 use clinic_domain::{FieldError, PatientId};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::POST, "/api/v1/patients", || {
@@ -27,11 +28,13 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     }));
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PatientInput)]
 pub(crate) struct PatientBody {
     pub first_name: String,
     pub last_name: String,
+    #[schema(format = Date)]
     pub date_of_birth: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -44,7 +47,8 @@ pub(crate) fn parse_date(field: &'static str, raw: &str) -> Result<NaiveDate, Fi
 }
 
 impl PatientBody {
-    pub(crate) fn parse(&self, today: NaiveDate) -> Result<NewPatient, AppError> {
+    /// The patient as the domain takes it; `today` bounds the date of birth.
+    pub(crate) fn parse(&self, today: NaiveDate) -> Result<NewPatient, FieldError> {
         let date_of_birth = parse_date("date_of_birth", &self.date_of_birth)?;
         let input = PatientInput {
             first_name: &self.first_name,
@@ -53,124 +57,95 @@ impl PatientBody {
             email: self.email.as_deref(),
             phone: self.phone.as_deref(),
         };
-        NewPatient::parse(input, today).map_err(|mut errors| AppError::Validation(errors.remove(0)))
+        NewPatient::parse(input, today).map_err(|mut errors| errors.remove(0))
     }
 }
 
-/// Creates a patient (`id` None) or corrects one, keeping the prior version; shared by the API and
-/// the provider's pages.
-pub(crate) async fn save_patient(
-    state: &AppState,
-    caller: &Caller,
-    id: Option<PatientId>,
-    body: &PatientBody,
-) -> Result<Patient, AppError> {
-    caller.require(state, &[Role::Provider])?;
-    let parsed = body.parse(state.clock.today_in(state.settings.timezone))?;
-    let (st, caller) = (state.clone(), caller.clone());
-    blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        Ok(conn.write_transaction(|conn| {
-            let (p, action) = match id {
-                None => (patients::insert(conn, &parsed, caller.user.id, now)?, "patient.create"),
-                Some(id) => (
-                    patients::update(conn, id, &parsed, caller.user.id, now)?,
-                    "patient.update",
-                ),
-            };
-            clinic_db::audit::insert(conn, &caller.event(&st, action, "success").patient(Some(p.id)).build())?;
-            Ok::<_, clinic_db::DbError>(p)
-        })?)
-    })
-    .await
-}
-
-async fn create(
+/// Create a patient (provider).
+#[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = PatientBody,
+    responses((status = 201, body = PatientView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     caller: ApiCaller,
     body: web::Json<PatientBody>,
-) -> Result<HttpResponse, AppError> {
-    let patient = save_patient(&state, &caller.0, None, &body).await?;
-    Ok(HttpResponse::Created().json(PatientView::from(&patient)))
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.0;
+    actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
+    let new = body.parse(state.env().today())?;
+    let p = db(&state, move |conn, env| patients::save(conn, env, &actor, None, &new)).await?;
+    Ok(HttpResponse::Created().json(PatientView::from(&p)))
 }
 
-async fn update(
+/// Correct a patient's details; the prior version is kept (provider).
+#[utoipa::path(put, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = i64, Path)),
+    request_body = PatientBody,
+    responses((status = 200, body = PatientView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     caller: ApiCaller,
     path: web::Path<i64>,
     body: web::Json<PatientBody>,
-) -> Result<HttpResponse, AppError> {
-    let patient = save_patient(&state, &caller.0, Some(PatientId(path.into_inner())), &body).await?;
-    Ok(HttpResponse::Ok().json(PatientView::from(&patient)))
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, PatientId(path.into_inner()));
+    actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
+    let new = body.parse(state.env().today())?;
+    let p = db(&state, move |conn, env| {
+        patients::save(conn, env, &actor, Some(id), &new)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PatientView::from(&p)))
 }
 
-#[derive(Deserialize)]
-struct Search {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Search {
+    /// Part of a first name, last name or e-mail address; all patients when blank.
     q: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
-async fn list(
+/// List or search patients by name or e-mail (provider, manager).
+#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(Search),
+    responses((status = 200, body = Vec<PatientView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     caller: ApiCaller,
     query: web::Query<Search>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<HttpResponse, ApiError> {
+    let actor = caller.0;
     let q = query.q.clone().unwrap_or_default();
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let found = search_patients(&state, &caller.0, q, limit).await?;
+    let found = db(&state, move |conn, env| patients::search(conn, env, &actor, &q, limit)).await?;
     Ok(HttpResponse::Ok().json(found.iter().map(PatientView::from).collect::<Vec<_>>()))
 }
 
-/// Patients matching `q` (all when blank), for staff; the search is audited. Shared by the API and the
-/// patient list page.
-pub(crate) async fn search_patients(
-    state: &AppState,
-    caller: &Caller,
-    q: String,
-    limit: i64,
-) -> Result<Vec<Patient>, AppError> {
-    caller.require(state, &[Role::Provider, Role::Manager])?;
-    let st = state.clone();
-    let caller = caller.clone();
-    blocking(move || {
-        let found = patients::search(&mut *st.conn()?, &q, limit)?;
-        st.audit.record(
-            caller
-                .event(&st, "patient.list", "success")
-                .detail(format!("{} found", found.len())),
-        );
-        Ok(found)
-    })
-    .await
-}
-
-#[derive(Serialize)]
-struct PatientDetail {
+#[derive(Serialize, ToSchema)]
+#[schema(as = PatientDetail)]
+pub(crate) struct PatientDetail {
     #[serde(flatten)]
     patient: PatientView,
     has_portal_login: bool,
     series: Vec<SeriesView>,
 }
 
-async fn show(state: web::Data<AppState>, caller: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Provider, Role::Manager])?;
-    let id = PatientId(path.into_inner());
-    let st = state.clone();
-    let detail = blocking(move || {
-        let mut conn = st.conn()?;
-        let patient = patients::find(&mut conn, id)?;
-        let series = series::list_for_patient(&mut conn, id)?;
-        let has_portal_login = users::find_by_patient(&mut conn, id)?.is_some();
-        st.audit
-            .record(caller.event(&st, "patient.read", "success").patient(Some(id)));
-        Ok(PatientDetail {
-            patient: PatientView::from(&patient),
-            has_portal_login,
-            series: series.iter().map(SeriesView::summary).collect(),
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(detail))
+/// A patient with a summary of their series (provider, manager).
+#[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = i64, Path)),
+    responses((status = 200, body = PatientDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn show(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, PatientId(path.into_inner()));
+    let chart = db(&state, move |conn, env| patients::chart(conn, env, &actor, id, false)).await?;
+    Ok(HttpResponse::Ok().json(PatientDetail {
+        patient: PatientView::from(&chart.patient),
+        has_portal_login: chart.has_portal_login,
+        series: chart.series.iter().map(|(s, _)| SeriesView::summary(s)).collect(),
+    }))
 }

@@ -1,17 +1,19 @@
 //! Staff accounts: managers create, list, disable and re-enable them.
 
-use crate::audit::event;
-use crate::auth::{ApiCaller, Caller, hash_off_worker};
-use crate::error::AppError;
-use crate::{AppState, RouteSpec, blocking};
-use actix_web::http::{Method, StatusCode};
+use crate::auth::{ApiCaller, hash_off_worker, new_password};
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::RouteSpec;
+use crate::run::db;
+use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
-use clinic_auth::Password;
+use clinic_app::staff::{self, NewStaff};
+use clinic_app::{Actor, Error};
 use clinic_db::users::User;
-use clinic_db::{DbError, login_sessions, users};
-use clinic_domain::user::{Email, PersonName, Role};
-use clinic_domain::{FieldError, UserId};
+use clinic_domain::UserId;
+use clinic_domain::user::Role;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::POST, "/api/v1/staff", || web::post().to(create)));
@@ -24,20 +26,24 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     }));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewStaff {
+#[schema(as = NewStaff)]
+pub(crate) struct NewStaffBody {
     email: String,
     display_name: String,
+    #[schema(schema_with = crate::schemas::staff_role)]
     role: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Staff)]
 pub(crate) struct StaffView {
     id: i64,
     email: String,
     display_name: String,
+    #[schema(schema_with = crate::schemas::role)]
     role: Role,
     active: bool,
     created_at: String,
@@ -51,154 +57,78 @@ impl From<User> for StaffView {
             email: u.email,
             display_name: u.display_name,
             role: u.role,
-            created_at: u
-                .created_at
-                .and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_at: crate::views::utc(u.created_at),
         }
     }
 }
 
-fn email_taken() -> AppError {
-    AppError::rule(
-        StatusCode::CONFLICT,
-        "email_taken",
-        "an account with this e-mail address already exists",
-    )
-}
-
-/// Creates a staff account (shared by the API and the staff page).
+/// Creates a staff account with a password (shared by the API and the staff page): the role is
+/// checked and the input parsed before the password is hashed.
 pub(crate) async fn create_staff(
     state: &AppState,
-    caller: &Caller,
+    actor: &Actor,
     email: &str,
     display_name: &str,
     role: &str,
     password: &str,
-) -> Result<User, AppError> {
-    caller.require(state, &[Role::Manager])?;
-    let email = Email::parse("email", email)?;
-    let name = PersonName::parse("display_name", display_name)?;
-    let role: Role = role.parse()?;
-    if !role.is_staff() {
-        return Err(FieldError::new("role", "must be manager or provider").into());
-    }
-    let password = Password::parse(password).map_err(|e| FieldError::new("password", e.to_string()))?;
-    let hash = hash_off_worker(state, password).await?;
-    let st = state.clone();
-    let caller = caller.clone();
-    blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        let created = conn.write_transaction(|conn| {
-            if users::find_by_email(conn, email.as_str())?.is_some() {
-                return Ok(None);
-            }
-            let user = users::insert(
-                conn,
-                &users::NewUser {
-                    email: email.as_str(),
-                    display_name: name.as_str(),
-                    role: role.as_str(),
-                    password_hash: &hash,
-                    patient_id: None,
-                    created_at: now,
-                },
-            )?;
-            let audit = caller
-                .event(&st, "staff.create", "success")
-                .subject(format!("user:{}", user.id));
-            clinic_db::audit::insert(conn, &audit.detail(format!("role {role}")).build())?;
-            Ok::<_, DbError>(Some(user))
-        });
-        match created {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) | Err(DbError::Conflict(_)) => Err(email_taken()),
-            Err(e) => Err(e.into()),
-        }
+) -> Result<User, Error> {
+    actor.require(&state.env(), &[Role::Manager])?;
+    let new = NewStaff::parse(email, display_name, role)?;
+    let hash = hash_off_worker(state, new_password("password", password)?).await?;
+    let actor = actor.clone();
+    db(state, move |conn, env| {
+        staff::create(conn, env, Some(&actor), &new, &hash)
     })
     .await
 }
 
-async fn create(
+/// Create a staff account (manager).
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = NewStaffBody,
+    responses((status = 201, body = StaffView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    body: web::Json<NewStaff>,
-) -> Result<HttpResponse, AppError> {
+    body: web::Json<NewStaffBody>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let user = create_staff(&state, &caller.0, &b.email, &b.display_name, &b.role, &b.password).await?;
     Ok(HttpResponse::Created().json(StaffView::from(user)))
 }
 
-/// Staff accounts, for a manager (audited).
-pub(crate) async fn list_staff(state: &AppState, caller: &Caller) -> Result<Vec<User>, AppError> {
-    caller.require(state, &[Role::Manager])?;
-    let st = state.clone();
-    let caller = caller.clone();
-    blocking(move || {
-        let staff = users::list_staff(&mut *st.conn()?)?;
-        st.audit.record(caller.event(&st, "staff.list", "success"));
-        Ok(staff)
-    })
-    .await
-}
-
-async fn list(state: web::Data<AppState>, caller: ApiCaller) -> Result<HttpResponse, AppError> {
-    let staff = list_staff(&state, &caller.0).await?;
+/// List staff accounts (manager).
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff",
+    responses((status = 200, body = Vec<StaffView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn list(state: web::Data<AppState>, caller: ApiCaller) -> Result<HttpResponse, ApiError> {
+    let actor = caller.0;
+    let staff = db(&state, move |conn, env| staff::list(conn, env, &actor)).await?;
     Ok(HttpResponse::Ok().json(staff.into_iter().map(StaffView::from).collect::<Vec<_>>()))
 }
 
-async fn disable(
+/// Disable a staff account; its tokens end at once (manager).
+#[utoipa::path(post, path = "/api/v1/staff/{id}/disable", tag = "staff", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn disable(
     state: web::Data<AppState>,
     caller: ApiCaller,
     path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    set_active(&state, &caller.0, UserId(path.into_inner()), false).await?;
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, UserId(path.into_inner()));
+    db(&state, move |conn, env| staff::set_active(conn, env, &actor, id, false)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn enable(state: web::Data<AppState>, caller: ApiCaller, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    set_active(&state, &caller.0, UserId(path.into_inner()), true).await?;
+/// Re-enable a staff account (manager).
+#[utoipa::path(post, path = "/api/v1/staff/{id}/enable", tag = "staff", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn enable(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, UserId(path.into_inner()));
+    db(&state, move |conn, env| staff::set_active(conn, env, &actor, id, true)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Disables (ending the account's sessions at once) or re-enables a staff account. The last active
-/// manager cannot be disabled.
-pub(crate) async fn set_active(state: &AppState, caller: &Caller, id: UserId, active: bool) -> Result<(), AppError> {
-    let caller = caller.clone();
-    caller.require(state, &[Role::Manager])?;
-    let st = state.clone();
-    blocking(move || {
-        let now = st.now();
-        let mut conn = st.conn()?;
-        conn.write_transaction(|conn| {
-            let target = users::find(conn, id)?;
-            if !target.role.is_staff() {
-                return Err(AppError::NotFound);
-            }
-            if !active && target.role == Role::Manager && target.is_active() && users::count_active_managers(conn)? <= 1
-            {
-                return Err(AppError::rule(
-                    StatusCode::CONFLICT,
-                    "last_manager",
-                    "this is the last active manager; add or enable another manager first",
-                ));
-            }
-            users::set_disabled(conn, id, if active { None } else { target.disabled_at.or(Some(now)) })?;
-            if !active {
-                login_sessions::revoke_all_of_user(conn, id, None, now)?;
-            }
-            let action = if active { "staff.enable" } else { "staff.disable" };
-            clinic_db::audit::insert(
-                conn,
-                &event(now, action, "success")
-                    .actor(Some(caller.user.id))
-                    .subject(format!("user:{id}"))
-                    .address(&caller.address)
-                    .build(),
-            )?;
-            Ok(())
-        })
-    })
-    .await
 }

@@ -1,16 +1,17 @@
 //! `/login`, `/logout`, `/activate` and the signed-in start page `/`.
 
 use crate::address::client_address;
-use crate::api::activate;
-use crate::auth::{PageCaller, SESSION_ABSOLUTE_HOURS, SignedIn, session_cookie_name, sign_in, sign_out};
+use crate::auth::{PageCaller, activate, session_cookie_name, sign_in, sign_out};
 use crate::csrf;
-use crate::error::{AppError, PageError};
-use crate::pages::{render, see_other};
-use crate::{AppState, RouteSpec};
+use crate::html::{PageError, render, see_other};
+use crate::routes::RouteSpec;
+use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use clinic_app::Error;
+use clinic_app::accounts::{SESSION_ABSOLUTE_HOURS, SignedIn};
 use clinic_domain::user::Role;
 use serde::Deserialize;
 
@@ -70,7 +71,8 @@ fn anonymous_form<T: Template>(
     let (token, cookie) = csrf::anonymous_token(state, req)?;
     let mut resp = render(status, &page(token));
     if let Some(c) = cookie {
-        resp.add_cookie(&c).map_err(|e| AppError::Internal(e.to_string()))?;
+        resp.add_cookie(&c)
+            .map_err(|e| Error::internal("setting a cookie", e))?;
     }
     Ok(resp)
 }
@@ -88,7 +90,7 @@ fn session_cookie(state: &AppState, signed: &SignedIn) -> Cookie<'static> {
 fn signed_in_redirect(state: &AppState, signed: &SignedIn) -> Result<HttpResponse, PageError> {
     let mut resp = see_other("/");
     resp.add_cookie(&session_cookie(state, signed))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| Error::internal("setting a cookie", e))?;
     Ok(resp)
 }
 
@@ -136,8 +138,8 @@ async fn login_submit(
     let address = client_address(&req, &state.settings.trusted_proxies);
     match sign_in(&state, &form.email, &form.password, &address).await {
         Ok(signed) => signed_in_redirect(&state, &signed),
-        Err(e @ (AppError::InvalidCredentials | AppError::Throttled { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
+        Err(e @ (Error::InvalidCredentials | Error::Throttled { .. })) => {
+            let status = crate::error::status_of(e.code());
             let error = Some(e.public_message());
             let email = form.email;
             anonymous_form(&state, &req, status, move |csrf| LoginPage { csrf, email, error })
@@ -168,7 +170,8 @@ async fn logout_submit(
     let mut resp = see_other("/login");
     let mut gone = Cookie::build(session_cookie_name(&state), "").path("/").finish();
     gone.make_removal();
-    resp.add_cookie(&gone).map_err(|e| AppError::Internal(e.to_string()))?;
+    resp.add_cookie(&gone)
+        .map_err(|e| Error::internal("removing a cookie", e))?;
     Ok(resp)
 }
 
@@ -207,10 +210,10 @@ async fn activate_submit(
     let address = client_address(&req, &state.settings.trusted_proxies);
     match activate(&state, &form.code, &form.password, &address).await {
         Ok(signed) => signed_in_redirect(&state, &signed),
-        Err(e @ (AppError::Validation(_) | AppError::Rule { .. } | AppError::Throttled { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
+        Err(e @ (Error::Validation(_) | Error::Refused { .. } | Error::Throttled { .. })) => {
+            let status = crate::error::status_of(e.code());
             let error = Some(match &e {
-                AppError::Validation(f) => f.message.clone(),
+                Error::Validation(f) => f.message.clone(),
                 other => other.public_message(),
             });
             let code = form.code;

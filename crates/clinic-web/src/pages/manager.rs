@@ -1,18 +1,23 @@
 //! The manager's pages: staff accounts, the series report with its chart and CSV, the audit log.
 
-use crate::api::manager::{AuditQuery, RangeQuery, ReportView, csv_response, load_audit, load_report, report_csv_text};
-use crate::api::staff::{create_staff, list_staff, set_active};
-use crate::auth::{Caller, PageCaller};
+use crate::api::AuditQuery;
+use crate::api::create_staff;
+use crate::api::reports::{RangeQuery, ReportView, csv_response, report_csv_text};
+use crate::auth::PageCaller;
 use crate::csrf;
-use crate::error::{AppError, PageError};
-use crate::pages::{render, see_other};
-use crate::{AppState, RouteSpec};
+use crate::html::{PageError, render, see_other, shown_on_form};
+use crate::routes::RouteSpec;
+use crate::run::db;
+use crate::state::AppState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use clinic_app::{Actor, Error, reports, staff};
 use clinic_db::audit::AuditEvent;
+use clinic_db::reports::{DateRange, SeriesReport};
 use clinic_db::users::User;
 use clinic_domain::UserId;
+use clinic_domain::series::{MAXIMUM, TYPICAL_MAX, wording};
 use clinic_domain::user::Role;
 use serde::Deserialize;
 
@@ -43,15 +48,16 @@ struct StaffPage {
 
 async fn staff_page(
     state: &AppState,
-    caller: &Caller,
+    actor: &Actor,
     status: StatusCode,
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let staff = list_staff(state, caller).await?;
+    let a = actor.clone();
+    let staff = db(state, move |conn, env| staff::list(conn, env, &a)).await?;
     let page = StaffPage {
         staff,
-        csrf: csrf::session_token(state, &caller.session_id),
+        csrf: csrf::session_token(state, &actor.session_id),
         notice,
         error,
     };
@@ -99,10 +105,10 @@ async fn add_staff(
             )
             .await
         }
-        Err(e @ (AppError::Validation(_) | AppError::Rule { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
+        Err(e) if shown_on_form(&e) => {
+            let status = crate::error::status_of(e.code());
             let message = match &e {
-                AppError::Validation(f) => f.to_string(),
+                Error::Validation(f) => f.to_string(),
                 other => other.public_message(),
             };
             staff_page(&state, &caller, status, None, Some(message)).await
@@ -119,16 +125,17 @@ struct CsrfForm {
 async fn change_status(
     state: &AppState,
     req: &HttpRequest,
-    caller: &Caller,
+    caller: &Actor,
     id: UserId,
     csrf_value: &str,
     active: bool,
 ) -> Result<HttpResponse, PageError> {
     csrf::check_form(state, req, caller, &[Role::Manager], csrf_value)?;
-    match set_active(state, caller, id, active).await {
+    let a = caller.clone();
+    match db(state, move |conn, env| staff::set_active(conn, env, &a, id, active)).await {
         Ok(()) => Ok(see_other("/staff")),
-        Err(e @ AppError::Rule { .. }) => {
-            let status = actix_web::ResponseError::status_code(&e);
+        Err(e @ Error::Refused { .. }) => {
+            let status = crate::error::status_of(e.code());
             staff_page(state, caller, status, None, Some(e.public_message())).await
         }
         Err(e) => Err(e.into()),
@@ -172,29 +179,33 @@ struct Chart {
     description: String,
 }
 
-/// Bars for series with 1..=5 sessions, scaled to the tallest.
-fn chart(by_sessions: &[i64; 6]) -> Chart {
+/// Bars for series with 1 to the maximum of sessions, scaled to the tallest; beyond-typical bars amber.
+fn chart(by_sessions: &[i64]) -> Chart {
     let (width, height, top, bottom) = (520u32, 260u32, 24u32, 28u32);
-    let max = by_sessions[1..].iter().copied().max().unwrap_or(0).max(1);
-    let slot = width / 5;
-    let bars = (1..=5usize)
-        .map(|n| {
-            let value = by_sessions[n];
+    let counts: Vec<i64> = (1..=MAXIMUM)
+        .map(|n| by_sessions.get(usize::from(n)).copied().unwrap_or(0))
+        .collect();
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let slot = width / u32::from(MAXIMUM);
+    let bars = (1..=MAXIMUM)
+        .zip(&counts)
+        .map(|(n, &value)| {
             let usable = i64::from(height - top - bottom);
             let h = u32::try_from(value * usable / max).unwrap_or(0);
             Bar {
-                x: slot * (n as u32 - 1) + 12,
+                x: slot * u32::from(n - 1) + 12,
                 y: height - bottom - h,
                 w: slot - 24,
                 h,
                 value,
-                label: format!("{n} session{}", if n == 1 { "" } else { "s" }),
-                fill: if n <= 3 { "#0b5cad" } else { "#8a4b00" },
+                label: wording::sessions_count(n),
+                fill: if n <= TYPICAL_MAX { "#0b5cad" } else { "#8a4b00" },
             }
         })
         .collect();
-    let description = (1..=5)
-        .map(|n| format!("{} series with {n}", by_sessions[n]))
+    let description = (1..=MAXIMUM)
+        .zip(&counts)
+        .map(|(n, c)| format!("{c} series with {n}"))
         .collect::<Vec<_>>()
         .join(", ");
     Chart {
@@ -212,6 +223,34 @@ struct ReportPage {
     chart: Chart,
     from: String,
     to: String,
+    labels: ReportLabels,
+}
+
+/// The report's row labels, from `clinic-domain`.
+struct ReportLabels {
+    within_typical: String,
+    beyond_typical: String,
+    at_maximum: String,
+    refused: String,
+    caption: String,
+}
+
+impl ReportLabels {
+    fn new() -> Self {
+        Self {
+            within_typical: wording::within_typical(),
+            beyond_typical: wording::beyond_typical(),
+            at_maximum: wording::at_maximum(),
+            refused: wording::refused_attempts(),
+            caption: wording::chart_caption(),
+        }
+    }
+}
+
+/// The report for the range asked, for a manager.
+async fn load_report(state: &AppState, actor: &Actor, range: DateRange) -> Result<SeriesReport, Error> {
+    let a = actor.clone();
+    db(state, move |conn, env| reports::series(conn, env, &a, range)).await
 }
 
 impl ReportPage {
@@ -232,6 +271,7 @@ async fn report(
         r: ReportView::from(&r),
         from: range.from.map(|d| d.to_string()).unwrap_or_default(),
         to: range.to.map(|d| d.to_string()).unwrap_or_default(),
+        labels: ReportLabels::new(),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -267,7 +307,11 @@ async fn audit(
 ) -> Result<HttpResponse, PageError> {
     let q = q.into_inner();
     let filter = q.filter()?;
-    let events = load_audit(&state, &caller.0, filter, AUDIT_PAGE).await?;
+    let actor = caller.0;
+    let events = db(&state, move |conn, env| {
+        reports::audit_log(conn, env, &actor, &filter, AUDIT_PAGE)
+    })
+    .await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
     let next_page = (events.len() == usize::try_from(AUDIT_PAGE).unwrap_or(50)).then(|| {

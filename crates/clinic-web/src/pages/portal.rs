@@ -1,18 +1,19 @@
 //! The patient's portal: today's stage first, the whole timeline, the calendar file, a printout, and
 //! changing the password.
 
-use crate::api::change_password;
-use crate::api::timeline::{self, ics_response};
-use crate::auth::{Caller, PageCaller};
+use crate::api::timeline::ics_response;
+use crate::auth::{PageCaller, change_password};
 use crate::csrf;
-use crate::error::{AppError, PageError};
+use crate::html::{MessagePage, PageError, render};
 use crate::pages::provider::{TimelinePage, Which, session_list};
-use crate::pages::{MessagePage, render};
+use crate::routes::RouteSpec;
+use crate::run::read;
+use crate::state::AppState;
 use crate::views::TimelineView;
-use crate::{AppState, RouteSpec};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use clinic_app::{Actor, Error, ErrorCode, timeline};
 use clinic_domain::SessionId;
 use clinic_domain::user::Role;
 use serde::Deserialize;
@@ -46,12 +47,20 @@ struct PasswordPage {
 }
 
 /// The signed-in patient's timeline, or `None` when no session is recorded yet.
-async fn own_timeline(state: &AppState, caller: &Caller, which: Option<i64>) -> Result<Option<TimelineView>, AppError> {
-    caller.require(state, &[Role::Patient])?;
-    let patient = caller.user.patient_id.ok_or(AppError::Forbidden)?;
-    match timeline::load(state, caller, patient, which.map(SessionId)).await {
-        Ok(t) => Ok(Some(t)),
-        Err(AppError::Rule { code: "no_session", .. }) => Ok(None),
+async fn own_timeline(state: &AppState, actor: &Actor, which: Option<i64>) -> Result<Option<TimelineView>, Error> {
+    actor.require(&state.env(), &[Role::Patient])?;
+    let patient = actor.own_patient()?;
+    let a = actor.clone();
+    let found = read(state, move |conn, env| {
+        timeline::for_patient(conn, env, &a, patient, which.map(SessionId))
+    })
+    .await;
+    match found {
+        Ok(t) => Ok(Some(TimelineView::from(t))),
+        Err(Error::Refused {
+            code: ErrorCode::NoSession,
+            ..
+        }) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -70,18 +79,20 @@ async fn portal(
     caller: PageCaller,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    let Some(t) = own_timeline(&state, &caller, which.session_id).await? else {
+    let actor = caller.0;
+    let Some(t) = own_timeline(&state, &actor, which.session_id).await? else {
         return Ok(nothing_yet());
     };
-    let patient = caller.user.patient_id.ok_or(AppError::Forbidden)?;
+    let patient = actor.own_patient()?;
     let sessions = session_list(&state, patient).await?;
     let page = TimelinePage {
         t,
         preview: false,
-        name: caller.user.display_name,
+        name: actor.user.display_name,
         sessions,
         base: "/portal".into(),
+        ics_href: "/portal/timeline.ics".into(),
+        print_href: "/portal/print".into(),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -93,7 +104,7 @@ async fn calendar(
 ) -> Result<HttpResponse, PageError> {
     match own_timeline(&state, &caller.0, which.session_id).await? {
         Some(t) => Ok(ics_response(&t, state.clock.now())),
-        None => Err(AppError::NotFound.into()),
+        None => Err(Error::NotFound.into()),
     }
 }
 
@@ -134,14 +145,14 @@ async fn password_submit(
     caller: PageCaller,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
-    let csrf = csrf::session_token(&state, &caller.session_id);
-    match change_password(&state, &caller, &form.current_password, &form.new_password).await {
+    let actor = caller.0;
+    csrf::check_session(&state, &req, &actor.session_id, &form.csrf)?;
+    let csrf = csrf::session_token(&state, &actor.session_id);
+    match change_password(&state, &actor, &form.current_password, &form.new_password).await {
         Ok(()) => {}
-        Err(e @ (AppError::Validation(_) | AppError::Rule { .. })) => {
+        Err(e @ (Error::Validation(_) | Error::Refused { .. })) => {
             let error = match &e {
-                AppError::Validation(f) => f.message.clone(),
+                Error::Validation(f) => f.message.clone(),
                 other => other.public_message(),
             };
             return Ok(render(

@@ -1,20 +1,21 @@
 //! The provider's (and, read-only, the manager's) pages: patients, series, sessions, logins, previews.
 
-use crate::api::patients::{PatientBody, save_patient, search_patients};
-use crate::api::series::{OpenBody, RecordBody, complete_series, open_series, record_session};
-use crate::api::{invitations, timeline};
-use crate::auth::{Caller, PageCaller};
+use crate::api::patients::PatientBody;
+use crate::api::series::{OpenBody, RecordBody};
+use crate::auth::PageCaller;
 use crate::csrf;
-use crate::error::{AppError, PageError};
-use crate::pages::{render, see_other};
+use crate::html::{PageError, field_message, render, see_other, shown_on_form};
+use crate::routes::RouteSpec;
+use crate::run::{db, read};
+use crate::state::AppState;
 use crate::views::{PatientView, SeriesView, TimelineView};
-use crate::{AppState, RouteSpec, blocking};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use clinic_db::{patients, series, users};
-use clinic_domain::series::{Condition, NextSession};
-
+use clinic_app::{Actor, Error, ErrorCode, invitations, patients, series, timeline};
+use clinic_db::series::SessionRecord;
+use clinic_domain::series::{Condition, MAXIMUM, PlannedSessions, wording};
+use clinic_domain::session::{NeedleDepth, Product};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SeriesId, SessionId};
 use serde::Deserialize;
@@ -70,6 +71,44 @@ struct PatientFormPage {
     phone: String,
 }
 
+/// The words and bounds of the record-session and open-series forms, all from `clinic-domain`.
+struct FormWords {
+    planned_label: String,
+    planned_max: u8,
+    planned_default: u8,
+    reason_label: String,
+    review_note_label: String,
+    flagged: String,
+    depth_min: f64,
+    depth_max: f64,
+    products: Vec<(&'static str, String)>,
+}
+
+impl FormWords {
+    fn new() -> Self {
+        Self {
+            planned_label: wording::planned_sessions_label(),
+            planned_max: MAXIMUM,
+            planned_default: PlannedSessions::DEFAULT.get(),
+            reason_label: wording::reason_label(),
+            review_note_label: wording::review_note_label(),
+            flagged: wording::flagged_after_maximum(),
+            depth_min: NeedleDepth::MIN.mm(),
+            depth_max: NeedleDepth::MAX.mm(),
+            products: Product::ALL.iter().map(|p| (p.code(), capitalise(p.label()))).collect(),
+        }
+    }
+}
+
+/// "a lipo-peptide booster" → "Lipo-peptide booster".
+fn capitalise(label: &str) -> String {
+    let bare = label.strip_prefix("a ").unwrap_or(label);
+    let mut c = bare.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 #[derive(Template)]
 #[template(path = "patient.html")]
 struct PatientPage {
@@ -82,6 +121,7 @@ struct PatientPage {
     csrf: String,
     today: String,
     conditions: [Condition; 7],
+    words: FormWords,
     notice: Option<String>,
     warnings: Vec<String>,
     error: Option<String>,
@@ -108,10 +148,9 @@ pub(crate) struct TimelinePage {
     /// (session id, number, date) of every session of the patient.
     pub sessions: Vec<(i64, u8, String)>,
     pub base: String,
-}
-
-fn staff(state: &AppState, caller: &Caller) -> Result<(), AppError> {
-    caller.require(state, &[Role::Provider, Role::Manager])
+    /// The calendar and print links, for the session shown.
+    pub ics_href: String,
+    pub print_href: String,
 }
 
 #[derive(Deserialize)]
@@ -124,23 +163,24 @@ async fn list(
     caller: PageCaller,
     query: web::Query<Search>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
+    let actor = caller.0;
     let q = query.into_inner().q.unwrap_or_default();
-    let found = search_patients(&state, &caller, q.clone(), 100).await?;
+    let (a, text) = (actor.clone(), q.clone());
+    let found = db(&state, move |conn, env| patients::search(conn, env, &a, &text, 100)).await?;
     let page = PatientsPage {
-        manager_nav: caller.user.role == Role::Manager,
+        manager_nav: actor.user.role == Role::Manager,
         q,
-        can_edit: caller.user.role == Role::Provider,
+        can_edit: actor.user.role == Role::Provider,
         patients: found.iter().map(PatientView::from).collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }
 
-fn blank_form(state: &AppState, caller: &Caller, heading: &str, action: String) -> PatientFormPage {
+fn blank_form(state: &AppState, actor: &Actor, heading: &str, action: String) -> PatientFormPage {
     PatientFormPage {
         heading: heading.into(),
         action,
-        csrf: csrf::session_token(state, &caller.session_id),
+        csrf: csrf::session_token(state, &actor.session_id),
         error: None,
         first_name: String::new(),
         last_name: String::new(),
@@ -151,7 +191,7 @@ fn blank_form(state: &AppState, caller: &Caller, heading: &str, action: String) 
 }
 
 async fn new_form(state: web::Data<AppState>, caller: PageCaller) -> Result<HttpResponse, PageError> {
-    caller.0.require(&state, &[Role::Provider])?;
+    caller.0.require(&state.env(), &[Role::Provider])?;
     Ok(render(
         StatusCode::OK,
         &blank_form(&state, &caller.0, "New patient", "/patients".into()),
@@ -193,11 +233,13 @@ impl PatientForm {
     }
 }
 
-fn field_message(e: &AppError) -> String {
-    match e {
-        AppError::Validation(f) => format!("{}: {}", f.field.replace('_', " "), f.message),
-        other => other.public_message(),
-    }
+/// Saves the form's patient (`id` None: a new one).
+async fn save(state: &AppState, actor: &Actor, id: Option<PatientId>, form: &PatientForm) -> Result<PatientId, Error> {
+    let new = form.body().parse(state.env().today())?;
+    let actor = actor.clone();
+    Ok(db(state, move |conn, env| patients::save(conn, env, &actor, id, &new))
+        .await?
+        .id)
 }
 
 async fn create(
@@ -206,13 +248,13 @@ async fn create(
     caller: PageCaller,
     form: web::Form<PatientForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
+    let actor = caller.0;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
     let form = form.into_inner();
-    match save_patient(&state, &caller, None, &form.body()).await {
-        Ok(p) => Ok(see_other(&format!("/patients/{}", p.id))),
-        Err(e @ AppError::Validation(_)) => Ok(form.again(
-            blank_form(&state, &caller, "New patient", "/patients".into()),
+    match save(&state, &actor, None, &form).await {
+        Ok(id) => Ok(see_other(&format!("/patients/{id}"))),
+        Err(e @ Error::Validation(_)) => Ok(form.again(
+            blank_form(&state, &actor, "New patient", "/patients".into()),
             field_message(&e),
         )),
         Err(e) => Err(e.into()),
@@ -224,18 +266,21 @@ async fn edit_form(
     caller: PageCaller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    caller.require(&state, &[Role::Provider])?;
+    let actor = caller.0;
+    actor.require(&state.env(), &[Role::Provider])?;
     let id = PatientId(path.into_inner());
-    let st = state.clone();
-    let p = blocking(move || Ok(patients::find(&mut *st.conn()?, id)?)).await?;
+    let a = actor.clone();
+    let p = db(&state, move |conn, env| {
+        Ok(patients::chart(conn, env, &a, id, false)?.patient)
+    })
+    .await?;
     let page = PatientFormPage {
         first_name: p.first_name.clone(),
         last_name: p.last_name.clone(),
         date_of_birth: p.date_of_birth.to_string(),
         email: p.email.clone().unwrap_or_default(),
         phone: p.phone.clone().unwrap_or_default(),
-        ..blank_form(&state, &caller, "Edit patient", format!("/patients/{id}/edit"))
+        ..blank_form(&state, &actor, "Edit patient", format!("/patients/{id}/edit"))
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -247,60 +292,66 @@ async fn edit(
     path: web::Path<i64>,
     form: web::Form<PatientForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
+    let actor = caller.0;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
     let id = PatientId(path.into_inner());
     let form = form.into_inner();
-    match save_patient(&state, &caller, Some(id), &form.body()).await {
+    match save(&state, &actor, Some(id), &form).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"))),
-        Err(e @ AppError::Validation(_)) => {
-            let page = blank_form(&state, &caller, "Edit patient", format!("/patients/{id}/edit"));
+        Err(e @ Error::Validation(_)) => {
+            let page = blank_form(&state, &actor, "Edit patient", format!("/patients/{id}/edit"));
             Ok(form.again(page, field_message(&e)))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// The patient page, optionally with the outcome of an action on it.
-async fn patient_page(
-    state: &AppState,
-    caller: &Caller,
-    id: PatientId,
-    status: StatusCode,
+/// What happened on the patient page just before it is shown again.
+#[derive(Default)]
+struct Outcome {
     notice: Option<String>,
     warnings: Vec<String>,
     error: Option<String>,
-) -> Result<HttpResponse, PageError> {
-    staff(state, caller)?;
-    let st = state.clone();
-    let c = caller.clone();
-    let (patient, has_login, series) = blocking(move || {
-        let mut conn = st.conn()?;
-        let patient = patients::find(&mut conn, id)?;
-        let has_login = users::find_by_patient(&mut conn, id)?.is_some();
-        let mut views = Vec::new();
-        for s in series::list_for_patient(&mut conn, id)? {
-            let sessions = series::sessions_of(&mut conn, s.series.id)?;
-            views.push(SeriesView::new(&s.series, s.sessions_recorded, Some(&sessions)));
+}
+
+impl Outcome {
+    fn error(e: &Error) -> Self {
+        Self {
+            error: Some(field_message(e)),
+            ..Self::default()
         }
-        st.audit
-            .record(c.event(&st, "patient.read", "success").patient(Some(id)));
-        Ok((PatientView::from(&patient), has_login, views))
-    })
-    .await?;
+    }
+}
+
+/// The patient page, optionally with the outcome of an action on it.
+async fn patient_page(
+    state: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    status: StatusCode,
+    outcome: Outcome,
+) -> Result<HttpResponse, PageError> {
+    let a = actor.clone();
+    let chart = db(state, move |conn, env| patients::chart(conn, env, &a, id, true)).await?;
+    let series: Vec<SeriesView> = chart
+        .series
+        .iter()
+        .map(|(s, sessions)| SeriesView::new(&s.series, s.sessions_recorded, Some(sessions)))
+        .collect();
     let page = PatientPage {
-        manager_nav: caller.user.role == Role::Manager,
-        has_open_series: series.iter().any(|s| s.status == "open"),
-        patient,
-        has_login,
+        manager_nav: actor.user.role == Role::Manager,
+        has_open_series: series.iter().any(SeriesView::is_open),
+        patient: PatientView::from(&chart.patient),
+        has_login: chart.has_portal_login,
         series,
-        can_edit: caller.user.role == Role::Provider,
-        csrf: csrf::session_token(state, &caller.session_id),
-        today: state.clock.today_in(state.settings.timezone).to_string(),
+        can_edit: actor.user.role == Role::Provider,
+        csrf: csrf::session_token(state, &actor.session_id),
+        today: state.env().today().to_string(),
         conditions: Condition::ALL,
-        notice,
-        warnings,
-        error,
+        words: FormWords::new(),
+        notice: outcome.notice,
+        warnings: outcome.warnings,
+        error: outcome.error,
     };
     Ok(render(status, &page))
 }
@@ -311,9 +362,7 @@ async fn show(state: web::Data<AppState>, caller: PageCaller, path: web::Path<i6
         &caller.0,
         PatientId(path.into_inner()),
         StatusCode::OK,
-        None,
-        vec![],
-        None,
+        Outcome::default(),
     )
     .await
 }
@@ -334,37 +383,32 @@ async fn open(
     path: web::Path<i64>,
     form: web::Form<OpenForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
+    let actor = caller.0;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
     let id = PatientId(path.into_inner());
     let form = form.into_inner();
-    let planned = match form.planned_sessions.trim().parse::<i64>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            let msg = "planned sessions: must be a number from 1 to 5".to_owned();
-            return patient_page(
-                &state,
-                &caller,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                vec![],
-                Some(msg),
-            )
-            .await;
-        }
+    let opened = async {
+        let planned = form.planned_sessions.trim().parse::<i64>().map_err(|_| {
+            clinic_domain::FieldError::new("planned_sessions", format!("must be a number from 1 to {MAXIMUM}"))
+        })?;
+        let body = OpenBody {
+            condition: form.condition,
+            planned_sessions: Some(planned),
+            reason: Some(form.reason),
+            review_note: Some(form.review_note),
+        };
+        let (plan, review) = body.parse()?;
+        let a = actor.clone();
+        db(&state, move |conn, env| {
+            series::open(conn, env, &a, id, &plan, review.as_ref())
+        })
+        .await
     };
-    let body = OpenBody {
-        condition: form.condition,
-        planned_sessions: planned,
-        reason: Some(form.reason),
-        review_note: Some(form.review_note),
-    };
-    match open_series(&state, &caller, id, body).await {
+    match opened.await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"))),
-        Err(e @ (AppError::Validation(_) | AppError::Rule { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            patient_page(&state, &caller, id, status, None, vec![], Some(field_message(&e))).await
+        Err(e) if shown_on_form(&e) => {
+            let status = crate::error::status_of(e.code());
+            patient_page(&state, &actor, id, status, Outcome::error(&e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -385,6 +429,41 @@ struct SessionForm {
     acknowledge_beyond_typical: Option<String>,
 }
 
+impl SessionForm {
+    fn record(&self) -> Result<SessionRecord, Error> {
+        let depth = self.needle_depth_mm.trim().parse::<f64>().map_err(|_| {
+            clinic_domain::FieldError::new(
+                "needle_depth_mm",
+                format!(
+                    "must be a number of millimetres, {} to {}",
+                    NeedleDepth::MIN.mm(),
+                    NeedleDepth::MAX.mm()
+                ),
+            )
+        })?;
+        let products = [
+            (self.product_lipo_peptide_booster.is_some(), Product::LipoPeptideBooster),
+            (self.product_moisturizer.is_some(), Product::Moisturizer),
+            (self.product_sunscreen.is_some(), Product::Sunscreen),
+        ];
+        let body = RecordBody {
+            performed_on: self.performed_on.clone(),
+            treatment_areas: self.treatment_areas.split(',').map(str::to_owned).collect(),
+            eye_area: self.eye_area.is_some(),
+            device: self.device.clone(),
+            needle_depth_mm: depth,
+            products_applied: products
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, p)| p.code().to_owned())
+                .collect(),
+            notes: Some(self.notes.clone()),
+            acknowledge_beyond_typical: Some(self.acknowledge_beyond_typical.is_some()),
+        };
+        Ok(SessionRecord::try_from(&body)?)
+    }
+}
+
 async fn record(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -392,61 +471,30 @@ async fn record(
     path: web::Path<i64>,
     form: web::Form<SessionForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
+    let actor = caller.0;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
     let id = SeriesId(path.into_inner());
-    let st = state.clone();
-    let patient = blocking(move || Ok(series::find(&mut *st.conn()?, id)?.patient_id)).await?;
-    let form = form.into_inner();
-    let Ok(depth) = form.needle_depth_mm.trim().parse::<f64>() else {
-        let msg = "needle depth: must be a number of millimetres, 0.1 to 3.0".to_owned();
-        return patient_page(
-            &state,
-            &caller,
-            patient,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            vec![],
-            Some(msg),
-        )
-        .await;
+    let patient = db(&state, move |conn, _| series::patient_of(conn, id)).await?;
+    let recorded = async {
+        let record = form.record()?;
+        let a = actor.clone();
+        db(&state, move |conn, env| {
+            series::record_session(conn, env, &a, id, &record)
+        })
+        .await
     };
-    let products = [
-        (form.product_lipo_peptide_booster.is_some(), "lipo_peptide_booster"),
-        (form.product_moisturizer.is_some(), "moisturizer"),
-        (form.product_sunscreen.is_some(), "sunscreen"),
-    ];
-    let body = RecordBody {
-        performed_on: form.performed_on,
-        treatment_areas: form.treatment_areas.split(',').map(str::to_owned).collect(),
-        eye_area: form.eye_area.is_some(),
-        device: form.device,
-        needle_depth_mm: depth,
-        products_applied: products
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, code)| (*code).to_owned())
-            .collect(),
-        notes: Some(form.notes),
-        acknowledge_beyond_typical: Some(form.acknowledge_beyond_typical.is_some()),
-    };
-    match record_session(&state, &caller, id, body).await {
+    match recorded.await {
         Ok(r) => {
-            let notice = format!("Session {} recorded.", r.session.session_number);
-            patient_page(
-                &state,
-                &caller,
-                patient,
-                StatusCode::CREATED,
-                Some(notice),
-                r.warnings,
-                None,
-            )
-            .await
+            let outcome = Outcome {
+                notice: Some(format!("Session {} recorded.", r.session.session_number)),
+                warnings: r.warnings,
+                error: None,
+            };
+            patient_page(&state, &actor, patient, StatusCode::CREATED, outcome).await
         }
-        Err(e @ (AppError::Validation(_) | AppError::Rule { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            patient_page(&state, &caller, patient, status, None, vec![], Some(field_message(&e))).await
+        Err(e) if shown_on_form(&e) => {
+            let status = crate::error::status_of(e.code());
+            patient_page(&state, &actor, patient, status, Outcome::error(&e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -464,10 +512,11 @@ async fn complete(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_form(&state, &req, &caller, &[Role::Provider], &form.csrf)?;
-    let s = complete_series(&state, &caller, SeriesId(path.into_inner())).await?;
-    Ok(see_other(&format!("/patients/{}", s.patient_id)))
+    let actor = caller.0;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
+    let id = SeriesId(path.into_inner());
+    let s = db(&state, move |conn, env| series::complete(conn, env, &actor, id)).await?;
+    Ok(see_other(&format!("/patients/{}", s.series.patient_id)))
 }
 
 async fn invite(
@@ -477,27 +526,31 @@ async fn invite(
     path: web::Path<i64>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
+    let actor = caller.0;
+    csrf::check_session(&state, &req, &actor.session_id, &form.csrf)?;
     let id = PatientId(path.into_inner());
-    match invitations::issue(&state, &caller, id).await {
-        Ok(inv) => {
-            let st = state.clone();
-            let p = blocking(move || Ok(patients::find(&mut *st.conn()?, id)?)).await?;
+    let a = actor.clone();
+    let issued = db(&state, move |conn, env| {
+        let issued = invitations::issue(conn, env, &a, id)?;
+        Ok((issued, patients::find(conn, id)?))
+    })
+    .await;
+    match issued {
+        Ok((inv, p)) => {
             let page = InvitationPage {
                 name: p.full_name(),
                 email: p.email.unwrap_or_default(),
                 activation_base: format!("{}/activate", state.settings.public_url),
                 activation_link: inv.activation_url,
-                code: inv.code,
-                expires_on: inv.expires_at.chars().take(10).collect(),
+                code: inv.code.as_str().to_owned(),
+                expires_on: inv.expires_at.date().to_string(),
                 patient_id: id.0,
             };
             Ok(render(StatusCode::CREATED, &page))
         }
-        Err(e @ AppError::Rule { .. }) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            patient_page(&state, &caller, id, status, None, vec![], Some(e.public_message())).await
+        Err(e @ Error::Refused { .. }) => {
+            let status = crate::error::status_of(e.code());
+            patient_page(&state, &actor, id, status, Outcome::error(&e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -509,16 +562,9 @@ pub(crate) struct Which {
 }
 
 /// The sessions of a patient as (id, number, date), newest first.
-pub(crate) async fn session_list(state: &AppState, patient: PatientId) -> Result<Vec<(i64, u8, String)>, AppError> {
-    let st = state.clone();
-    blocking(move || {
-        let all = series::sessions_of_patient(&mut *st.conn()?, patient)?;
-        Ok(all
-            .iter()
-            .map(|(s, _)| (s.id.0, s.session_number.get(), s.performed_on.to_string()))
-            .collect())
-    })
-    .await
+pub(crate) async fn session_list(state: &AppState, patient: PatientId) -> Result<Vec<(i64, u8, String)>, Error> {
+    let all = db(state, move |conn, _| timeline::sessions_of_patient(conn, patient)).await?;
+    Ok(all.into_iter().map(|(id, n, d)| (id.0, n, d.to_string())).collect())
 }
 
 async fn preview(
@@ -527,29 +573,37 @@ async fn preview(
     path: web::Path<i64>,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, PageError> {
-    let caller = caller.0;
-    staff(&state, &caller)?;
+    let actor = caller.0;
+    actor.require(&state.env(), &[Role::Provider, Role::Manager])?;
     let id = PatientId(path.into_inner());
-    let t = match timeline::load(&state, &caller, id, which.session_id.map(SessionId)).await {
-        Ok(t) => t,
-        Err(AppError::Rule {
-            code: "no_session",
-            message,
-            ..
-        }) => {
-            return patient_page(&state, &caller, id, StatusCode::NOT_FOUND, None, vec![], Some(message)).await;
+    let session = which.session_id.map(SessionId);
+    let a = actor.clone();
+    let found = read(&state, move |conn, env| {
+        let t = timeline::for_patient(conn, env, &a, id, session)?;
+        Ok((t, patients::find(conn, id)?.full_name()))
+    })
+    .await;
+    let (t, name) = match found {
+        Ok(found) => found,
+        Err(
+            e @ Error::Refused {
+                code: ErrorCode::NoSession,
+                ..
+            },
+        ) => {
+            return patient_page(&state, &actor, id, StatusCode::NOT_FOUND, Outcome::error(&e)).await;
         }
         Err(e) => return Err(e.into()),
     };
-    let st = state.clone();
-    let name = blocking(move || Ok(patients::find(&mut *st.conn()?, id)?.full_name())).await?;
     let sessions = session_list(&state, id).await?;
     let page = TimelinePage {
-        t,
+        t: TimelineView::from(t),
         preview: true,
         name,
         sessions,
         base: format!("/patients/{id}/timeline"),
+        ics_href: String::new(),
+        print_href: String::new(),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -1,13 +1,18 @@
 //! `/setup`: the one-time link printed on first start creates the first manager.
 
-use crate::error::PageError;
-use crate::pages::{MessagePage, render};
-use crate::{AppError, AppState, RouteSpec, blocking, csrf};
+use crate::auth::hash_off_worker;
+use crate::csrf;
+use crate::html::{MessagePage, PageError, render};
+use crate::routes::RouteSpec;
+use crate::run::db;
+use crate::state::AppState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use clinic_auth::{Password, hash_code, hash_password};
-use clinic_db::{DbError, audit, invitations, users};
+use clinic_app::Error;
+use clinic_app::setup;
+use clinic_app::staff::NewStaff;
+use clinic_auth::Password;
 use clinic_domain::user::{Email, PersonName, Role};
 use serde::Deserialize;
 
@@ -56,11 +61,6 @@ struct SetupForm {
     password: String,
 }
 
-enum Outcome {
-    Created,
-    Invalid(Vec<String>),
-}
-
 async fn setup_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -81,56 +81,19 @@ async fn setup_submit(
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
         return form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
     };
-    let code_hash = hash_code(&form.code);
-    let st = state.clone();
-    let outcome = blocking(move || {
-        let hash = hash_password(&password).map_err(|e| AppError::Internal(e.to_string()))?;
-        let now = st.clock.now().naive_utc();
-        let mut conn = st.conn()?;
-        let outcome = conn.write_transaction(|conn| {
-            let usable = invitations::find_by_hash(conn, &code_hash)?
-                .filter(|i| i.purpose == invitations::PURPOSE_SETUP && i.is_usable(now));
-            let Some(invitation) = usable else {
-                return Ok(Outcome::Invalid(vec!["This setup code is not valid: it may be mistyped, used or expired. Restart the server for a new one.".into()]));
-            };
-            if users::count_active_managers(conn)? > 0 {
-                return Ok(Outcome::Invalid(vec!["The clinic already has a manager; sign in instead.".into()]));
-            }
-            if users::find_by_email(conn, email.as_str())?.is_some() {
-                return Ok(Outcome::Invalid(vec!["An account with this e-mail address already exists.".into()]));
-            }
-            invitations::mark_used(conn, invitation.id, now)?;
-            let user = users::insert(
-                conn,
-                &users::NewUser {
-                    email: email.as_str(),
-                    display_name: name.as_str(),
-                    role: Role::Manager.as_str(),
-                    password_hash: &hash,
-                    patient_id: None,
-                    created_at: now,
-                },
-            )?;
-            audit::insert(
-                conn,
-                &audit::NewAuditEvent {
-                    occurred_at: now,
-                    actor_id: Some(user.id.0),
-                    action: "setup.first_manager".into(),
-                    patient_id: None,
-                    subject: Some(format!("user:{}", user.id)),
-                    outcome: "success".into(),
-                    address: None,
-                    detail: None,
-                },
-            )?;
-            Ok::<_, DbError>(Outcome::Created)
-        })?;
-        Ok(outcome)
+    let new = NewStaff {
+        email,
+        name,
+        role: Role::Manager,
+    };
+    let hash = hash_off_worker(&state, password).await?;
+    let code = form.code.clone();
+    let outcome = db(&state, move |conn, env| {
+        setup::first_manager(conn, env, &code, &new, &hash)
     })
     .await?;
     match outcome {
-        Outcome::Created => {
+        Ok(()) => {
             let page = MessagePage {
                 title: "The clinic is set up".into(),
                 message: "The manager account is ready. Sign in with its e-mail address and password.".into(),
@@ -138,7 +101,13 @@ async fn setup_submit(
             };
             Ok(render(StatusCode::CREATED, &page))
         }
-        Outcome::Invalid(errors) => form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors),
+        Err(refusal) => form_page(
+            &state,
+            &req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            vec![refusal.message().to_owned()],
+        ),
     }
 }
 
@@ -159,7 +128,8 @@ fn form_page(
     };
     let mut resp = render(status, &page);
     if let Some(c) = cookie {
-        resp.add_cookie(&c).map_err(|e| AppError::Internal(e.to_string()))?;
+        resp.add_cookie(&c)
+            .map_err(|e| Error::internal("setting a cookie", e))?;
     }
     Ok(resp)
 }

@@ -1,0 +1,138 @@
+//! Rendering pages: askama templates to responses, the error page, and [`PageError`], the pages'
+//! counterpart of the API's error (same statuses, an HTML page, or a redirect to sign in).
+
+use crate::error::{log, status_of};
+use actix_web::error::UrlencodedError;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+use clinic_app::Error;
+use std::fmt;
+
+/// A titled message with an optional link (href, text).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub message: String,
+    pub link: Option<(String, String)>,
+}
+
+/// Renders a template as an HTML response with `status`.
+pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Something went wrong.")
+        }
+    }
+}
+
+/// The HTML page for an error status.
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::UNAUTHORIZED => "Please sign in",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "Please check and try again",
+    };
+    let link = Some(("/".to_owned(), "Back to the start".to_owned()));
+    render(
+        status,
+        &MessagePage {
+            title: title.into(),
+            message: message.into(),
+            link,
+        },
+    )
+}
+
+pub fn not_found_page() -> HttpResponse {
+    error_page(StatusCode::NOT_FOUND, "There is no page at this address.")
+}
+
+/// A redirect after a successful form post.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A page handler's error: the error page with the status, or (not signed in) a redirect to sign in.
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.code(), self.0)
+    }
+}
+
+impl<E: Into<Error>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self.0 {
+            Error::Unauthorized => StatusCode::SEE_OTHER,
+            ref e => status_of(e.code()),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log(&self.0);
+        if let Error::Unauthorized = self.0 {
+            return see_other("/login");
+        }
+        error_page(self.status_code(), &self.0.public_message())
+    }
+}
+
+/// A form's error in words for the form's page: "needle depth: must be …".
+pub fn field_message(e: &Error) -> String {
+    match e {
+        Error::Validation(f) => format!("{}: {}", f.field.replace('_', " "), f.message),
+        other => other.public_message(),
+    }
+}
+
+/// True for the errors a form shows on its own page (bad input, a rule's refusal) rather than as an
+/// error page.
+pub fn shown_on_form(e: &Error) -> bool {
+    matches!(e, Error::Validation(_) | Error::Refused { .. })
+}
+
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err: UrlencodedError, _req| {
+            let status = match err {
+                UrlencodedError::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let page = error_page(status, "The form could not be read. Go back and try again.");
+            actix_web::error::InternalError::from_response(err, page).into()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_redirect_to_sign_in() {
+        let resp = PageError(Error::Unauthorized).error_response();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert_eq!(resp.headers().get(header::LOCATION).unwrap(), "/login");
+    }
+}

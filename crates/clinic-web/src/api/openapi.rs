@@ -84,19 +84,32 @@ impl Modify for Common {
                     .build(),
             ),
         );
-        for item in doc.paths.paths.values_mut() {
+        for (path, item) in &mut doc.paths.paths {
             let ops = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
             ];
-            for op in ops.into_iter().flatten() {
-                add_common_errors(op);
+            for (method, op) in ops {
+                if let Some(op) = op {
+                    op.operation_id = Some(operation_id(method, path));
+                    add_common_errors(op);
+                }
             }
         }
     }
+}
+
+/// A unique id from the method and path: `post_patients_id_invitation`.
+fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<&str> = path
+        .trim_start_matches("/api/v1/")
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    format!("{method}_{}", words.join("_"))
 }
 
 fn add_common_errors(op: &mut Operation) {
@@ -121,9 +134,14 @@ fn add_common_errors(op: &mut Operation) {
     }
     for (status, response) in &mut op.responses.responses {
         if let utoipa::openapi::RefOr::T(r) = response
-            && status.starts_with(['4', '5'])
+            && r.description.is_empty()
         {
-            r.description = error_description(status).to_owned();
+            r.description = match status.as_str() {
+                "200" => "OK".to_owned(),
+                "201" => "Created".to_owned(),
+                "204" => "No content".to_owned(),
+                other => error_description(other).to_owned(),
+            };
         }
     }
 }

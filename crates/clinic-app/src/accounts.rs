@@ -46,6 +46,7 @@ fn address_key(purpose: &str, address: &str) -> String {
 }
 
 /// Refuses with `Throttled` while any of `keys` is locked.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn check_throttle(conn: &mut DbConn, keys: &[&str], now: NaiveDateTime) -> Result<()> {
     let mut wait = None;
     for key in keys {
@@ -57,6 +58,7 @@ pub fn check_throttle(conn: &mut DbConn, keys: &[&str], now: NaiveDateTime) -> R
 }
 
 /// Counts a failed attempt against an account (consecutive, growing back-off) and an address.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn record_failure(
     conn: &mut DbConn,
     account: Option<&str>,
@@ -87,6 +89,7 @@ pub fn record_failure(
 }
 
 /// Opens a login session for `user` and signs its token.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn open_session(conn: &mut DbConn, env: &Env<'_>, keys: &TokenKeys, user: User) -> Result<SignedIn> {
     let now = env.now();
     let session_id = generate_secret().map_err(|e| Error::internal("generating a session id", e))?;
@@ -158,6 +161,7 @@ pub fn sign_in_finish(
 }
 
 /// Ends the actor's login session.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn sign_out(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<()> {
     login_sessions::revoke(conn, &actor.session_id, env.now())?;
     env.trail.record(actor.event(env, "auth.logout", "success").build());
@@ -243,6 +247,7 @@ pub fn activate(
 
 /// A password change whose current password was wrong: counted like a failed sign-in, audited,
 /// refused.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn wrong_current_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<()> {
     record_failure(conn, Some(&actor.user.email), "login", &actor.address, env.now())?;
     env.trail
@@ -254,6 +259,7 @@ pub fn wrong_current_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -
 }
 
 /// Sets the actor's new password (hashed) and ends every other session of the account.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn set_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, password_hash: &str) -> Result<()> {
     let now = env.now();
     conn.write_transaction(|conn| {

@@ -30,6 +30,7 @@ pub fn save(
 }
 
 /// Patients matching `q` (all when blank), for staff; the search is audited.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn search(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, q: &str, limit: i64) -> Result<Vec<Patient>> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let found = patients::search(conn, q, limit)?;
@@ -75,6 +76,7 @@ pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, wit
 }
 
 /// A patient's details for a page that has already read (and audited) their record.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn find(conn: &mut DbConn, id: PatientId) -> Result<Patient> {
     Ok(patients::find(conn, id)?)
 }

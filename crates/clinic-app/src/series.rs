@@ -74,6 +74,7 @@ pub fn open(
 }
 
 /// A patient's series, newest first (staff, or that patient).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId) -> Result<Vec<SeriesSummary>> {
     actor.may_read_patient(env, patient)?;
     patients::find(conn, patient)?;
@@ -88,6 +89,7 @@ pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId)
 }
 
 /// A series with its sessions, if the actor may read it (another patient's is "not found").
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn load(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: SeriesId) -> Result<(Series, Vec<Session>)> {
     let s = series::find(conn, id)?;
     actor.may_read_patient(env, s.patient_id)?;
@@ -103,6 +105,7 @@ pub fn load(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: SeriesId) -> Re
 }
 
 /// The patient a series belongs to (for a page to return to after an action on the series).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn patient_of(conn: &mut DbConn, id: SeriesId) -> Result<PatientId> {
     Ok(series::find(conn, id)?.patient_id)
 }

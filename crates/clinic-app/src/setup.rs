@@ -11,6 +11,7 @@ use clinic_domain::user::Role;
 const SETUP_LINK_DAYS: i64 = 7;
 
 /// While no active manager exists, issues a fresh one-time setup code (voiding any earlier one).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn offer_link(conn: &mut DbConn, now: NaiveDateTime) -> Result<Option<OneTimeCode>> {
     if users::count_active_managers(conn)? > 0 {
         return Ok(None);
@@ -32,6 +33,7 @@ pub fn offer_link(conn: &mut DbConn, now: NaiveDateTime) -> Result<Option<OneTim
 }
 
 /// True while the clinic has no active manager (the setup page is open).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn is_open(conn: &mut DbConn) -> Result<bool> {
     Ok(users::count_active_managers(conn)? == 0)
 }

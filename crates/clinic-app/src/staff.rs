@@ -82,6 +82,7 @@ pub fn create(
 }
 
 /// Staff accounts, for a manager (audited).
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<Vec<User>> {
     actor.require(env, &[Role::Manager])?;
     let staff = users::list_staff(conn)?;

@@ -86,6 +86,7 @@ pub fn of_found(
 }
 
 /// The sessions of a patient as (id, number, date), newest first, for choosing another timeline.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn sessions_of_patient(conn: &mut DbConn, patient: PatientId) -> Result<Vec<(SessionId, u8, NaiveDate)>> {
     Ok(series::sessions_of_patient(conn, patient)?
         .iter()

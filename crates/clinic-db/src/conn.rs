@@ -84,10 +84,12 @@ impl DbConn {
                      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
                 ))
                 .map_err(|e| DbError::Connect(format!("{path}: {e}")))?;
+                c.set_instrumentation(crate::telemetry::QuerySpans::default());
                 Ok(Self::Sqlite(c))
             }
             DatabaseUrl::Postgres(u) => {
-                let c = PgConnection::establish(u).map_err(|e| DbError::Connect(first_line(&e.to_string())))?;
+                let mut c = PgConnection::establish(u).map_err(|e| DbError::Connect(first_line(&e.to_string())))?;
+                c.set_instrumentation(crate::telemetry::QuerySpans::default());
                 Ok(Self::Postgres(c))
             }
         }

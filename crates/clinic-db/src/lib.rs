@@ -19,6 +19,7 @@ pub mod schema;
 pub mod series;
 pub mod settings;
 mod stamp;
+mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod throttle;

@@ -46,6 +46,7 @@ CREATE TABLE series (
     patient_id BIGINT NOT NULL REFERENCES patients (id),
     condition TEXT NOT NULL CHECK (condition IN ('acne_scars', 'fine_lines_and_wrinkles', 'enlarged_pores',
         'hyperpigmentation', 'stretch_marks', 'surgical_scars', 'other')),
+    -- 5: clinic_domain::series::MAXIMUM
     planned_sessions INTEGER NOT NULL CHECK (planned_sessions BETWEEN 1 AND 5),
     reason TEXT,
     review_note TEXT,
@@ -54,6 +55,7 @@ CREATE TABLE series (
     opened_by BIGINT NOT NULL REFERENCES users (id),
     opened_at TIMESTAMP NOT NULL,
     completed_at TIMESTAMP,
+    -- 3: clinic_domain::series::TYPICAL_MAX
     CHECK (planned_sessions <= 3 OR reason IS NOT NULL),
     CHECK (NOT flagged_after_maximum OR review_note IS NOT NULL)
 );
@@ -65,18 +67,21 @@ CREATE INDEX series_opened_at ON series (opened_at);
 CREATE TABLE sessions (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     series_id BIGINT NOT NULL REFERENCES series (id),
+    -- 5: clinic_domain::series::MAXIMUM
     session_number INTEGER NOT NULL CHECK (session_number BETWEEN 1 AND 5),
     performed_on DATE NOT NULL,
     provider_id BIGINT NOT NULL REFERENCES users (id),
     treatment_areas TEXT NOT NULL,
     eye_area BOOLEAN NOT NULL,
     device TEXT NOT NULL CHECK (device IN ('roller', 'pen')),
+    -- 10 and 300: clinic_domain::session::NeedleDepth::MIN_HUNDREDTHS and MAX_HUNDREDTHS
     needle_depth_hundredths INTEGER NOT NULL CHECK (needle_depth_hundredths BETWEEN 10 AND 300),
     products_applied TEXT NOT NULL,
     notes TEXT,
     beyond_typical_ack_by BIGINT REFERENCES users (id),
     created_at TIMESTAMP NOT NULL,
     UNIQUE (series_id, session_number),
+    -- 3: clinic_domain::series::TYPICAL_MAX
     CHECK (session_number <= 3 OR beyond_typical_ack_by IS NOT NULL)
 );
 CREATE INDEX sessions_performed_on ON sessions (performed_on);

@@ -1,5 +1,6 @@
 -- The series report reads counters instead of joining sessions to series: each series keeps how many
 -- sessions it has, and each session names its patient. Triggers keep both right whoever inserts.
+-- 5: clinic_domain::series::MAXIMUM
 ALTER TABLE series ADD COLUMN sessions_recorded INTEGER NOT NULL DEFAULT 0 CHECK (sessions_recorded BETWEEN 0 AND 5);
 UPDATE series SET sessions_recorded = (SELECT COUNT(*) FROM sessions WHERE sessions.series_id = series.id);
 ALTER TABLE sessions ADD COLUMN patient_id INTEGER REFERENCES patients (id);

@@ -5,6 +5,7 @@ mod accounts;
 mod browser;
 mod clinical;
 mod health;
+mod mail;
 mod manager;
 mod matrix;
 mod one_home;

@@ -109,7 +109,15 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
     } else {
         c.patient_a
     };
-    let path = path.replace("{id}", &id.to_string());
+    let id = if path.starts_with("/api/v1/messages/") || path.starts_with("/messages/") {
+        // No message has this id: the role check comes first, then "not found".
+        999_999
+    } else {
+        id
+    };
+    let path = path
+        .replace("{id}", &id.to_string())
+        .replace("{token}", "1-AAAAAAAAAAAAAAAAAAAAAA");
     if path.starts_with("/api/") {
         let body = match (method, path.as_str()) {
             ("POST", "/api/v1/auth/login") => {
@@ -128,6 +136,11 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             })),
             ("POST", p) if p.ends_with("/series") => Some(json!({"condition": "acne_scars"})),
             ("POST", p) if p.ends_with("/sessions") => Some(session_body()),
+            ("POST", "/api/v1/auth/password-reset") => Some(json!({"email": "nobody@clinic.example"})),
+            ("POST", "/api/v1/auth/password-reset/confirm") => {
+                Some(json!({"token": "not a token", "new_password": "a long passphrase"}))
+            }
+            ("PUT", "/api/v1/clinic") => Some(json!({"name": "Riverside Skin Clinic", "time_zone": "UTC"})),
             ("POST", "/api/v1/staff") => Some(json!({
                 "email": format!("new{n}-{who:?}@clinic.example").to_lowercase(),
                 "display_name": "New", "role": "provider", "password": "a long passphrase"
@@ -151,7 +164,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             };
             app.send_raw(
                 r.header("Content-Type", "application/x-www-form-urlencoded"),
-                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider",
+                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x",
             )
         }
         other => panic!("{other}"),
@@ -189,9 +202,24 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
             | "/login"
             | "/activate"
             | "/setup"
+            | "/forgot"
+            | "/reset"
+            | "/api/v1/clinic"
             | "/api/v1/openapi.json",
         ) => all(200),
-        ("POST", "/login" | "/activate" | "/setup") => all(403),
+        ("POST", "/login" | "/activate" | "/setup" | "/forgot" | "/reset") => all(403),
+        // A forged unsubscribe link: nobody's.
+        ("GET" | "POST", "/unsubscribe/{token}") => all(404),
+        ("POST", "/api/v1/auth/password-reset") => all(202),
+        ("POST", "/api/v1/auth/password-reset/confirm") => all(422),
+        ("PUT", "/api/v1/clinic") => [401, 403, 403, 403, 200, 401],
+        ("GET", "/clinic") => [303, 403, 403, 403, 200, 303],
+        ("POST", "/clinic") => [303, 403, 403, 403, 403, 303],
+        ("GET", "/portal/reminders") => [303, 200, 200, 403, 403, 303],
+        ("POST", "/portal/reminders") => [303, 403, 403, 403, 403, 303],
+        ("POST", "/messages/{id}/retry") => [303, 403, 403, 403, 403, 303],
+        ("GET", "/api/v1/patients/{id}/messages") => [401, 403, 403, 200, 200, 401],
+        ("POST", "/api/v1/messages/{id}/retry") => [401, 403, 403, 404, 403, 401],
         ("GET", "/logout" | "/portal/password") => page_signed_in(200),
         // Providers and patients are sent on to their own start pages.
         ("GET", "/") => [303, 303, 303, 303, 200, 303],
@@ -386,6 +414,32 @@ fn every_error_code_is_produced() {
             &format!("/api/v1/series/{next}/sessions"),
             Some(&provider),
             Some(&crate::clinical::session(false, false)),
+        ));
+        // A time zone that is not IANA; a message that is not failed or held.
+        let bad_zone = json!({"name": "Clinic", "time_zone": "Mars/Olympus"});
+        note(app.api("PUT", "/api/v1/clinic", Some(&manager), Some(&bad_zone)));
+        // A newer invitation cancels the e-mail of the older one, which can then not be sent again.
+        app.api(
+            "POST",
+            &format!("/api/v1/patients/{ana}/invitation"),
+            Some(&provider),
+            None,
+        );
+        let cancelled = clinic_db::outbox::list_for_patient(&mut app.db.conn(), clinic_domain::PatientId(ana), 100)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.status == "cancelled")
+            .unwrap_or_else(|| {
+                panic!(
+                    "the first invitation's e-mail is cancelled: {:#?}",
+                    clinic_db::outbox::list_for_patient(&mut app.db.conn(), clinic_domain::PatientId(ana), 100)
+                )
+            });
+        note(app.api(
+            "POST",
+            &format!("/api/v1/messages/{}/retry", cancelled.id),
+            Some(&provider),
+            None,
         ));
         // Pages refuse a forged form with `csrf_failed` (an HTML page, so the code is read from its status
         // and words).

@@ -7,6 +7,8 @@ fn the_setup_link_creates_the_first_manager_once() {
         let page = app.get(&format!("/setup?code={code}"));
         assert_eq!(page.status, 200);
         assert!(page.body.contains(&code) && page.body.contains("<label for=\"password\">"));
+        // The clinic's name and time zone are asked, pre-filled (the time zone from CLINIC_TIMEZONE).
+        assert!(page.body.contains("name=\"clinic_name\"") && page.body.contains("value=\"UTC\""));
 
         let browser = app.browser();
         let bad = app.submit_form(
@@ -45,16 +47,32 @@ fn the_setup_link_creates_the_first_manager_once() {
             "/setup",
             &[
                 ("code", &typed_loosely),
+                ("clinic_name", "Riverside Skin Clinic"),
+                ("time_zone", "Europe/London"),
                 ("display_name", "Morgan Reyes"),
                 ("email", "M@Clinic.example"),
                 ("password", "long enough password"),
             ],
         );
         assert_eq!(ok.status, 201, "{}", ok.body);
+        let clinic = app.get("/api/v1/clinic").json();
+        assert_eq!(
+            (clinic["name"].as_str(), clinic["time_zone"].as_str()),
+            (Some("Riverside Skin Clinic"), Some("Europe/London"))
+        );
+        assert!(ok.body.contains("Riverside Skin Clinic"), "the header names the clinic");
 
+        // Set up: the page says so and offers no form; a post (with a valid form token) creates nothing.
+        let closed = app.send(browser.get(&app.url("/setup")));
+        assert_eq!(closed.status, 200);
+        assert!(
+            closed.body.contains("The clinic is set up") && !closed.body.contains("<form"),
+            "{}",
+            closed.body
+        );
         let again = app.submit_form(
             &browser,
-            "/setup",
+            "/login",
             "/setup",
             &[
                 ("code", &code),
@@ -63,7 +81,8 @@ fn the_setup_link_creates_the_first_manager_once() {
                 ("password", "long enough password"),
             ],
         );
-        assert_eq!(again.status, 422, "the code is single-use");
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert!(again.body.contains("The clinic is set up"));
 
         // Without the form's token nothing is written.
         let forged = app.post_form(

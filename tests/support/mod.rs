@@ -1,6 +1,8 @@
 //! `spawn_app()`: the real application on port 0 with a fresh database, and an HTTP client for it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod smtp;
+
 use clinic_db::testing::TestDb;
 use clinic_server::{Application, Config, telemetry};
 use std::sync::mpsc;
@@ -42,6 +44,15 @@ pub fn spawn_app(db: TestDb) -> TestApp {
 
 /// Like [`spawn_app`], with the configuration adjusted first.
 pub fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_at(db, std::sync::Arc::new(clinic_domain::SystemClock), adjust)
+}
+
+/// Like [`spawn_app_with`], on a clock of the test's choosing.
+pub fn spawn_app_at(
+    db: TestDb,
+    clock: std::sync::Arc<dyn clinic_domain::Clock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         telemetry::init("debug");
     }
@@ -49,7 +60,7 @@ pub fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Tests play clients at many addresses through X-Forwarded-For.
     config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     adjust(&mut config);
-    let (port, setup_code) = start_config(config);
+    let (port, setup_code) = start_config(config, clock);
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -71,15 +82,37 @@ pub fn spawn_app_on(db: &TestDb) -> (String, Option<String>) {
 }
 
 fn start_server(database_url: &str) -> (u16, Option<String>) {
-    start_config(Config::new("127.0.0.1:0", database_url).expect("config"))
+    start_config(
+        Config::new("127.0.0.1:0", database_url).expect("config"),
+        std::sync::Arc::new(clinic_domain::SystemClock),
+    )
 }
 
-fn start_config(config: Config) -> (u16, Option<String>) {
+/// Starts another server on `db` with the configuration adjusted (e.g. a mail server set); returns
+/// its address.
+pub fn spawn_server_on(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> String {
+    let mut config = Config::new("127.0.0.1:0", &db.url_string()).expect("config");
+    config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    adjust(&mut config);
+    let (port, _) = start_config(config, std::sync::Arc::new(clinic_domain::SystemClock));
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Points `config` at the SMTP server at `url`, retrying fast so tests see the end of it.
+pub fn with_mail_server(config: &mut Config, url: &str) {
+    config.mail =
+        clinic_mail::MailSettings::parse(Some(url), Some("Desk <desk@clinic.example>")).expect("mail settings");
+    config.mail.first_retry = std::time::Duration::from_millis(300);
+    config.mail.max_attempts = 3;
+    config.mail.lease = std::time::Duration::from_secs(3);
+}
+
+fn start_config(config: Config, clock: std::sync::Arc<dyn clinic_domain::Clock>) -> (u16, Option<String>) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let system = actix_web::rt::System::new();
         system.block_on(async move {
-            match Application::build(config) {
+            match Application::build_with_clock(config, clock) {
                 Ok(app) => {
                     let _ = tx.send(Ok((app.port(), app.setup_code.as_ref().map(|c| c.as_str().to_owned()))));
                     let _ = app.run_until_stopped().await;
@@ -275,7 +308,7 @@ impl TestApp {
         let trail = clinic_app::audit::Collected::default();
         let env = clinic_app::Env {
             clock: &clock,
-            tz: chrono_tz::UTC,
+            clinic: std::sync::Arc::new(clinic_app::clinic::Clinic::named("", chrono_tz::UTC)),
             trail: &trail,
             public_url: "",
         };

@@ -8,6 +8,7 @@ use clinic_auth::{TokenKeys, backoff_after, generate_secret, hash_code};
 use clinic_db::login_sessions::LoginSession;
 use clinic_db::users::User;
 use clinic_db::{DbConn, DbError, invitations, login_sessions, patients, throttle, users};
+use clinic_domain::messages::MessageKind;
 use clinic_domain::user::{Email, Role};
 
 /// A login session lasts at most this long…
@@ -21,6 +22,9 @@ const ADDRESS_FAILURE_LIMIT: u32 = 50;
 const ADDRESS_WINDOW_MINUTES: i64 = 15;
 /// Consecutive failures of one account are counted over this window.
 const ACCOUNT_WINDOW_HOURS: i64 = 24;
+
+/// How long a password reset link works.
+pub const RESET_MINUTES: i64 = 30;
 
 /// A new login session and its token.
 #[derive(Debug, Clone)]
@@ -268,6 +272,111 @@ pub fn set_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, password_ha
         clinic_db::audit::insert(conn, &actor.event(env, "auth.password_change", "success").build())
     })?;
     Ok(())
+}
+
+/// Someone asked to reset the password of `email`: when it names an active account, a single-use link
+/// valid for [`RESET_MINUTES`] is e-mailed to it. The answer never says whether it did.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn request_password_reset(conn: &mut DbConn, env: &Env<'_>, email: &str, address: &str) -> Result<()> {
+    let now = env.now();
+    let email = sign_in_name(email);
+    let Some(user) = users::find_by_email(conn, &email)?.filter(User::is_active) else {
+        env.trail.record(
+            event(now, "auth.password_reset_request", "no_account")
+                .address(address)
+                .build(),
+        );
+        return Ok(());
+    };
+    let token = generate_secret().map_err(|e| Error::internal("generating a reset token", e))?;
+    conn.write_transaction(|conn| {
+        clinic_db::password_resets::replace(
+            conn,
+            user.id,
+            &hash_code(&token),
+            now,
+            now + Duration::minutes(RESET_MINUTES),
+        )?;
+        // An earlier link still waiting in the outbox names a token that no longer works.
+        clinic_db::outbox::cancel_for_user(conn, user.id, &[MessageKind::PasswordReset.as_str()])?;
+        crate::messages::queue(
+            conn,
+            env,
+            &crate::messages::Queued {
+                kind: MessageKind::PasswordReset,
+                recipient: &user.email,
+                patient: user.patient_id,
+                user: Some(user.id),
+                session: None,
+                payload: Some(&token),
+                at: now,
+            },
+        )?;
+        clinic_db::audit::insert(
+            conn,
+            &event(now, "auth.password_reset_request", "sent")
+                .actor(Some(user.id))
+                .address(address)
+                .build(),
+        )?;
+        Ok(())
+    })
+}
+
+fn invalid_reset_link() -> Error {
+    Error::refused(
+        ErrorCode::InvalidCode,
+        "this link is not valid: it may be used, replaced by a newer one, or expired; ask for a new one",
+    )
+}
+
+/// Whether a reset link's token would be taken now (read only: checked before a password is hashed).
+pub fn reset_link_is_usable(conn: &mut DbConn, env: &Env<'_>, token: &str) -> Result<()> {
+    if clinic_db::password_resets::is_usable(conn, &hash_code(token.trim()), env.now())? {
+        Ok(())
+    } else {
+        Err(invalid_reset_link())
+    }
+}
+
+/// Sets a new password (hashed) with a reset link's token; every session of the account ends.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn confirm_password_reset(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    token: &str,
+    password_hash: &str,
+    address: &str,
+) -> Result<()> {
+    let now = env.now();
+    let done = conn.write_transaction(|conn| {
+        let Some(user_id) = clinic_db::password_resets::take(conn, &hash_code(token.trim()), now)? else {
+            return Ok(None);
+        };
+        let user = users::find(conn, user_id)?;
+        if !user.is_active() {
+            return Ok(None);
+        }
+        users::set_password_hash(conn, user.id, password_hash)?;
+        login_sessions::revoke_all_of_user(conn, user.id, None, now)?;
+        throttle::reset(conn, &account_key(&user.email))?;
+        clinic_db::audit::insert(
+            conn,
+            &event(now, "auth.password_reset", "success")
+                .actor(Some(user.id))
+                .address(address)
+                .build(),
+        )?;
+        Ok::<_, Error>(Some(()))
+    })?;
+    match done {
+        Some(()) => Ok(()),
+        None => {
+            env.trail
+                .record(event(now, "auth.password_reset", "failure").address(address).build());
+            Err(invalid_reset_link())
+        }
+    }
 }
 
 /// What a login session row says of a token.

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     SeriesMaximumReached,
     SeriesClosed,
     NoSession,
+    InvalidTimeZone,
+    NotRetryable,
 }
 
 impl ErrorCode {
@@ -64,6 +66,8 @@ impl ErrorCode {
         ErrorCode::SeriesMaximumReached,
         ErrorCode::SeriesClosed,
         ErrorCode::NoSession,
+        ErrorCode::InvalidTimeZone,
+        ErrorCode::NotRetryable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +95,8 @@ impl ErrorCode {
             ErrorCode::SeriesMaximumReached => "series_maximum_reached",
             ErrorCode::SeriesClosed => "series_closed",
             ErrorCode::NoSession => "no_session",
+            ErrorCode::InvalidTimeZone => "invalid_time_zone",
+            ErrorCode::NotRetryable => "not_retryable",
         }
     }
 }

@@ -5,6 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use clinic_auth::{OneTimeCode, generate_code, hash_code};
 use clinic_db::{DbConn, invitations, patients, users};
 use clinic_domain::PatientId;
+use clinic_domain::messages::MessageKind;
 use clinic_domain::user::Role;
 
 /// How long an activation code is valid.
@@ -50,6 +51,21 @@ pub fn issue(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId
                 created_by: Some(actor.user.id.0),
                 created_at: now,
                 expires_at,
+            },
+        )?;
+        // The link goes by e-mail too; an earlier one still waiting names a code that no longer works.
+        clinic_db::outbox::cancel_for_patient(conn, patient, &[MessageKind::Invitation.as_str()])?;
+        crate::messages::queue(
+            conn,
+            env,
+            &crate::messages::Queued {
+                kind: MessageKind::Invitation,
+                recipient: &email,
+                patient: Some(patient),
+                user: None,
+                session: None,
+                payload: Some(code.as_str()),
+                at: now,
             },
         )?;
         clinic_db::audit::insert(

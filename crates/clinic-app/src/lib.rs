@@ -14,8 +14,10 @@
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod clinic;
 pub mod error;
 pub mod invitations;
+pub mod messages;
 pub mod patients;
 pub mod reports;
 pub mod series;
@@ -30,13 +32,14 @@ pub use error::{Error, ErrorCode, Result};
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use clinic_domain::Clock;
+use std::sync::Arc;
 
 /// What every use case may read besides its connection.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Env<'a> {
     pub clock: &'a dyn Clock,
-    /// The clinic's time zone: "today" is the calendar date there.
-    pub tz: Tz,
+    /// The clinic's settings as this process last read them; its time zone makes "today".
+    pub clinic: Arc<clinic::Clinic>,
     /// Where reads and refusals are audited.
     pub trail: &'a dyn Trail,
     /// The address people reach the clinic at, for links (no trailing slash).
@@ -49,8 +52,13 @@ impl Env<'_> {
         self.clock.now().naive_utc()
     }
 
+    /// The clinic's time zone.
+    pub fn tz(&self) -> Tz {
+        self.clinic.time_zone
+    }
+
     /// The calendar date at the clinic.
     pub fn today(&self) -> NaiveDate {
-        self.clock.today_in(self.tz)
+        self.clock.today_in(self.tz())
     }
 }

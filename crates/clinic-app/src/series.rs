@@ -135,6 +135,9 @@ pub fn record_session(
         let patient = patients::find(conn, s.patient_id)?;
         clinic_domain::session::performed_on(record.performed_on, today, patient.date_of_birth)?;
         let outcome = series::record_session(conn, id, record, actor.user.id, now)?;
+        if let RecordOutcome::Recorded { session, .. } = &outcome {
+            crate::messages::queue_aftercare(conn, env, &patient, session)?;
+        }
         let (outcome_word, detail) = match &outcome {
             RecordOutcome::Recorded { session, admission, .. } => (
                 "success",

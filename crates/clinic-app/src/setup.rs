@@ -1,12 +1,14 @@
 //! The first start: a one-time setup link, and the first manager it creates.
 
 use crate::audit::event;
+use crate::clinic::Clinic;
 use crate::staff::NewStaff;
 use crate::{Env, Error, Result};
 use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
 use clinic_auth::{OneTimeCode, generate_code, hash_code};
-use clinic_db::{DbConn, DbError, invitations, users};
-use clinic_domain::user::Role;
+use clinic_db::{DbConn, invitations, users};
+use clinic_domain::user::{PersonName, Role};
 
 const SETUP_LINK_DAYS: i64 = 7;
 
@@ -58,7 +60,18 @@ impl SetupRefusal {
     }
 }
 
-/// Creates the first manager with the setup code, once. `new.role` is ignored: the account is a manager.
+/// Whether a setup code would be taken now (read only: checked before the password is hashed).
+pub fn code_is_usable(conn: &mut DbConn, env: &Env<'_>, code: &str) -> Result<Result<(), SetupRefusal>> {
+    if !is_open(conn)? {
+        return Ok(Err(SetupRefusal::AlreadySetUp));
+    }
+    let usable = invitations::find_by_hash(conn, &hash_code(code))?
+        .is_some_and(|i| i.purpose == invitations::PURPOSE_SETUP && i.is_usable(env.now()));
+    Ok(if usable { Ok(()) } else { Err(SetupRefusal::InvalidCode) })
+}
+
+/// Creates the first manager with the setup code, once, and names the clinic. `new.role` is ignored:
+/// the account is a manager.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn first_manager(
     conn: &mut DbConn,
@@ -66,10 +79,12 @@ pub fn first_manager(
     code: &str,
     new: &NewStaff,
     password_hash: &str,
-) -> Result<Result<(), SetupRefusal>> {
+    clinic_name: &PersonName,
+    time_zone: Tz,
+) -> Result<Result<Clinic, SetupRefusal>> {
     let now = env.now();
     let code_hash = hash_code(code);
-    Ok(conn.write_transaction(|conn| {
+    conn.write_transaction(|conn| {
         let usable = invitations::find_by_hash(conn, &code_hash)?
             .filter(|i| i.purpose == invitations::PURPOSE_SETUP && i.is_usable(now));
         let Some(invitation) = usable else {
@@ -93,13 +108,15 @@ pub fn first_manager(
                 created_at: now,
             },
         )?;
+        let clinic = crate::clinic::name_at_setup(conn, clinic_name, time_zone, now)?;
         clinic_db::audit::insert(
             conn,
             &event(now, "setup.first_manager", "success")
                 .actor(Some(user.id))
                 .subject(format!("user:{}", user.id))
+                .detail(format!("clinic time zone {}", time_zone.name()))
                 .build(),
         )?;
-        Ok::<_, DbError>(Ok(()))
-    })?)
+        Ok::<_, Error>(Ok(clinic))
+    })
 }

@@ -7,11 +7,14 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod clinic;
 mod conn;
 mod error;
 pub mod invitations;
 pub mod login_sessions;
 mod nullable_id;
+pub mod outbox;
+pub mod password_resets;
 pub mod patients;
 mod pool;
 pub mod reports;

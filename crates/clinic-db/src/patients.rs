@@ -28,6 +28,8 @@ pub struct Patient {
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
+    /// The patient refused aftercare e-mails and reminders.
+    pub reminders_opt_out: bool,
 }
 
 impl Patient {
@@ -126,6 +128,14 @@ pub fn search(conn: &mut DbConn, q: &str, limit: i64) -> DbResult<Vec<Patient>> 
         }
         query.load(c)
     })?)
+}
+
+/// Records whether the patient refuses aftercare e-mails and reminders.
+pub fn set_reminders_opt_out(conn: &mut DbConn, id: PatientId, opt_out: bool) -> DbResult<bool> {
+    let n = with_conn!(conn, c => diesel::update(patients::table.find(id.0))
+        .set(patients::reminders_opt_out.eq(opt_out))
+        .execute(c))?;
+    Ok(n == 1)
 }
 
 pub fn count(conn: &mut DbConn) -> DbResult<i64> {

@@ -24,6 +24,7 @@ diesel::table! {
         created_by -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reminders_opt_out -> Bool,
     }
 }
 
@@ -144,6 +145,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    clinic (id) {
+        id -> Integer,
+        name -> Text,
+        time_zone -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        address -> Nullable<Text>,
+        reminder_hour -> Integer,
+        require_mfa_for -> Text,
+        patients_see_photos -> Bool,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        recipient -> Text,
+        patient_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        session_id -> Nullable<BigInt>,
+        message_id -> Text,
+        payload -> Nullable<Text>,
+        scheduled_for -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(patients -> users (created_by));
 diesel::joinable!(series -> patients (patient_id));
 diesel::joinable!(sessions -> series (series_id));
@@ -162,4 +211,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     auth_throttle,
     patient_revisions,
+    clinic,
+    outbox,
+    password_resets,
 );

@@ -4,9 +4,11 @@
 //! (`Email`, `NeedleDepth`, `PlannedSessions`, …); the series rule and the aftercare timeline take
 //! only those types. Time comes in through a [`Clock`]; nothing here reads the system time.
 
+pub mod clinic;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod messages;
 pub mod patient;
 pub mod protocol;
 pub mod series;

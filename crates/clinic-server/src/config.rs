@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
 use clinic_db::{DatabaseUrl, PoolOptions};
+use clinic_mail::MailSettings;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub struct Config {
     pub pool: PoolOptions,
     /// Proxies whose `X-Forwarded-For` is believed (`CLINIC_TRUSTED_PROXIES`, comma-separated IPs).
     pub trusted_proxies: Vec<IpAddr>,
+    /// `CLINIC_SMTP_URL`, `CLINIC_MAIL_FROM` and the retry settings.
+    pub mail: MailSettings,
 }
 
 impl Config {
@@ -57,7 +60,36 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let mut mail = MailSettings::parse(env("CLINIC_SMTP_URL").as_deref(), env("CLINIC_MAIL_FROM").as_deref())?;
+        if let Some(n) = env("CLINIC_MAIL_MAX_ATTEMPTS") {
+            mail.max_attempts = n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .with_context(|| format!("CLINIC_MAIL_MAX_ATTEMPTS {n:?} is not a number from 1 to 100"))?;
+        }
+        if let Some(n) = env("CLINIC_MAIL_RETRY_SECONDS") {
+            let secs = n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=86_400).contains(n))
+                .with_context(|| {
+                    format!("CLINIC_MAIL_RETRY_SECONDS {n:?} is not a number of seconds from 1 to 86400")
+                })?;
+            mail.first_retry = Duration::from_secs(secs);
+        }
+        if let Some(n) = env("CLINIC_MAIL_LEASE_SECONDS") {
+            let secs = n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=3_600).contains(n))
+                .with_context(|| {
+                    format!("CLINIC_MAIL_LEASE_SECONDS {n:?} is not a number of seconds from 1 to 3600")
+                })?;
+            mail.lease = Duration::from_secs(secs);
+        }
         Ok(Self {
+            mail,
             trusted_proxies,
             bind: bind.to_owned(),
             database_url,

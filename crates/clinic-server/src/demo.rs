@@ -25,6 +25,7 @@ pub struct DemoLogin {
 struct Builder<'a> {
     conn: &'a mut DbConn,
     clock: FixedClock,
+    clinic: std::sync::Arc<clinic_app::clinic::Clinic>,
     tz: Tz,
     trail: Collected,
     logins: Vec<DemoLogin>,
@@ -35,7 +36,7 @@ macro_rules! act {
     ($b:expr, $actor:expr, |$conn:ident, $env:ident, $a:ident| $body:expr) => {{
         let $env = Env {
             clock: &$b.clock,
-            tz: $b.tz,
+            clinic: std::sync::Arc::clone(&$b.clinic),
             trail: &$b.trail,
             public_url: "",
         };
@@ -146,7 +147,7 @@ impl Builder<'_> {
         };
         let env = Env {
             clock: &self.clock,
-            tz: self.tz,
+            clinic: std::sync::Arc::clone(&self.clinic),
             trail: &self.trail,
             public_url: "",
         };
@@ -168,10 +169,12 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
     if users::count(conn)? > 0 || clinic_db::patients::count(conn)? > 0 {
         bail!("the database already has accounts or patients; `clinic demo` only fills an empty database");
     }
+    let clinic = clinic_app::clinic::ensure(conn, tz, now.naive_utc()).map_err(|e| anyhow::anyhow!(e.chain()))?;
     let mut b = Builder {
         conn,
         clock: FixedClock(now),
-        tz,
+        tz: clinic.time_zone,
+        clinic: std::sync::Arc::new(clinic),
         trail: Collected::default(),
         logins: Vec::new(),
     };

@@ -4,9 +4,11 @@
 use crate::Config;
 use actix_web::dev::Server;
 use anyhow::{Context, Result};
-use clinic_auth::{OneTimeCode, generate_secret};
+use clinic_app::clinic::ClinicCache;
+use clinic_auth::{DerivedKey, OneTimeCode, UNSUBSCRIBE, generate_secret};
 use clinic_db::{Pool, settings};
 use clinic_domain::{Clock, SystemClock};
+use clinic_mail::{Mailer, MailerConfig};
 use clinic_web::{AppState, AuditSink, Settings};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ pub struct Application {
     pub setup_code: Option<OneTimeCode>,
     pub setup_link: Option<String>,
     audit: Arc<AuditSink>,
+    mailer: Arc<Mailer>,
 }
 
 /// Opens the database pool (applying migrations first), with the error naming the database.
@@ -42,6 +45,10 @@ impl Application {
             None => settings::get_or_insert(&mut conn, SIGNING_KEY_SETTING, &generate_secret()?, now)?,
         };
         let setup_code = clinic_app::setup::offer_link(&mut conn, now).map_err(|e| anyhow::anyhow!(e.chain()))?;
+        // CLINIC_TIMEZONE seeds the clinic's time zone the first time; afterwards the settings decide.
+        let clinic =
+            clinic_app::clinic::ensure(&mut conn, config.timezone, now).map_err(|e| anyhow::anyhow!(e.chain()))?;
+        let clinic = ClinicCache::new(clinic);
         if !config.database_url.is_postgres() {
             // SQLite keeps no statistics by itself; PostgreSQL's autovacuum does.
             conn.optimize()?;
@@ -55,12 +62,20 @@ impl Application {
             .as_ref()
             .map(|c| format!("{public_url}/setup?code={}", c.as_str()));
         let settings = Settings {
-            timezone: config.timezone,
             secure_cookies: public_url.starts_with("https://"),
-            public_url,
+            public_url: public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
         };
-        let state = AppState::new(pool, clock, settings, &signing_key)
+        let mailer = Mailer::start(MailerConfig {
+            pool: pool.clone(),
+            clock: Arc::clone(&clock),
+            clinic: Arc::clone(&clinic),
+            settings: config.mail.clone(),
+            public_url,
+            unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
+        })
+        .context("could not start the mail worker")?;
+        let state = AppState::new(pool, clock, clinic, settings, &signing_key)
             .context("could not start the password-hashing threads")?;
         let audit = state.audit.clone();
         let server = clinic_web::serve(listener, state)?;
@@ -70,6 +85,7 @@ impl Application {
             setup_code,
             setup_link,
             audit,
+            mailer,
         })
     }
 
@@ -80,7 +96,8 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        // Buffered audit rows are written before the process exits.
+        // The message in hand is finished; buffered audit rows are written before the process exits.
+        self.mailer.shutdown();
         self.audit.shutdown();
         result
     }

@@ -53,7 +53,7 @@ pub fn add_staff(
     let trail = Collected::default();
     let env = Env {
         clock: &clock,
-        tz: chrono_tz::UTC,
+        clinic: std::sync::Arc::new(clinic_app::clinic::Clinic::named("", chrono_tz::UTC)),
         trail: &trail,
         public_url: "",
     };

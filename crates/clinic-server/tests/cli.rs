@@ -82,6 +82,33 @@ fn bad_flags_and_settings_fail_in_one_line() {
             .unwrap(),
         "CLINIC_JWT_SECRET",
     );
+    for (smtp, from, names) in [
+        ("mail.clinic.example", Some("desk@clinic.example"), "CLINIC_SMTP_URL"),
+        (
+            "http://mail.clinic.example",
+            Some("desk@clinic.example"),
+            "CLINIC_SMTP_URL",
+        ),
+        (
+            "smtp://mail.clinic.example:port",
+            Some("desk@clinic.example"),
+            "CLINIC_SMTP_URL",
+        ),
+        ("smtp://mail.clinic.example:25", None, "CLINIC_MAIL_FROM"),
+        (
+            "smtp://mail.clinic.example:25",
+            Some("not an address"),
+            "CLINIC_MAIL_FROM",
+        ),
+    ] {
+        let mut command = clinic(&url);
+        command.env("CLINIC_SMTP_URL", smtp);
+        match from {
+            Some(f) => command.env("CLINIC_MAIL_FROM", f),
+            None => command.env_remove("CLINIC_MAIL_FROM"),
+        };
+        assert_one_line_error(&command.arg("migrate").output().unwrap(), names);
+    }
     assert_one_line_error(
         &clinic("/no/such/dir/clinic.db").arg("migrate").output().unwrap(),
         "/no/such/dir/clinic.db",

@@ -252,6 +252,22 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
     blocking(move || accounts::set_password(&mut *st.conn()?, &st.env(), &a, &hash)).await
 }
 
+/// Asks for a password reset link for `email` (e-mailed when it names an active account).
+pub async fn request_reset(state: &AppState, email: &str, address: &str) -> Result<(), Error> {
+    let (st, email, address) = (state.clone(), email.to_owned(), address.to_owned());
+    blocking(move || accounts::request_password_reset(&mut *st.conn()?, &st.env(), &email, &address)).await
+}
+
+/// Sets a new password with a reset link's token. The link is checked before the password is hashed.
+pub async fn confirm_reset(state: &AppState, token: &str, password: &str, address: &str) -> Result<(), Error> {
+    let password = new_password("new_password", password)?;
+    let (st, t) = (state.clone(), token.to_owned());
+    blocking(move || accounts::reset_link_is_usable(&mut *st.conn()?, &st.env(), &t)).await?;
+    let hash = hash_off_worker(state, password).await?;
+    let (st, token, address) = (state.clone(), token.to_owned(), address.to_owned());
+    blocking(move || accounts::confirm_password_reset(&mut *st.conn()?, &st.env(), &token, &hash, &address)).await
+}
+
 /// Ends the actor's login session.
 pub async fn sign_out(state: &AppState, actor: &Actor) -> Result<(), Error> {
     let (st, a) = (state.clone(), actor.clone());

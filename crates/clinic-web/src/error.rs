@@ -20,7 +20,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidCode
         | ErrorCode::PatientEmailRequired
         | ErrorCode::ReviewNoteRequired
-        | ErrorCode::BeyondTypicalAcknowledgementRequired => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::BeyondTypicalAcknowledgementRequired
+        | ErrorCode::InvalidTimeZone => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound | ErrorCode::NoSession => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden | ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
@@ -34,7 +35,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::LastManager
         | ErrorCode::OpenSeriesExists
         | ErrorCode::SeriesMaximumReached
-        | ErrorCode::SeriesClosed => StatusCode::CONFLICT,
+        | ErrorCode::SeriesClosed
+        | ErrorCode::NotRetryable => StatusCode::CONFLICT,
     }
 }
 

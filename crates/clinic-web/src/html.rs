@@ -7,15 +7,34 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use clinic_app::Error;
+use clinic_app::clinic::Clinic;
 use std::fmt;
+use std::sync::Arc;
 
 /// A titled message with an optional link (href, text).
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
+    pub clinic: Arc<Clinic>,
     pub title: String,
     pub message: String,
     pub link: Option<(String, String)>,
+}
+
+impl MessagePage {
+    pub fn new(clinic: Arc<Clinic>, title: &str, message: &str, link: Option<(&str, &str)>) -> Self {
+        Self {
+            clinic,
+            title: title.to_owned(),
+            message: message.to_owned(),
+            link: link.map(|(h, t)| (h.to_owned(), t.to_owned())),
+        }
+    }
+}
+
+/// The header of a page rendered where the clinic's settings are not at hand (an error page).
+fn unnamed() -> Arc<Clinic> {
+    Arc::new(Clinic::named("Clinic", chrono_tz::UTC))
 }
 
 /// Renders a template as an HTML response with `status`.
@@ -43,14 +62,9 @@ pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
         s if s.is_server_error() => "Something went wrong",
         _ => "Please check and try again",
     };
-    let link = Some(("/".to_owned(), "Back to the start".to_owned()));
     render(
         status,
-        &MessagePage {
-            title: title.into(),
-            message: message.into(),
-            link,
-        },
+        &MessagePage::new(unnamed(), title, message, Some(("/", "Back to the start"))),
     )
 }
 

@@ -112,6 +112,19 @@ pub fn staff_role() -> Object {
     one_of_strings([Role::Manager, Role::Provider].map(Role::as_str))
 }
 
+pub fn mfa_policy() -> Object {
+    one_of_strings(clinic_domain::clinic::MfaPolicy::ALL.map(clinic_domain::clinic::MfaPolicy::as_str))
+}
+
+pub fn message_kind() -> Object {
+    one_of_strings(clinic_domain::messages::MessageKind::ALL.map(clinic_domain::messages::MessageKind::as_str))
+}
+
+pub fn message_status() -> Object {
+    use clinic_db::outbox::{CANCELLED, FAILED, HELD, QUEUED, SENT};
+    one_of_strings([QUEUED, SENT, FAILED, HELD, CANCELLED])
+}
+
 pub fn error_code() -> Object {
     one_of_strings(ErrorCode::ALL.iter().map(|c| c.as_str()))
 }

@@ -1,8 +1,8 @@
 use crate::audit::AuditSink;
 use crate::hasher::Hasher;
-use chrono_tz::Tz;
 use clinic_app::Env;
-use clinic_auth::TokenKeys;
+use clinic_app::clinic::{Clinic, ClinicCache};
+use clinic_auth::{DerivedKey, TokenKeys, UNSUBSCRIBE};
 use clinic_db::{DbError, Pool, PooledConn};
 use clinic_domain::Clock;
 use std::net::IpAddr;
@@ -20,6 +20,10 @@ pub struct AppState {
     pub audit: Arc<AuditSink>,
     /// Runs argon2 work: one thread per core.
     pub hasher: Hasher,
+    /// The clinic's settings as this process last read them.
+    pub clinic: Arc<ClinicCache>,
+    /// Signs and checks the one-click unsubscribe links of e-mails.
+    pub unsubscribe: DerivedKey,
     /// True on SQLite: short reads by key may run on the request's own thread (`run::read`).
     pub inline_reads: bool,
 }
@@ -27,8 +31,6 @@ pub struct AppState {
 /// Settings fixed at start-up.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The clinic's time zone: day 0 of a timeline is the local date of the procedure.
-    pub timezone: Tz,
     /// The address patients and staff reach the clinic at (for links), without a trailing slash.
     pub public_url: String,
     /// True when served over https: `Secure` `__Host-` cookies and HSTS.
@@ -38,7 +40,13 @@ pub struct Settings {
 }
 
 impl AppState {
-    pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings, signing_key: &str) -> std::io::Result<Self> {
+    pub fn new(
+        pool: Pool,
+        clock: Arc<dyn Clock>,
+        clinic: Arc<ClinicCache>,
+        settings: Settings,
+        signing_key: &str,
+    ) -> std::io::Result<Self> {
         let audit = AuditSink::start(pool.clone());
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
@@ -50,6 +58,8 @@ impl AppState {
             csrf_key: Arc::from(signing_key.as_bytes()),
             audit,
             hasher: Hasher::start(cores)?,
+            clinic,
+            unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
             inline_reads,
         })
     }
@@ -63,9 +73,14 @@ impl AppState {
     pub fn env(&self) -> Env<'_> {
         Env {
             clock: &*self.clock,
-            tz: self.settings.timezone,
+            clinic: self.clinic.get(),
             trail: &*self.audit,
             public_url: &self.settings.public_url,
         }
+    }
+
+    /// The clinic's settings, for a page's header and footer.
+    pub fn clinic(&self) -> Arc<Clinic> {
+        self.clinic.get()
     }
 }

@@ -1,7 +1,7 @@
 //! Sign-in, sign-out, activation with a one-time code, password change, and `GET /me`.
 
 use crate::address::client_address;
-use crate::auth::{ApiCaller, activate, change_password, sign_in, sign_out};
+use crate::auth::{ApiCaller, activate, change_password, confirm_reset, request_reset, sign_in, sign_out};
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::RouteSpec;
 use crate::state::AppState;
@@ -26,6 +26,14 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::put().to(password)
     }));
     v.push(RouteSpec::new(Method::GET, "/api/v1/me", || web::get().to(me)));
+    v.push(RouteSpec::new(Method::POST, "/api/v1/auth/password-reset", || {
+        web::post().to(password_reset)
+    }));
+    v.push(RouteSpec::new(
+        Method::POST,
+        "/api/v1/auth/password-reset/confirm",
+        || web::post().to(password_reset_confirm),
+    ));
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -164,4 +172,48 @@ pub(crate) async fn me(caller: ApiCaller) -> HttpResponse {
         email: u.email,
         patient_id: u.patient_id.map(|p| p.0),
     })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PasswordResetRequest)]
+pub(crate) struct ResetBody {
+    email: String,
+}
+
+/// Ask for a password reset link (anyone). Always 202: the answer never says whether the address has
+/// an account; an active one is e-mailed a single-use link valid 30 minutes.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "accounts", security(()), request_body = ResetBody,
+    responses((status = 202), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetBody>,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    request_reset(&state, &body.email, &address).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PasswordResetConfirm)]
+pub(crate) struct ResetConfirmBody {
+    token: String,
+    #[schema(min_length = 8, max_length = 128)]
+    new_password: String,
+}
+
+/// Set a new password with a reset link's token; every session of the account ends (anyone with a link).
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "accounts", security(()),
+    request_body = ResetConfirmBody,
+    responses((status = 204), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn password_reset_confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ResetConfirmBody>,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    confirm_reset(&state, &body.token, &body.new_password, &address).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -3,7 +3,9 @@
 
 mod audit;
 mod auth;
+mod clinic;
 mod invitations;
+mod messages;
 mod openapi;
 pub(crate) mod patients;
 pub(crate) mod reports;
@@ -22,9 +24,11 @@ use crate::routes::RouteSpec;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     auth::routes(v);
+    clinic::routes(v);
     staff::routes(v);
     patients::routes(v);
     invitations::routes(v);
+    messages::routes(v);
     series::routes(v);
     timeline::routes(v);
     reports::routes(v);

@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` attributes and their request and response types. Statuses every operation can
 //! answer (a database that is down, an internal error, an unreadable body) are added here once.
 
-use super::{audit, auth, invitations, patients, reports, series, staff, timeline};
+use super::{audit, auth, clinic, invitations, messages, patients, reports, series, staff, timeline};
 use crate::error::ErrorBody;
 use crate::routes::RouteSpec;
 use actix_web::http::Method;
@@ -29,6 +29,9 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     security(("bearer" = [])),
     paths(
         auth::login, auth::logout, auth::activate_code, auth::password, auth::me,
+        auth::password_reset, auth::password_reset_confirm,
+        clinic::public, clinic::update,
+        messages::list, messages::retry,
         staff::create, staff::list, staff::disable, staff::enable,
         patients::create, patients::list, patients::show, patients::update,
         invitations::create,
@@ -56,12 +59,12 @@ fn error_description(status: &str) -> &'static str {
         "403" => "The account's role may not do this (`forbidden`)",
         "404" => "Not found, or another patient's record (`not_found`, `no_session`)",
         "409" => {
-            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`)"
+            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`)"
         }
         "413" => "Body over 64 KiB (`payload_too_large`)",
         "415" => "Not application/json (`unsupported_media_type`)",
         "422" => {
-            "Invalid input (`validation_failed` with `field`, `invalid_body`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`)"
+            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`)"
         }
         "429" => "Too many failed attempts (`too_many_attempts`), see Retry-After",
         "500" => "Internal error (`internal_error`); nothing of the cause is disclosed",
@@ -138,6 +141,7 @@ fn add_common_errors(op: &mut Operation) {
         {
             r.description = match status.as_str() {
                 "200" => "OK".to_owned(),
+                "202" => "Accepted".to_owned(),
                 "201" => "Created".to_owned(),
                 "204" => "No content".to_owned(),
                 other => error_description(other).to_owned(),

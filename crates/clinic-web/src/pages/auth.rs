@@ -12,8 +12,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clinic_app::Error;
 use clinic_app::accounts::{SESSION_ABSOLUTE_HOURS, SignedIn};
+use clinic_app::clinic::Clinic;
 use clinic_domain::user::Role;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::GET, "/", || web::get().to(home)));
@@ -34,6 +36,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    clinic: Arc<Clinic>,
     csrf: String,
     email: String,
     error: Option<String>,
@@ -42,6 +45,7 @@ struct LoginPage {
 #[derive(Template)]
 #[template(path = "activate.html")]
 struct ActivatePage {
+    clinic: Arc<Clinic>,
     csrf: String,
     code: String,
     error: Option<String>,
@@ -50,6 +54,7 @@ struct ActivatePage {
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    clinic: Arc<Clinic>,
     name: String,
     role: Role,
     csrf: String,
@@ -58,6 +63,7 @@ struct HomePage {
 #[derive(Template)]
 #[template(path = "logout.html")]
 struct LogoutPage {
+    clinic: Arc<Clinic>,
     csrf: String,
 }
 
@@ -66,10 +72,10 @@ fn anonymous_form<T: Template>(
     state: &AppState,
     req: &HttpRequest,
     status: StatusCode,
-    page: impl FnOnce(String) -> T,
+    page: impl FnOnce(String, Arc<Clinic>) -> T,
 ) -> Result<HttpResponse, PageError> {
     let (token, cookie) = csrf::anonymous_token(state, req)?;
-    let mut resp = render(status, &page(token));
+    let mut resp = render(status, &page(token, state.clinic()));
     if let Some(c) = cookie {
         resp.add_cookie(&c)
             .map_err(|e| Error::internal("setting a cookie", e))?;
@@ -106,6 +112,7 @@ async fn home(state: web::Data<AppState>, caller: PageCaller) -> HttpResponse {
     render(
         StatusCode::OK,
         &HomePage {
+            clinic: state.clinic(),
             name: c.user.display_name,
             role: c.user.role,
             csrf,
@@ -114,7 +121,8 @@ async fn home(state: web::Data<AppState>, caller: PageCaller) -> HttpResponse {
 }
 
 async fn login_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
-    anonymous_form(&state, &req, StatusCode::OK, |csrf| LoginPage {
+    anonymous_form(&state, &req, StatusCode::OK, |csrf, clinic| LoginPage {
+        clinic,
         csrf,
         email: String::new(),
         error: None,
@@ -142,7 +150,12 @@ async fn login_submit(
             let status = crate::error::status_of(e.code());
             let error = Some(e.public_message());
             let email = form.email;
-            anonymous_form(&state, &req, status, move |csrf| LoginPage { csrf, email, error })
+            anonymous_form(&state, &req, status, move |csrf, clinic| LoginPage {
+                clinic,
+                csrf,
+                email,
+                error,
+            })
         }
         Err(e) => Err(e.into()),
     }
@@ -150,7 +163,13 @@ async fn login_submit(
 
 async fn logout_form(state: web::Data<AppState>, caller: PageCaller) -> HttpResponse {
     let csrf = csrf::session_token(&state, &caller.0.session_id);
-    render(StatusCode::OK, &LogoutPage { csrf })
+    render(
+        StatusCode::OK,
+        &LogoutPage {
+            clinic: state.clinic(),
+            csrf,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -186,7 +205,8 @@ async fn activate_form(
     query: web::Query<CodeQuery>,
 ) -> Result<HttpResponse, PageError> {
     let code = query.into_inner().code.unwrap_or_default();
-    anonymous_form(&state, &req, StatusCode::OK, |csrf| ActivatePage {
+    anonymous_form(&state, &req, StatusCode::OK, |csrf, clinic| ActivatePage {
+        clinic,
         csrf,
         code,
         error: None,
@@ -217,7 +237,12 @@ async fn activate_submit(
                 other => other.public_message(),
             });
             let code = form.code;
-            anonymous_form(&state, &req, status, move |csrf| ActivatePage { csrf, code, error })
+            anonymous_form(&state, &req, status, move |csrf, clinic| ActivatePage {
+                clinic,
+                csrf,
+                code,
+                error,
+            })
         }
         Err(e) => Err(e.into()),
     }

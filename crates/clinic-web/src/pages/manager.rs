@@ -12,14 +12,18 @@ use crate::state::AppState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use clinic_app::clinic::Clinic;
+use clinic_app::clinic::SettingsInput;
 use clinic_app::{Actor, Error, reports, staff};
 use clinic_db::audit::AuditEvent;
 use clinic_db::reports::{DateRange, SeriesReport};
 use clinic_db::users::User;
 use clinic_domain::UserId;
+use clinic_domain::clinic::MfaPolicy;
 use clinic_domain::series::{MAXIMUM, TYPICAL_MAX, wording};
 use clinic_domain::user::Role;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::GET, "/staff", || web::get().to(staff)));
@@ -35,11 +39,149 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::get().to(report_csv)
     }));
     v.push(RouteSpec::new(Method::GET, "/audit", || web::get().to(audit)));
+    v.push(RouteSpec::new(Method::GET, "/clinic", || web::get().to(clinic_form)));
+    v.push(RouteSpec::new(Method::POST, "/clinic", || {
+        web::post().to(clinic_submit)
+    }));
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ClinicForm {
+    csrf: String,
+    name: String,
+    time_zone: String,
+    phone: String,
+    email: String,
+    address: String,
+    reminder_hour: String,
+    require_mfa_for: String,
+    patients_see_photos: Option<String>,
+}
+
+impl ClinicForm {
+    fn of(c: &Clinic) -> Self {
+        Self {
+            csrf: String::new(),
+            name: c.name.clone(),
+            time_zone: c.time_zone.name().to_owned(),
+            phone: c.phone.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
+            address: c.address.clone().unwrap_or_default(),
+            reminder_hour: c.reminder_hour.get().to_string(),
+            require_mfa_for: c.require_mfa_for.as_str().to_owned(),
+            patients_see_photos: c.patients_see_photos.then(|| "on".to_owned()),
+        }
+    }
+
+    fn input(&self) -> Result<SettingsInput, Error> {
+        let hour = self
+            .reminder_hour
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| clinic_domain::FieldError::new("reminder_hour", "must be an hour from 0 to 23"))?;
+        Ok(SettingsInput {
+            name: self.name.clone(),
+            time_zone: self.time_zone.clone(),
+            phone: Some(Some(self.phone.clone())),
+            email: Some(Some(self.email.clone())),
+            address: Some(Some(self.address.clone())),
+            reminder_hour: Some(hour),
+            require_mfa_for: Some(self.require_mfa_for.clone()),
+            patients_see_photos: Some(self.patients_see_photos.is_some()),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "clinic.html")]
+struct ClinicPage {
+    clinic: Arc<Clinic>,
+    csrf: String,
+    form: ClinicForm,
+    mfa_choices: Vec<(&'static str, &'static str)>,
+    saved: bool,
+    error: Option<String>,
+}
+
+fn clinic_page(
+    state: &AppState,
+    actor: &Actor,
+    status: StatusCode,
+    form: ClinicForm,
+    saved: bool,
+    error: Option<String>,
+) -> HttpResponse {
+    let page = ClinicPage {
+        clinic: state.clinic(),
+        csrf: csrf::session_token(state, &actor.session_id),
+        form,
+        mfa_choices: MfaPolicy::ALL
+            .iter()
+            .map(|p| {
+                let label = match p {
+                    MfaPolicy::Managers => "Managers",
+                    MfaPolicy::Staff => "All staff (managers and providers)",
+                    MfaPolicy::None => "Nobody",
+                };
+                (p.as_str(), label)
+            })
+            .collect(),
+        saved,
+        error,
+    };
+    render(status, &page)
+}
+
+async fn clinic_form(state: web::Data<AppState>, caller: PageCaller) -> Result<HttpResponse, PageError> {
+    let actor = caller.0;
+    actor.require(&state.env(), &[Role::Manager])?;
+    let form = ClinicForm::of(&state.clinic());
+    Ok(clinic_page(&state, &actor, StatusCode::OK, form, false, None))
+}
+
+async fn clinic_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    form: web::Form<ClinicForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = caller.0;
+    csrf::check_form(&state, &req, &actor, &[Role::Manager], &form.csrf)?;
+    let form = form.into_inner();
+    let saved = async {
+        let input = form.input()?;
+        let a = actor.clone();
+        db(&state, move |conn, env| {
+            clinic_app::clinic::update(conn, env, &a, &input)
+        })
+        .await
+    };
+    match saved.await {
+        Ok(updated) => {
+            state.clinic.set(updated);
+            let form = ClinicForm::of(&state.clinic());
+            Ok(clinic_page(&state, &actor, StatusCode::OK, form, true, None))
+        }
+        Err(e) if shown_on_form(&e) => {
+            let status = crate::error::status_of(e.code());
+            Ok(clinic_page(
+                &state,
+                &actor,
+                status,
+                form,
+                false,
+                Some(crate::html::field_message(&e)),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
 #[template(path = "staff.html")]
 struct StaffPage {
+    clinic: Arc<Clinic>,
     staff: Vec<User>,
     csrf: String,
     notice: Option<String>,
@@ -56,6 +198,7 @@ async fn staff_page(
     let a = actor.clone();
     let staff = db(state, move |conn, env| staff::list(conn, env, &a)).await?;
     let page = StaffPage {
+        clinic: state.clinic(),
         staff,
         csrf: csrf::session_token(state, &actor.session_id),
         notice,
@@ -219,6 +362,7 @@ fn chart(by_sessions: &[i64]) -> Chart {
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage {
+    clinic: Arc<Clinic>,
     r: ReportView,
     chart: Chart,
     from: String,
@@ -267,6 +411,7 @@ async fn report(
     let range = q.parse()?;
     let r = load_report(&state, &caller.0, range).await?;
     let page = ReportPage {
+        clinic: state.clinic(),
         chart: chart(&r.by_sessions),
         r: ReportView::from(&r),
         from: range.from.map(|d| d.to_string()).unwrap_or_default(),
@@ -289,6 +434,7 @@ async fn report_csv(
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
+    clinic: Arc<Clinic>,
     events: Vec<AuditEvent>,
     q_patient: String,
     q_actor: String,
@@ -329,6 +475,7 @@ async fn audit(
         format!("/audit?{query}")
     });
     let page = AuditPage {
+        clinic: state.clinic(),
         events,
         q_patient: num(q.patient_id),
         q_actor: num(q.actor_id),

@@ -2,6 +2,7 @@
 //! the use case, and renders its answer; forms redirect after success (303).
 
 mod auth;
+mod mail;
 mod manager;
 mod portal;
 mod provider;
@@ -18,6 +19,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     }));
     auth::routes(v);
     setup::routes(v);
+    mail::routes(v);
     provider::routes(v);
     portal::routes(v);
     manager::routes(v);

@@ -13,10 +13,12 @@ use crate::views::TimelineView;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use clinic_app::clinic::Clinic;
 use clinic_app::{Actor, Error, ErrorCode, timeline};
 use clinic_domain::SessionId;
 use clinic_domain::user::Role;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::GET, "/portal", || web::get().to(portal)));
@@ -35,12 +37,14 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
 #[derive(Template)]
 #[template(path = "print.html")]
 struct PrintPage {
+    clinic: Arc<Clinic>,
     t: TimelineView,
 }
 
 #[derive(Template)]
 #[template(path = "password.html")]
 struct PasswordPage {
+    clinic: Arc<Clinic>,
     csrf: String,
     error: Option<String>,
     done: bool,
@@ -65,12 +69,13 @@ async fn own_timeline(state: &AppState, actor: &Actor, which: Option<i64>) -> Re
     }
 }
 
-fn nothing_yet() -> HttpResponse {
-    let page = MessagePage {
-        title: "Your aftercare".into(),
-        message: "No session has been recorded for you yet. Your timeline appears here after your procedure.".into(),
-        link: None,
-    };
+fn nothing_yet(state: &AppState) -> HttpResponse {
+    let page = MessagePage::new(
+        state.clinic(),
+        "Your aftercare",
+        "No session has been recorded for you yet. Your timeline appears here after your procedure.",
+        None,
+    );
     render(StatusCode::OK, &page)
 }
 
@@ -81,11 +86,12 @@ async fn portal(
 ) -> Result<HttpResponse, PageError> {
     let actor = caller.0;
     let Some(t) = own_timeline(&state, &actor, which.session_id).await? else {
-        return Ok(nothing_yet());
+        return Ok(nothing_yet(&state));
     };
     let patient = actor.own_patient()?;
     let sessions = session_list(&state, patient).await?;
     let page = TimelinePage {
+        clinic: state.clinic(),
         t,
         preview: false,
         name: actor.user.display_name,
@@ -114,8 +120,14 @@ async fn print(
     which: web::Query<Which>,
 ) -> Result<HttpResponse, PageError> {
     match own_timeline(&state, &caller.0, which.session_id).await? {
-        Some(t) => Ok(render(StatusCode::OK, &PrintPage { t })),
-        None => Ok(nothing_yet()),
+        Some(t) => Ok(render(
+            StatusCode::OK,
+            &PrintPage {
+                clinic: state.clinic(),
+                t,
+            },
+        )),
+        None => Ok(nothing_yet(&state)),
     }
 }
 
@@ -124,6 +136,7 @@ async fn password_form(state: web::Data<AppState>, caller: PageCaller) -> HttpRe
     render(
         StatusCode::OK,
         &PasswordPage {
+            clinic: state.clinic(),
             csrf,
             error: None,
             done: false,
@@ -158,6 +171,7 @@ async fn password_submit(
             return Ok(render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &PasswordPage {
+                    clinic: state.clinic(),
                     csrf,
                     error: Some(error),
                     done: false,
@@ -169,6 +183,7 @@ async fn password_submit(
     Ok(render(
         StatusCode::OK,
         &PasswordPage {
+            clinic: state.clinic(),
             csrf,
             error: None,
             done: true,

@@ -12,13 +12,15 @@ use crate::views::{PatientView, SeriesView, TimelineView};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use clinic_app::{Actor, Error, ErrorCode, invitations, patients, series, timeline};
+use clinic_app::clinic::Clinic;
+use clinic_app::{Actor, Error, ErrorCode, invitations, messages, patients, series, timeline};
 use clinic_db::series::SessionRecord;
 use clinic_domain::series::{Condition, MAXIMUM, PlannedSessions, wording};
 use clinic_domain::session::{NeedleDepth, Product};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SeriesId, SessionId};
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::GET, "/patients", || web::get().to(list)));
@@ -51,6 +53,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
 #[derive(Template)]
 #[template(path = "patients.html")]
 struct PatientsPage {
+    clinic: Arc<Clinic>,
     manager_nav: bool,
     q: String,
     can_edit: bool,
@@ -60,6 +63,7 @@ struct PatientsPage {
 #[derive(Template)]
 #[template(path = "patient_form.html")]
 struct PatientFormPage {
+    clinic: Arc<Clinic>,
     heading: String,
     action: String,
     csrf: String,
@@ -112,6 +116,7 @@ fn capitalise(label: &str) -> String {
 #[derive(Template)]
 #[template(path = "patient.html")]
 struct PatientPage {
+    clinic: Arc<Clinic>,
     manager_nav: bool,
     patient: PatientView,
     has_login: bool,
@@ -125,11 +130,45 @@ struct PatientPage {
     notice: Option<String>,
     warnings: Vec<String>,
     error: Option<String>,
+    messages: Vec<MessageRow>,
+}
+
+/// One e-mail on the patient's page.
+struct MessageRow {
+    id: i64,
+    kind: String,
+    status: String,
+    scheduled_for: String,
+    sent_at: String,
+    attempts: i32,
+    last_error: String,
+    retryable: bool,
+}
+
+impl From<&clinic_db::outbox::Message> for MessageRow {
+    fn from(m: &clinic_db::outbox::Message) -> Self {
+        let minutes = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M UTC").to_string();
+        Self {
+            id: m.id,
+            kind: m
+                .kind
+                .parse::<clinic_domain::messages::MessageKind>()
+                .map(|k| k.label())
+                .unwrap_or_else(|()| m.kind.clone()),
+            status: m.status.clone(),
+            scheduled_for: minutes(m.scheduled_for),
+            sent_at: m.sent_at.map(minutes).unwrap_or_default(),
+            attempts: m.attempts,
+            last_error: m.last_error.clone().unwrap_or_default(),
+            retryable: m.status == clinic_db::outbox::FAILED || m.status == clinic_db::outbox::HELD,
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "invitation.html")]
 struct InvitationPage {
+    clinic: Arc<Clinic>,
     name: String,
     email: String,
     code: String,
@@ -142,6 +181,7 @@ struct InvitationPage {
 #[derive(Template)]
 #[template(path = "timeline.html")]
 pub(crate) struct TimelinePage {
+    pub clinic: Arc<Clinic>,
     pub t: TimelineView,
     pub preview: bool,
     pub name: String,
@@ -168,6 +208,7 @@ async fn list(
     let (a, text) = (actor.clone(), q.clone());
     let found = db(&state, move |conn, env| patients::search(conn, env, &a, &text, 100)).await?;
     let page = PatientsPage {
+        clinic: state.clinic(),
         manager_nav: actor.user.role == Role::Manager,
         q,
         can_edit: actor.user.role == Role::Provider,
@@ -178,6 +219,7 @@ async fn list(
 
 fn blank_form(state: &AppState, actor: &Actor, heading: &str, action: String) -> PatientFormPage {
     PatientFormPage {
+        clinic: state.clinic(),
         heading: heading.into(),
         action,
         csrf: csrf::session_token(state, &actor.session_id),
@@ -275,6 +317,7 @@ async fn edit_form(
     })
     .await?;
     let page = PatientFormPage {
+        clinic: state.clinic(),
         first_name: p.first_name.clone(),
         last_name: p.last_name.clone(),
         date_of_birth: p.date_of_birth.to_string(),
@@ -332,13 +375,18 @@ async fn patient_page(
     outcome: Outcome,
 ) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let chart = db(state, move |conn, env| patients::chart(conn, env, &a, id, true)).await?;
+    let (chart, mail) = db(state, move |conn, env| {
+        let chart = patients::chart(conn, env, &a, id, true)?;
+        Ok((chart, messages::list(conn, env, &a, id)?))
+    })
+    .await?;
     let series: Vec<SeriesView> = chart
         .series
         .iter()
         .map(|(s, sessions)| SeriesView::new(&s.series, s.sessions_recorded, Some(sessions)))
         .collect();
     let page = PatientPage {
+        clinic: state.clinic(),
         manager_nav: actor.user.role == Role::Manager,
         has_open_series: series.iter().any(SeriesView::is_open),
         patient: PatientView::from(&chart.patient),
@@ -352,6 +400,7 @@ async fn patient_page(
         notice: outcome.notice,
         warnings: outcome.warnings,
         error: outcome.error,
+        messages: mail.iter().map(MessageRow::from).collect(),
     };
     Ok(render(status, &page))
 }
@@ -538,6 +587,7 @@ async fn invite(
     match issued {
         Ok((inv, p)) => {
             let page = InvitationPage {
+                clinic: state.clinic(),
                 name: p.full_name(),
                 email: p.email.unwrap_or_default(),
                 activation_base: format!("{}/activate", state.settings.public_url),
@@ -597,6 +647,7 @@ async fn preview(
     };
     let sessions = session_list(&state, id).await?;
     let page = TimelinePage {
+        clinic: state.clinic(),
         t: TimelineView::from(t),
         preview: true,
         name,

@@ -1,0 +1,232 @@
+//! The e-mail outbox. Messages are written in the transaction of the event that causes them; a worker
+//! in every process claims due ones (a lease, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, inside
+//! an immediate transaction on SQLite), sends them and records the outcome. A claim whose worker died
+//! runs out and is taken again: a message is sent at least once, always with the same `message_id`.
+
+use crate::schema::outbox;
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use chrono::{Duration, NaiveDateTime};
+use clinic_domain::{PatientId, SessionId, UserId};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+pub const QUEUED: &str = "queued";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+pub const HELD: &str = "held";
+pub const CANCELLED: &str = "cancelled";
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName)]
+#[diesel(table_name = outbox)]
+pub struct Message {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub recipient: String,
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub patient_id: Option<PatientId>,
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub user_id: Option<UserId>,
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub session_id: Option<SessionId>,
+    pub message_id: String,
+    pub payload: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
+    pub scheduled_for: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
+    pub next_attempt_at: NaiveDateTime,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub claimed_by: Option<String>,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub claimed_until: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewMessage<'a> {
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub recipient: &'a str,
+    pub patient_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub session_id: Option<i64>,
+    pub message_id: &'a str,
+    pub payload: Option<&'a str>,
+    pub scheduled_for: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewMessage<'_>) -> DbResult<Message> {
+    Ok(with_conn!(conn, c => diesel::insert_into(outbox::table).values(new).get_result(c))?)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> DbResult<Message> {
+    Ok(with_conn!(conn, c => outbox::table.find(id).first(c))?)
+}
+
+/// A patient's messages, newest first.
+pub fn list_for_patient(conn: &mut DbConn, patient: PatientId, limit: i64) -> DbResult<Vec<Message>> {
+    Ok(with_conn!(conn, c => outbox::table
+        .filter(outbox::patient_id.eq(patient.0))
+        .order(outbox::id.desc())
+        .limit(limit)
+        .load(c))?)
+}
+
+/// How many messages have each status (for operators and benchmarks).
+pub fn count_with_status(conn: &mut DbConn, status: &str) -> DbResult<i64> {
+    Ok(with_conn!(conn, c => outbox::table.filter(outbox::status.eq(status)).count().get_result(c))?)
+}
+
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET claimed_by = $1, claimed_until = $2
+    WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= $3
+        AND (claimed_until IS NULL OR claimed_until < $3)
+        ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+    RETURNING *";
+
+const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
+    WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3
+        AND (claimed_until IS NULL OR claimed_until < ?3)
+        ORDER BY next_attempt_at, id LIMIT ?4)
+    RETURNING *";
+
+/// Claims up to `limit` due messages for `worker` until `now + lease`. Other workers skip rows being
+/// claimed (PostgreSQL) or wait for the claim's transaction (SQLite): no message is claimed twice.
+pub fn claim_due(
+    conn: &mut DbConn,
+    worker: &str,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> DbResult<Vec<Message>> {
+    let until = now + lease;
+    conn.write_transaction(|conn| {
+        let sql = if conn.is_postgres() {
+            CLAIM_POSTGRES
+        } else {
+            CLAIM_SQLITE
+        };
+        Ok(with_conn!(conn, c => diesel::sql_query(sql)
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c))?)
+    })
+}
+
+/// Records a message as sent (its secret, if any, is no longer kept).
+pub fn mark_sent(conn: &mut DbConn, id: i64, worker: &str, now: NaiveDateTime) -> DbResult<bool> {
+    let changes = (
+        outbox::status.eq(SENT),
+        outbox::sent_at.eq(Some(now)),
+        outbox::payload.eq(None::<String>),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::last_error.eq(None::<String>),
+        outbox::claimed_by.eq(None::<String>),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+    );
+    let n = with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::claimed_by.eq(worker)))
+        .set(changes)
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Records a failed attempt: tried again at `retry_at`, or `failed` when `retry_at` is `None`.
+pub fn mark_attempt_failed(
+    conn: &mut DbConn,
+    id: i64,
+    worker: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> DbResult<bool> {
+    let status = if retry_at.is_some() { QUEUED } else { FAILED };
+    let changes = (
+        outbox::status.eq(status),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::last_error.eq(Some(error)),
+        outbox::next_attempt_at.eq(retry_at.unwrap_or(now)),
+        outbox::claimed_by.eq(None::<String>),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+    );
+    let n = with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::claimed_by.eq(worker)))
+        .set(changes)
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Keeps a claimed message aside because no mail server is configured.
+pub fn mark_held(conn: &mut DbConn, id: i64, worker: &str, reason: &str) -> DbResult<bool> {
+    let changes = (
+        outbox::status.eq(HELD),
+        outbox::last_error.eq(Some(reason)),
+        outbox::claimed_by.eq(None::<String>),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+    );
+    let n = with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::claimed_by.eq(worker)))
+        .set(changes)
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Queues every held message again (a mail server is now configured); returns how many.
+pub fn release_held(conn: &mut DbConn, now: NaiveDateTime) -> DbResult<usize> {
+    Ok(
+        with_conn!(conn, c => diesel::update(outbox::table.filter(outbox::status.eq(HELD)))
+        .set((outbox::status.eq(QUEUED), outbox::next_attempt_at.eq(now)))
+        .execute(c))?,
+    )
+}
+
+/// Sends a failed or held message again from now: the provider's retry. False when it is neither.
+pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> DbResult<bool> {
+    let n = with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::status.eq_any([FAILED, HELD])))
+        .set((
+            outbox::status.eq(QUEUED),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Cancels a patient's messages of `kinds` not yet sent (queued, held or failed); returns how many.
+pub fn cancel_for_patient(conn: &mut DbConn, patient: PatientId, kinds: &[&str]) -> DbResult<usize> {
+    Ok(with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::patient_id.eq(patient.0))
+        .filter(outbox::kind.eq_any(kinds))
+        .filter(outbox::status.eq_any([QUEUED, HELD, FAILED])))
+        .set((outbox::status.eq(CANCELLED), outbox::payload.eq(None::<String>)))
+        .execute(c))?)
+}
+
+/// Cancels an account's messages of `kinds` not yet sent; returns how many.
+pub fn cancel_for_user(conn: &mut DbConn, user: UserId, kinds: &[&str]) -> DbResult<usize> {
+    Ok(with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::user_id.eq(user.0))
+        .filter(outbox::kind.eq_any(kinds))
+        .filter(outbox::status.eq_any([QUEUED, HELD, FAILED])))
+        .set((outbox::status.eq(CANCELLED), outbox::payload.eq(None::<String>)))
+        .execute(c))?)
+}
+
+/// Cancels a session's messages not yet sent; returns how many.
+pub fn cancel_for_session(conn: &mut DbConn, session: SessionId) -> DbResult<usize> {
+    Ok(with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::session_id.eq(session.0))
+        .filter(outbox::status.eq_any([QUEUED, HELD, FAILED])))
+        .set(outbox::status.eq(CANCELLED))
+        .execute(c))?)
+}

@@ -1,0 +1,4 @@
+DROP TABLE password_resets;
+DROP TABLE outbox;
+ALTER TABLE patients DROP COLUMN reminders_opt_out;
+DROP TABLE clinic;

@@ -118,8 +118,9 @@ pub fn claim_due(
     })
 }
 
-/// Records a message as sent (its secret, if any, is no longer kept).
-pub fn mark_sent(conn: &mut DbConn, id: i64, worker: &str, now: NaiveDateTime) -> DbResult<bool> {
+/// Records messages as sent (their secrets, if any, are no longer kept), in one statement: a worker
+/// records a batch at once. Only rows still claimed by `worker` change; returns how many did.
+pub fn mark_sent(conn: &mut DbConn, ids: &[i64], worker: &str, now: NaiveDateTime) -> DbResult<usize> {
     let changes = (
         outbox::status.eq(SENT),
         outbox::sent_at.eq(Some(now)),
@@ -129,12 +130,11 @@ pub fn mark_sent(conn: &mut DbConn, id: i64, worker: &str, now: NaiveDateTime) -
         outbox::claimed_by.eq(None::<String>),
         outbox::claimed_until.eq(None::<NaiveDateTime>),
     );
-    let n = with_conn!(conn, c => diesel::update(outbox::table
-        .filter(outbox::id.eq(id))
+    Ok(with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq_any(ids))
         .filter(outbox::claimed_by.eq(worker)))
         .set(changes)
-        .execute(c))?;
-    Ok(n == 1)
+        .execute(c))?)
 }
 
 /// Records a failed attempt: tried again at `retry_at`, or `failed` when `retry_at` is `None`.
@@ -159,6 +159,16 @@ pub fn mark_attempt_failed(
         .filter(outbox::id.eq(id))
         .filter(outbox::claimed_by.eq(worker)))
         .set(changes)
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Gives a claimed message back untried, for the next claim.
+pub fn release_claim(conn: &mut DbConn, id: i64, worker: &str) -> DbResult<bool> {
+    let n = with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::claimed_by.eq(worker)))
+        .set((outbox::claimed_by.eq(None::<String>), outbox::claimed_until.eq(None::<NaiveDateTime>)))
         .execute(c))?;
     Ok(n == 1)
 }

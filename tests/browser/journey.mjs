@@ -59,13 +59,21 @@ try {
   await p.setViewportSize({ width: 1280, height: 900 });
   await p.screenshot({ path: `${out}/provider-record-session.png`, fullPage: true });
   await p.fill('input[name=performed_on]', twoDaysAgo);
-  await p.fill('input[name=treatment_areas]', 'cheeks, around the eyes');
-  await p.check('input[name=eye_area]');
-  await p.check('input[name=product_sunscreen]');
+  await p.check('#area-cheeks-0');
+  await p.check('#area-periorbital-0');
+  await p.selectOption('#device-0', 'pen');
+  await p.check('#product-sunscreen-0');
   await p.fill('input[name=needle_depth_mm]', '0.5');
   await p.fill('textarea[name=notes]', 'Hyaluronic serum at night');
-  await p.click('button:has-text("Record session")');
+  // A double click sends the form twice; its one-time key records it once.
+  await p.dblclick('button:has-text("Record session")');
+  await p.waitForURL(/recorded=\d+/);
   await expectText(p, 'Session 1 recorded.');
+  await p.reload();
+  await expectText(p, 'Record session 2');
+  const rows = await p.locator('table:has(caption:text("Sessions")) tbody tr').count();
+  if (rows !== 1) fail(`sessions after a double click and a reload: ${rows}`);
+  await expectText(p, 'Around the eyes (periorbital)');
   await p.click('button:has-text("Issue portal login")');
   const code = (await p.textContent('.code')).trim();
   await p.screenshot({ path: `${out}/provider-login-slip.png` });
@@ -82,6 +90,16 @@ try {
   const today = await a.textContent('section.today');
   if (!today.includes('Days 2–7')) fail(`today's stage: ${today}`);
   if (!today.includes('micro-bruising')) fail(`no bruising note in today's stage: ${today}`);
+  // A check-in with something the aftercare did not mention reaches the provider's queue.
+  await a.check('#effect-dryness');
+  await a.check('#unexpected');
+  await a.fill('#note', 'a rash on my neck');
+  await a.click('button:has-text("Send my check-in")');
+  await expectText(a, 'Your clinic will review this.');
+  await p.goto(`${base}/patients`);
+  await expectText(p, 'Needs attention (1)');
+  await p.click('text=Needs attention (1)');
+  await expectText(p, 'a rash on my neck');
   for (const [name, width] of [['phone', 390], ['desktop', 1280]]) {
     await a.setViewportSize({ width, height: 900 });
     await a.screenshot({ path: `${out}/portal-${name}.png`, fullPage: true });
@@ -93,6 +111,7 @@ try {
     ['login', null, `${base}/login`],
     ['record-session', providerCtx, patientUrl],
     ['portal', patientCtx, `${base}/portal`],
+    ['alerts', providerCtx, `${base}/alerts`],
   ];
   for (const [name, from, url] of pages) {
     const ctx = await browser.newContext({

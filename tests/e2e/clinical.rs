@@ -7,10 +7,16 @@ fn today() -> String {
     chrono::Utc::now().date_naive().to_string()
 }
 
+/// A session; treating the eye area means `periorbital` among the regions.
 pub fn session(eye_area: bool, acknowledge: bool) -> Value {
+    let areas: &[&str] = if eye_area {
+        &["cheeks", "forehead", "periorbital"]
+    } else {
+        &["cheeks", "forehead"]
+    };
     json!({
         "performed_on": today(),
-        "treatment_areas": ["cheeks", "forehead"],
+        "treatment_areas": areas,
         "eye_area": eye_area,
         "device": "pen",
         "needle_depth_mm": 0.5,

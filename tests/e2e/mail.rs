@@ -463,3 +463,72 @@ fn several_processes_on_one_database_send_each_of_two_thousand_messages_once() {
         assert_eq!(got.len(), n, "no message was sent twice");
     }
 }
+
+#[test]
+fn a_corrected_date_moves_the_reminders_and_a_void_cancels_them() {
+    if !smtp::available() {
+        return;
+    }
+    for db in Database::all() {
+        eprintln!("-- on {}", db.backend_name());
+        let sink = SmtpSink::start(&[]);
+        // Friday 2027-03-12, 15:00 UTC; the clinic keeps UTC and sends reminders at 09:00.
+        let clock = Arc::new(FixedClock(Utc.with_ymd_and_hms(2027, 3, 12, 15, 0, 0).unwrap()));
+        let app = spawn_app_at(db, clock, |c| with_mail_server(c, &sink.url()));
+        let (provider, patient, series) = clinic(&app, "ana@mail.example");
+        let session = record(&app, &provider, series, "2027-03-12", true)["session"]["id"]
+            .as_i64()
+            .unwrap();
+        sink.wait_for(1, WAIT);
+        wait_messages(&app, &provider, patient, |m| {
+            of_kind(m, "aftercare_day_of").iter().any(|d| d["status"] == "sent")
+        });
+        let patch = |body: Value| {
+            let r = app.api(
+                "PATCH",
+                &format!("/api/v1/sessions/{session}"),
+                Some(&provider),
+                Some(&body),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        };
+        // A correction that keeps the date leaves the e-mails alone.
+        patch(json!({"reason": "depth", "needle_depth_mm": 0.75}));
+        assert_eq!(messages(&app, &provider, patient).len(), 4);
+
+        // The session was the day before: the reminders move; the day's e-mail is not sent again.
+        patch(json!({"reason": "wrong date", "performed_on": "2027-03-11"}));
+        let all = messages(&app, &provider, patient);
+        let with = |kind: &str, status: &str| -> Vec<String> {
+            of_kind(&all, kind)
+                .iter()
+                .filter(|m| m["status"] == status)
+                .map(|m| m["scheduled_for"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(of_kind(&all, "aftercare_day_of").len(), 1, "{all:#?}");
+        assert_eq!(with("reminder_day_1", "cancelled"), ["2027-03-13T09:00:00Z"]);
+        assert_eq!(
+            with("reminder_day_1", "queued"),
+            Vec::<String>::new(),
+            "day 1 at 09:00 has passed"
+        );
+        assert_eq!(with("reminder_days_2_7", "queued"), ["2027-03-13T09:00:00Z"]);
+        assert_eq!(with("reminder_day_7_plus", "queued"), ["2027-03-18T09:00:00Z"]);
+
+        // Voided: nothing more goes out.
+        let voided = app.api(
+            "POST",
+            &format!("/api/v1/sessions/{session}/void"),
+            Some(&provider),
+            Some(&json!({"reason": "wrong patient"})),
+        );
+        assert_eq!(voided.status, 200, "{}", voided.body);
+        let all = messages(&app, &provider, patient);
+        assert!(
+            all.iter().all(|m| m["status"] == "sent" || m["status"] == "cancelled"),
+            "{all:#?}"
+        );
+        assert_eq!(sink.received().len(), 1);
+    }
+}

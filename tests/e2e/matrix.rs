@@ -27,6 +27,12 @@ const EVERYONE: [Who; 6] = [
 struct Clinic {
     patient_a: i64,
     series_a: i64,
+    /// Patient A's first session (corrected in the table).
+    session_a: i64,
+    /// Another patient's only session (voided in the table).
+    session_to_void: i64,
+    /// Patient A's flagged check-in's alert (resolved in the table).
+    alert: i64,
     spare_provider: i64,
     disabled_token: String,
     manager_email: String,
@@ -59,6 +65,28 @@ fn setup(app: &TestApp) -> Clinic {
         Some(&session_body()),
     );
     assert_eq!(first.status, 201, "{}", first.body);
+    let session_a = first.json()["session"]["id"].as_i64().unwrap();
+    let patient_c = app.add_patient("Carla", None);
+    let series_c = app.api(
+        "POST",
+        &format!("/api/v1/patients/{patient_c}/series"),
+        Some(&provider),
+        Some(&json!({"condition": "acne_scars"})),
+    );
+    let series_c = series_c.json()["id"].as_i64().unwrap();
+    let only = app.api(
+        "POST",
+        &format!("/api/v1/series/{series_c}/sessions"),
+        Some(&provider),
+        Some(&session_body()),
+    );
+    let session_to_void = only.json()["session"]["id"].as_i64().unwrap();
+    let a = app.session_token("ana@mail.example");
+    let flagged = json!({"effects": [], "unexpected": true, "note": "a rash"});
+    let checked = app.api("POST", "/api/v1/me/check-ins", Some(&a), Some(&flagged));
+    assert_eq!(checked.status, 201, "{}", checked.body);
+    let alerts = app.api("GET", "/api/v1/alerts", Some(&provider), None).json();
+    let alert = alerts[0]["id"].as_i64().unwrap();
     let disabled_token = app.token(&leaving, STAFF_PASSWORD);
     let staff = app.api("GET", "/api/v1/staff", Some(&manager), None).json();
     let id_of = |email: &str| {
@@ -79,6 +107,9 @@ fn setup(app: &TestApp) -> Clinic {
     Clinic {
         patient_a,
         series_a,
+        session_a,
+        session_to_void,
+        alert,
         spare_provider: id_of("spare@clinic.example"),
         disabled_token,
         manager_email,
@@ -106,6 +137,12 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
         c.spare_provider
     } else if path.starts_with("/api/v1/series/") {
         c.series_a
+    } else if path.ends_with("/void") {
+        c.session_to_void
+    } else if path.starts_with("/api/v1/sessions/") || path.starts_with("/sessions/") {
+        c.session_a
+    } else if path.contains("/alerts/") {
+        c.alert
     } else {
         c.patient_a
     };
@@ -136,6 +173,10 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             })),
             ("POST", p) if p.ends_with("/series") => Some(json!({"condition": "acne_scars"})),
             ("POST", p) if p.ends_with("/sessions") => Some(session_body()),
+            ("PATCH", _) => Some(json!({"reason": "depth mistyped", "needle_depth_mm": 1.5})),
+            ("POST", p) if p.ends_with("/void") => Some(json!({"reason": "a duplicate"})),
+            ("POST", "/api/v1/me/check-ins") => Some(json!({"effects": [], "unexpected": false})),
+            ("POST", p) if p.ends_with("/resolve") => Some(json!({"note": "called the patient"})),
             ("POST", "/api/v1/auth/password-reset") => Some(json!({"email": "nobody@clinic.example"})),
             ("POST", "/api/v1/auth/password-reset/confirm") => {
                 Some(json!({"token": "not a token", "new_password": "a long passphrase"}))
@@ -164,7 +205,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             };
             app.send_raw(
                 r.header("Content-Type", "application/x-www-form-urlencoded"),
-                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x",
+                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&effects=x&unexpected=on&note=x&void_reason=x&once=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x",
             )
         }
         other => panic!("{other}"),
@@ -257,6 +298,17 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         // Patient B has no session yet.
         ("GET", "/api/v1/me/timeline" | "/api/v1/me/timeline.ics") => [401, 200, 404, 403, 403, 401],
         ("GET", "/api/v1/patients/{id}/timeline") => [401, 403, 403, 200, 200, 401],
+        ("PATCH", "/api/v1/sessions/{id}") => [401, 403, 403, 200, 403, 401],
+        ("POST", "/api/v1/sessions/{id}/void") => [401, 403, 403, 200, 403, 401],
+        ("GET", "/api/v1/sessions/{id}/revisions" | "/api/v1/alerts") => [401, 403, 403, 200, 200, 401],
+        // Patient B has no session to check in about.
+        ("POST", "/api/v1/me/check-ins") => [401, 201, 404, 403, 403, 401],
+        ("POST", "/api/v1/alerts/{id}/resolve") => [401, 403, 403, 200, 403, 401],
+        ("GET", "/sessions/{id}/edit") => [303, 403, 403, 200, 403, 303],
+        ("GET", "/sessions/{id}/revisions" | "/alerts") => [303, 403, 403, 200, 200, 303],
+        ("POST", "/sessions/{id}/edit" | "/sessions/{id}/void" | "/alerts/{id}/resolve" | "/portal/check-in") => {
+            [303, 403, 403, 403, 403, 303]
+        }
         _ => return None,
     })
 }
@@ -386,13 +438,78 @@ fn every_error_code_is_produced() {
                 Some(&crate::clinical::session(false, ack)),
             )
         };
-        for _ in 0..3 {
+        let first = record(false).json()["session"]["id"].as_i64().unwrap();
+        for _ in 0..2 {
             record(false);
         }
         note(record(false));
         record(true);
-        record(true);
+        let fifth = record(true).json()["session"]["id"].as_i64().unwrap();
         note(record(true));
+        // Corrections: a reason is needed; only the latest can be voided; a void one is not changed.
+        let patch = |id: i64, body: serde_json::Value| {
+            app.api("PATCH", &format!("/api/v1/sessions/{id}"), Some(&provider), Some(&body))
+        };
+        note(patch(first, json!({"needle_depth_mm": 1.5})));
+        let void = |id: i64| {
+            app.api(
+                "POST",
+                &format!("/api/v1/sessions/{id}/void"),
+                Some(&provider),
+                Some(&json!({"reason": "a duplicate"})),
+            )
+        };
+        note(void(first));
+        assert_eq!(void(fifth).status, 200);
+        note(patch(fifth, json!({"reason": "late", "needle_depth_mm": 1.5})));
+        assert_eq!(record(true).status, 201, "the voided number is free again");
+        // Check-ins: something unexpected needs a note; a flagged one is resolved once.
+        let check_in =
+            |token: &str, body: serde_json::Value| app.api("POST", "/api/v1/me/check-ins", Some(token), Some(&body));
+        note(check_in(&ana_token, json!({"effects": [], "unexpected": true})));
+        let flagged = check_in(&ana_token, json!({"effects": [], "unexpected": true, "note": "a rash"}));
+        assert_eq!(flagged.status, 201, "{}", flagged.body);
+        let alert = app.api("GET", "/api/v1/alerts", Some(&provider), None).json()[0]["id"]
+            .as_i64()
+            .unwrap();
+        let resolve = || {
+            app.api(
+                "POST",
+                &format!("/api/v1/alerts/{alert}/resolve"),
+                Some(&provider),
+                Some(&json!({"note": "called her"})),
+            )
+        };
+        assert_eq!(resolve().status, 200);
+        note(resolve());
+        let dora = app.add_patient("Dora", Some("dora@mail.example"));
+        let dora_token = app.patient_token(&provider, dora, "patient d passphrase");
+        let dora_series = app.api(
+            "POST",
+            &format!("/api/v1/patients/{dora}/series"),
+            Some(&provider),
+            Some(&json!({"condition": "other"})),
+        );
+        let mut old = crate::clinical::session(false, false);
+        old["performed_on"] = json!((chrono::Utc::now().date_naive() - chrono::Duration::days(10)).to_string());
+        let recorded = app.api(
+            "POST",
+            &format!("/api/v1/series/{}/sessions", dora_series.json()["id"]),
+            Some(&provider),
+            Some(&old),
+        );
+        assert_eq!(recorded.status, 201, "{}", recorded.body);
+        note(check_in(
+            &dora_token,
+            json!({"effects": ["dryness"], "unexpected": false}),
+        ));
+        // One Idempotency-Key, two different requests.
+        let key = [("Idempotency-Key", "matrix-key-1")];
+        let first_body = json!({"first_name": "Eva", "last_name": "Key", "date_of_birth": "1980-01-01"});
+        let created = app.api_with("POST", "/api/v1/patients", Some(&provider), Some(&first_body), &key);
+        assert_eq!(created.status, 201, "{}", created.body);
+        let other_body = json!({"first_name": "Eve", "last_name": "Key", "date_of_birth": "1980-01-01"});
+        note(app.api_with("POST", "/api/v1/patients", Some(&provider), Some(&other_body), &key));
         app.api(
             "POST",
             &format!("/api/v1/series/{series}/complete"),

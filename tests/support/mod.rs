@@ -160,6 +160,13 @@ pub fn csrf_of(page: &str) -> String {
     page[start..].split('"').next().unwrap().to_owned()
 }
 
+/// The one-time key of a page's creating form, when it has one.
+pub fn once_of(page: &str) -> Option<String> {
+    let marker = "name=\"once\" value=\"";
+    let start = page.find(marker)? + marker.len();
+    Some(page[start..].split('"').next()?.to_owned())
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -178,7 +185,11 @@ impl TestApp {
     pub fn submit_form(&self, agent: &ureq::Agent, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
         let form = read(agent.get(&self.url(page)).call());
         let token = csrf_of(&form.body);
+        let once = once_of(&form.body).unwrap_or_default();
         let mut all: Vec<(&str, &str)> = vec![("csrf", &token)];
+        if !once.is_empty() {
+            all.push(("once", &once));
+        }
         all.extend_from_slice(fields);
         read(agent.post(&self.url(action)).send_form(all.iter().copied()))
     }
@@ -261,15 +272,30 @@ impl TestApp {
     }
 
     pub fn api(&self, method: &str, path: &str, token: Option<&str>, body: Option<&serde_json::Value>) -> Reply {
+        self.api_with(method, path, token, body, &[])
+    }
+
+    /// [`Self::api`] with extra request headers (e.g. `Idempotency-Key`).
+    pub fn api_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let url = self.url(path);
         let auth = token.map(|t| format!("Bearer {t}"));
         macro_rules! with_auth {
             ($req:expr) => {{
-                let r = $req;
-                match &auth {
-                    Some(a) => r.header("Authorization", a),
-                    None => r,
+                let mut r = $req;
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
                 }
+                for (name, value) in headers {
+                    r = r.header(*name, *value);
+                }
+                r
             }};
         }
         match (method, body) {
@@ -278,6 +304,7 @@ impl TestApp {
             ("POST", None) => read(with_auth!(self.agent.post(&url)).send_empty()),
             ("PUT", Some(b)) => self.send_json(with_auth!(self.agent.put(&url)), b),
             ("PUT", None) => read(with_auth!(self.agent.put(&url)).send_empty()),
+            ("PATCH", Some(b)) => self.send_json(with_auth!(self.agent.patch(&url)), b),
             other => panic!("unsupported {other:?}"),
         }
     }

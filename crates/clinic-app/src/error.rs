@@ -38,6 +38,13 @@ pub enum ErrorCode {
     NoSession,
     InvalidTimeZone,
     NotRetryable,
+    ReasonRequired,
+    OnlyLatestCanBeVoided,
+    SessionVoid,
+    IdempotencyKeyReused,
+    NoteRequired,
+    CheckInClosed,
+    AlertResolved,
 }
 
 impl ErrorCode {
@@ -68,6 +75,13 @@ impl ErrorCode {
         ErrorCode::NoSession,
         ErrorCode::InvalidTimeZone,
         ErrorCode::NotRetryable,
+        ErrorCode::ReasonRequired,
+        ErrorCode::OnlyLatestCanBeVoided,
+        ErrorCode::SessionVoid,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::NoteRequired,
+        ErrorCode::CheckInClosed,
+        ErrorCode::AlertResolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +111,13 @@ impl ErrorCode {
             ErrorCode::NoSession => "no_session",
             ErrorCode::InvalidTimeZone => "invalid_time_zone",
             ErrorCode::NotRetryable => "not_retryable",
+            ErrorCode::ReasonRequired => "reason_required",
+            ErrorCode::OnlyLatestCanBeVoided => "only_latest_can_be_voided",
+            ErrorCode::SessionVoid => "session_void",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::NoteRequired => "note_required",
+            ErrorCode::CheckInClosed => "check_in_closed",
+            ErrorCode::AlertResolved => "alert_resolved",
         }
     }
 }

@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod audit;
+pub mod check_ins;
 pub mod clinic;
 pub mod error;
 pub mod invitations;
@@ -21,6 +22,7 @@ pub mod messages;
 pub mod patients;
 pub mod reports;
 pub mod series;
+pub mod sessions;
 pub mod setup;
 pub mod staff;
 pub mod timeline;

@@ -62,6 +62,24 @@ pub fn queue(conn: &mut DbConn, env: &Env<'_>, q: &Queued<'_>) -> Result<Message
 /// Queues a session's aftercare e-mails (the day's message and the reminders of the later stages at
 /// the clinic's reminder hour), unless the patient has no e-mail address or refused them.
 pub fn queue_aftercare(conn: &mut DbConn, env: &Env<'_>, patient: &Patient, session: &Session) -> Result<usize> {
+    queue_aftercare_except(conn, env, patient, session, None)
+}
+
+/// The aftercare e-mails again after a session's date changed: the reminders follow the new date, and
+/// the day of the procedure's e-mail is not sent twice.
+pub fn requeue_aftercare(conn: &mut DbConn, env: &Env<'_>, patient: &Patient, session: &Session) -> Result<usize> {
+    let day_of = MessageKind::AftercareDayOf;
+    let sent = clinic_db::outbox::was_sent(conn, session.id, day_of.as_str())?;
+    queue_aftercare_except(conn, env, patient, session, sent.then_some(day_of))
+}
+
+fn queue_aftercare_except(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    patient: &Patient,
+    session: &Session,
+    except: Option<MessageKind>,
+) -> Result<usize> {
     let Some(email) = patient.email.as_deref().filter(|_| !patient.reminders_opt_out) else {
         return Ok(0);
     };
@@ -72,6 +90,7 @@ pub fn queue_aftercare(conn: &mut DbConn, env: &Env<'_>, patient: &Patient, sess
         clinic.reminder_hour,
         env.clock.now(),
     );
+    let schedule: Vec<_> = schedule.into_iter().filter(|m| Some(m.kind) != except).collect();
     for m in &schedule {
         queue(
             conn,

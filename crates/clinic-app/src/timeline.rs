@@ -24,6 +24,7 @@ pub fn build(session: &Session, series: &Series, today: NaiveDate) -> Timeline {
         eye_area: session.eye_area,
         products_applied: &session.products_applied,
         notes: notes.as_ref(),
+        notes_stage: session.notes_stage,
         number: session.session_number,
         planned: series.planned_sessions,
     };

@@ -7,9 +7,11 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod check_ins;
 pub mod clinic;
 mod conn;
 mod error;
+pub mod idempotency;
 pub mod invitations;
 pub mod login_sessions;
 mod nullable_id;

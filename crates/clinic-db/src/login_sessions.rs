@@ -66,6 +66,7 @@ pub fn find_with_latest_session(conn: &mut DbConn, id: &str) -> DbResult<Option<
     let other = diesel::alias!(sessions as latest);
     let latest = other
         .filter(other.field(sessions::patient_id).eq(users::patient_id))
+        .filter(other.field(sessions::voided_at).is_null())
         .order((
             other.field(sessions::performed_on).desc(),
             other.field(sessions::id).desc(),

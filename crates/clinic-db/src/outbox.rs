@@ -233,6 +233,17 @@ pub fn cancel_for_user(conn: &mut DbConn, user: UserId, kinds: &[&str]) -> DbRes
 }
 
 /// Cancels a session's messages not yet sent; returns how many.
+/// Whether a message of `kind` about `session` was sent.
+pub fn was_sent(conn: &mut DbConn, session: SessionId, kind: &str) -> DbResult<bool> {
+    let n: i64 = with_conn!(conn, c => outbox::table
+        .filter(outbox::session_id.eq(session.0))
+        .filter(outbox::kind.eq(kind))
+        .filter(outbox::status.eq(SENT))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
+}
+
 pub fn cancel_for_session(conn: &mut DbConn, session: SessionId) -> DbResult<usize> {
     Ok(with_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::session_id.eq(session.0))

@@ -60,8 +60,10 @@ pub struct SeriesReport {
     /// Series opened in the range, by sessions recorded: index 0 = none yet, then 1 to `MAXIMUM`.
     pub by_sessions: Vec<i64>,
     pub flagged_after_maximum: i64,
-    /// Refused attempts at a 6th session, in the range.
+    /// Refused attempts at a session beyond the maximum, in the range.
     pub refused_attempts: i64,
+    /// Sessions voided in the range (a duplicate, the wrong patient): they count nowhere else.
+    pub voided_sessions: i64,
     pub providers: Vec<ProviderRow>,
 }
 
@@ -72,6 +74,7 @@ impl SeriesReport {
             by_sessions: vec![0; usize::from(MAXIMUM) + 1],
             flagged_after_maximum: 0,
             refused_attempts: 0,
+            voided_sessions: 0,
             providers: Vec::new(),
         }
     }
@@ -170,9 +173,12 @@ const PER_PROVIDER: &str =
         SELECT provider_id, COUNT(*) AS sessions, COUNT(DISTINCT patient_id) AS patients,
             SUM(CASE WHEN session_number > ? THEN 1 ELSE 0 END) AS beyond
         FROM sessions /*INDEXED BY sessions_report*/
-        WHERE performed_on >= ? AND performed_on <= ? GROUP BY provider_id
+        WHERE performed_on >= ? AND performed_on <= ? AND voided_at IS NULL GROUP BY provider_id
     ) a JOIN users u ON u.id = a.provider_id
     ORDER BY u.display_name, a.provider_id";
+
+const VOIDED: &str = "SELECT COUNT(*) AS n FROM sessions /*INDEXED BY sessions_voided*/
+    WHERE voided_at IS NOT NULL AND voided_at >= ? AND voided_at < ?";
 
 const REFUSALS_PER_PROVIDER: &str =
     "SELECT r.provider_id AS provider_id, u.display_name AS provider_name, COUNT(*) AS n
@@ -183,7 +189,7 @@ const REFUSALS_PER_PROVIDER: &str =
 pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesReport> {
     let (start, end) = (range.start(), range.end());
     let q = |c: &DbConn, s: &str| placeholders(c, s);
-    let (buckets, flagged, providers, refusals) = conn.transaction(|conn| {
+    let (buckets, flagged, providers, refusals, voided) = conn.transaction(|conn| {
         let sql = q(conn, SERIES_BY_SESSIONS);
         let buckets: Vec<Bucket> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
             .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).load(c))?;
@@ -199,10 +205,14 @@ pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesRepo
         let sql = q(conn, REFUSALS_PER_PROVIDER);
         let refusals: Vec<ProviderRefusals> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
             .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).load(c))?;
-        Ok::<_, crate::DbError>((buckets, flagged, providers, refusals))
+        let sql = q(conn, VOIDED);
+        let voided: Count = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).get_result(c))?;
+        Ok::<_, crate::DbError>((buckets, flagged, providers, refusals, voided))
     })?;
     let mut report = SeriesReport {
         flagged_after_maximum: flagged.n,
+        voided_sessions: voided.n,
         ..SeriesReport::empty(range)
     };
     for b in buckets {

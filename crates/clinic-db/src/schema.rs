@@ -75,6 +75,73 @@ diesel::table! {
         beyond_typical_ack_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         patient_id -> Nullable<BigInt>,
+        notes_stage -> Text,
+        revision -> Integer,
+        revised_at -> Nullable<Timestamp>,
+        revised_by -> Nullable<BigInt>,
+        revision_reason -> Nullable<Text>,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<BigInt>,
+        void_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_revisions (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        revision -> Integer,
+        made_at -> Timestamp,
+        made_by -> BigInt,
+        reason -> Nullable<Text>,
+        performed_on -> Date,
+        treatment_areas -> Text,
+        eye_area -> Bool,
+        device -> Text,
+        needle_depth_hundredths -> Integer,
+        products_applied -> Text,
+        notes -> Nullable<Text>,
+        notes_stage -> Text,
+    }
+}
+
+diesel::table! {
+    check_ins (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        patient_id -> BigInt,
+        day -> Integer,
+        effects -> Text,
+        unexpected -> Bool,
+        note -> Nullable<Text>,
+        flagged -> Bool,
+        flag_reasons -> Nullable<Text>,
+        created_at -> Timestamp,
+        replaced_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        check_in_id -> BigInt,
+        patient_id -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<BigInt>,
+        resolution_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -197,6 +264,9 @@ diesel::joinable!(patients -> users (created_by));
 diesel::joinable!(series -> patients (patient_id));
 diesel::joinable!(sessions -> series (series_id));
 diesel::joinable!(series_refusals -> series (series_id));
+diesel::joinable!(check_ins -> sessions (session_id));
+diesel::joinable!(alerts -> check_ins (check_in_id));
+diesel::joinable!(alerts -> patients (patient_id));
 diesel::joinable!(login_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -214,4 +284,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     clinic,
     outbox,
     password_resets,
+    session_revisions,
+    check_ins,
+    alerts,
+    idempotency_keys,
 );

@@ -1,9 +1,10 @@
 //! Treatment series and their sessions. Recording a session holds the series rule in one transaction
 //! that locks the series, and the schema holds it again (UNIQUE(series_id, session_number), CHECK 1..5).
 
-use crate::schema::{series, series_refusals, sessions};
+use crate::schema::{series, series_refusals, session_revisions, sessions};
 use crate::{Day, DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
+use clinic_domain::protocol::StageKey;
 use clinic_domain::series::{
     Condition, MAXIMUM, OpenSeriesRefusal, PlannedSessions, PreviousSeries, SeriesPlan, SessionAdmission,
     SessionNumber, SessionRefusal, decide_open_series, decide_session,
@@ -79,12 +80,74 @@ pub struct Session {
     /// Set by a trigger from the series.
     #[diesel(deserialize_as = crate::NullableId)]
     pub patient_id: Option<PatientId>,
+    /// The timeline stage the provider's notes belong to.
+    #[diesel(deserialize_as = String)]
+    pub notes_stage: StageKey,
+    /// 1 as recorded; each correction adds one (earlier versions are in `session_revisions`).
+    pub revision: i32,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub revised_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub revised_by: Option<UserId>,
+    pub revision_reason: Option<String>,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub voided_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub voided_by: Option<UserId>,
+    pub void_reason: Option<String>,
 }
 
 impl Session {
     pub fn notes(&self) -> Option<Notes> {
         Notes::parse("notes", self.notes.as_deref()).ok().flatten()
     }
+
+    pub fn is_void(&self) -> bool {
+        self.voided_at.is_some()
+    }
+
+    /// The facts as they would be recorded again.
+    pub fn record(&self) -> SessionRecord {
+        SessionRecord {
+            performed_on: self.performed_on,
+            treatment_areas: self.treatment_areas.clone(),
+            eye_area: self.eye_area,
+            device: self.device,
+            needle_depth: self.needle_depth,
+            products_applied: self.products_applied.clone(),
+            notes: self.notes(),
+            notes_stage: self.notes_stage,
+            acknowledge_beyond_typical: self.beyond_typical_ack_by.is_some(),
+        }
+    }
+}
+
+/// An earlier version of a session.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct SessionRevision {
+    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub session_id: SessionId,
+    pub revision: i32,
+    #[diesel(deserialize_as = Stamp)]
+    pub made_at: NaiveDateTime,
+    #[diesel(deserialize_as = i64)]
+    pub made_by: UserId,
+    pub reason: Option<String>,
+    #[diesel(deserialize_as = Day)]
+    pub performed_on: NaiveDate,
+    #[diesel(deserialize_as = String)]
+    pub treatment_areas: TreatmentAreas,
+    pub eye_area: bool,
+    #[diesel(deserialize_as = String)]
+    pub device: Device,
+    #[diesel(deserialize_as = i32)]
+    pub needle_depth: NeedleDepth,
+    #[diesel(deserialize_as = String)]
+    pub products_applied: ProductsApplied,
+    pub notes: Option<String>,
+    #[diesel(deserialize_as = String)]
+    pub notes_stage: StageKey,
 }
 
 #[derive(Debug, Insertable)]
@@ -133,8 +196,13 @@ impl From<diesel::result::Error> for OpenSeriesError {
     }
 }
 
-fn count_sessions(conn: &mut DbConn, id: SeriesId) -> DbResult<u8> {
-    let n: i64 = with_conn!(conn, c => sessions::table.filter(sessions::series_id.eq(id.0)).count().get_result(c))?;
+/// Sessions of a series that count (not voided).
+pub fn count_sessions(conn: &mut DbConn, id: SeriesId) -> DbResult<u8> {
+    let n: i64 = with_conn!(conn, c => sessions::table
+        .filter(sessions::series_id.eq(id.0))
+        .filter(sessions::voided_at.is_null())
+        .count()
+        .get_result(c))?;
     Ok(u8::try_from(n).unwrap_or(u8::MAX))
 }
 
@@ -199,10 +267,11 @@ pub fn list_for_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<S
     Ok(rows.into_iter().map(SeriesSummary::from).collect())
 }
 
+/// The sessions of a series, voided ones included, by number.
 pub fn sessions_of(conn: &mut DbConn, id: SeriesId) -> DbResult<Vec<Session>> {
     Ok(with_conn!(conn, c => sessions::table
         .filter(sessions::series_id.eq(id.0))
-        .order(sessions::session_number)
+        .order((sessions::session_number, sessions::id))
         .load(c))?)
 }
 
@@ -210,22 +279,24 @@ pub fn find_session(conn: &mut DbConn, id: SessionId) -> DbResult<Session> {
     Ok(with_conn!(conn, c => sessions::table.find(id.0).first(c))?)
 }
 
-/// The patient's most recent session (by date performed, then number), with its series.
+/// The patient's most recent session not voided (by date performed, then number), with its series.
 pub fn latest_session_of_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Option<(Session, Series)>> {
     Ok(with_conn!(conn, c => sessions::table
         .inner_join(series::table)
         .filter(sessions::patient_id.eq(patient.0))
+        .filter(sessions::voided_at.is_null())
         .order((sessions::performed_on.desc(), sessions::id.desc()))
         .select((sessions::all_columns, series::all_columns))
         .first(c)
         .optional())?)
 }
 
-/// All of a patient's sessions, newest first, with their series.
+/// A patient's sessions not voided, newest first, with their series.
 pub fn sessions_of_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<(Session, Series)>> {
     Ok(with_conn!(conn, c => sessions::table
         .inner_join(series::table)
         .filter(sessions::patient_id.eq(patient.0))
+        .filter(sessions::voided_at.is_null())
         .order((sessions::performed_on.desc(), sessions::id.desc()))
         .select((sessions::all_columns, series::all_columns))
         .load(c))?)
@@ -251,6 +322,7 @@ pub struct SessionRecord {
     pub needle_depth: NeedleDepth,
     pub products_applied: ProductsApplied,
     pub notes: Option<Notes>,
+    pub notes_stage: StageKey,
     pub acknowledge_beyond_typical: bool,
 }
 
@@ -267,6 +339,7 @@ struct NewSessionRow<'a> {
     needle_depth_hundredths: i32,
     products_applied: &'a str,
     notes: Option<&'a str>,
+    notes_stage: &'a str,
     beyond_typical_ack_by: Option<i64>,
     created_at: NaiveDateTime,
 }
@@ -282,6 +355,7 @@ struct NewRefusalRow {
 
 /// What an attempt to record a session came to. A refusal at the maximum is stored before it is returned.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per request, moved once; boxing buys nothing
 pub enum RecordOutcome {
     Recorded {
         session: Session,
@@ -329,6 +403,7 @@ pub fn record_session(
                     needle_depth_hundredths: i32::from(record.needle_depth.hundredths()),
                     products_applied: &products,
                     notes: record.notes.as_ref().map(Notes::as_str),
+                    notes_stage: record.notes_stage.as_str(),
                     beyond_typical_ack_by: admission.beyond_typical.then_some(provider.0),
                     created_at: now,
                 };
@@ -368,4 +443,144 @@ pub fn record_session(
 
 pub fn count_refusals(conn: &mut DbConn, id: SeriesId) -> DbResult<i64> {
     Ok(with_conn!(conn, c => series_refusals::table.filter(series_refusals::series_id.eq(id.0)).count().get_result(c))?)
+}
+
+/// Why a correction or a void did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("this session is void: it can no longer be changed")]
+    Void,
+    #[error("only the most recent session of a series that is not void can be voided (session {latest} is)")]
+    NotLatest { latest: u8 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ChangeError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// Locks the series a session belongs to (PostgreSQL `FOR UPDATE`; on SQLite the write transaction
+/// holds the database), then reads the session.
+fn locked_session(conn: &mut DbConn, id: SessionId) -> DbResult<Session> {
+    let session = find_session(conn, id)?;
+    if let DbConn::Postgres(c) = conn {
+        let _: i64 = series::table
+            .find(session.series_id.0)
+            .select(series::id)
+            .for_update()
+            .first(c)?;
+        // Read again under the lock: a concurrent change may have come first.
+        return find_session(conn, id);
+    }
+    Ok(session)
+}
+
+/// Corrects a session: the version it had is kept in `session_revisions`, the session takes `record`'s
+/// facts and the next revision number. The number, series and acknowledgement do not change.
+pub fn amend_session(
+    conn: &mut DbConn,
+    id: SessionId,
+    record: &SessionRecord,
+    by: UserId,
+    reason: &Notes,
+    now: NaiveDateTime,
+) -> Result<Session, ChangeError> {
+    conn.write_transaction(|conn| {
+        let before = locked_session(conn, id)?;
+        if before.is_void() {
+            return Err(ChangeError::Void);
+        }
+        let areas = before.treatment_areas.to_stored();
+        let products = before.products_applied.to_codes();
+        let kept = (
+            session_revisions::session_id.eq(id.0),
+            session_revisions::revision.eq(before.revision),
+            session_revisions::made_at.eq(before.revised_at.unwrap_or(before.created_at)),
+            session_revisions::made_by.eq(before.revised_by.unwrap_or(before.provider_id).0),
+            session_revisions::reason.eq(before.revision_reason.as_deref()),
+            session_revisions::performed_on.eq(before.performed_on),
+            session_revisions::treatment_areas.eq(&areas),
+            session_revisions::eye_area.eq(before.eye_area),
+            session_revisions::device.eq(before.device.as_str()),
+            session_revisions::needle_depth_hundredths.eq(i32::from(before.needle_depth.hundredths())),
+            session_revisions::products_applied.eq(&products),
+            session_revisions::notes.eq(before.notes.as_deref()),
+            session_revisions::notes_stage.eq(before.notes_stage.as_str()),
+        );
+        with_conn!(&mut *conn, c => diesel::insert_into(session_revisions::table).values(kept).execute(c))?;
+        let areas = record.treatment_areas.to_stored();
+        let products = record.products_applied.to_codes();
+        let changes = (
+            sessions::performed_on.eq(record.performed_on),
+            sessions::treatment_areas.eq(&areas),
+            sessions::eye_area.eq(record.eye_area),
+            sessions::device.eq(record.device.as_str()),
+            sessions::needle_depth_hundredths.eq(i32::from(record.needle_depth.hundredths())),
+            sessions::products_applied.eq(&products),
+            sessions::notes.eq(record.notes.as_ref().map(Notes::as_str)),
+            sessions::notes_stage.eq(record.notes_stage.as_str()),
+            sessions::revision.eq(before.revision + 1),
+            sessions::revised_at.eq(Some(now)),
+            sessions::revised_by.eq(Some(by.0)),
+            sessions::revision_reason.eq(Some(reason.as_str())),
+        );
+        with_conn!(&mut *conn, c => diesel::update(sessions::table.find(id.0)).set(changes).execute(c))?;
+        Ok(find_session(conn, id)?)
+    })
+}
+
+/// Voids the most recent session of its series that is not void: it stays, marked void, and no longer
+/// counts (its number is free again). Under the series lock, so it cannot race a new record.
+pub fn void_session(
+    conn: &mut DbConn,
+    id: SessionId,
+    by: UserId,
+    reason: &Notes,
+    now: NaiveDateTime,
+) -> Result<Session, ChangeError> {
+    conn.write_transaction(|conn| {
+        let session = locked_session(conn, id)?;
+        if session.is_void() {
+            return Err(ChangeError::Void);
+        }
+        let latest: Option<i32> = with_conn!(&mut *conn, c => sessions::table
+            .filter(sessions::series_id.eq(session.series_id.0))
+            .filter(sessions::voided_at.is_null())
+            .select(diesel::dsl::max(sessions::session_number))
+            .first(c))?;
+        let latest = latest.and_then(|n| u8::try_from(n).ok()).unwrap_or(0);
+        if latest != session.session_number.get() {
+            return Err(ChangeError::NotLatest { latest });
+        }
+        let changes = (
+            sessions::voided_at.eq(Some(now)),
+            sessions::voided_by.eq(Some(by.0)),
+            sessions::void_reason.eq(Some(reason.as_str())),
+        );
+        with_conn!(&mut *conn, c => diesel::update(sessions::table.find(id.0)).set(changes).execute(c))?;
+        Ok(find_session(conn, id)?)
+    })
+}
+
+/// The most recent non-void session of a series: the one that may be voided.
+pub fn latest_live_session(conn: &mut DbConn, id: SeriesId) -> DbResult<Option<SessionId>> {
+    Ok(with_conn!(conn, c => sessions::table
+        .filter(sessions::series_id.eq(id.0))
+        .filter(sessions::voided_at.is_null())
+        .order(sessions::session_number.desc())
+        .select(sessions::id)
+        .first::<i64>(c)
+        .optional())?
+    .map(SessionId))
+}
+
+/// The earlier versions of a session, oldest first.
+pub fn revisions_of(conn: &mut DbConn, id: SessionId) -> DbResult<Vec<SessionRevision>> {
+    Ok(with_conn!(conn, c => session_revisions::table
+        .filter(session_revisions::session_id.eq(id.0))
+        .order(session_revisions::revision)
+        .load(c))?)
 }

@@ -1,11 +1,12 @@
 //! Every query function, on SQLite and (when `CLINIC_TEST_POSTGRES_URL` is set) PostgreSQL.
 
-use crate::series::{OpenSeriesError, RecordOutcome, SessionRecord};
+use crate::series::{OpenSeriesError, RecordOutcome, Session, SessionRecord};
 use crate::testing::TestDb;
 use crate::users::NewUser;
 use crate::{DbConn, DbError, audit, invitations, login_sessions, patients, series, settings, users};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::{NewPatient, PatientInput};
+use clinic_domain::protocol::StageKey;
 use clinic_domain::series::{Condition, OpenSeriesRefusal, SeriesPlan, SessionRefusal};
 use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
 use clinic_domain::user::Role;
@@ -57,12 +58,22 @@ fn plan(planned: i64) -> SeriesPlan {
 fn record(eye_area: bool, acknowledge: bool) -> SessionRecord {
     SessionRecord {
         performed_on: day(20),
-        treatment_areas: TreatmentAreas::parse(["cheeks", "forehead"]).unwrap(),
+        treatment_areas: TreatmentAreas::parse(
+            if eye_area {
+                ["cheeks", "forehead", "periorbital"].as_slice()
+            } else {
+                ["cheeks", "forehead"].as_slice()
+            }
+            .iter()
+            .copied(),
+        )
+        .unwrap(),
         eye_area,
         device: Device::Pen,
         needle_depth: NeedleDepth::from_mm(1.25).unwrap(),
         products_applied: ProductsApplied::new([Product::Moisturizer, Product::Sunscreen]),
         notes: Notes::parse("notes", Some("Hydrating serum at night")).unwrap(),
+        notes_stage: StageKey::Days2To7,
         acknowledge_beyond_typical: acknowledge,
     }
 }
@@ -194,7 +205,8 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
                     assert!(!admission.beyond_typical && session.beyond_typical_ack_by.is_none());
                     assert_eq!(session.eye_area, n == 2);
                     assert_eq!(session.needle_depth.hundredths(), 125);
-                    assert_eq!(session.treatment_areas.as_slice(), ["cheeks", "forehead"]);
+                    assert_eq!(session.treatment_areas.eye_area(), n == 2);
+                    assert!(session.treatment_areas.codes().ends_with(&["cheeks"]));
                     assert_eq!(
                         session.products_applied.as_slice(),
                         [Product::Moisturizer, Product::Sunscreen]
@@ -909,5 +921,211 @@ fn bulk_seeding_obeys_the_schema_and_feeds_the_report() {
         );
         assert_eq!(r.refused_attempts, seeded.refusals as i64);
         assert!(r.by_sessions[0] == 0 && r.by_sessions[5] > 0);
+    }
+}
+
+fn why(text: &str) -> Notes {
+    Notes::parse("reason", Some(text)).unwrap().unwrap()
+}
+
+/// Non-void sessions are numbered 1..n (n at most five) and the series' counter is n.
+fn assert_numbered(c: &mut DbConn, id: SeriesId, context: &str) -> usize {
+    let all = series::sessions_of(c, id).unwrap();
+    let live: Vec<u8> = all
+        .iter()
+        .filter(|s| !s.is_void())
+        .map(|s| s.session_number.get())
+        .collect();
+    let expected: Vec<u8> = (1..=u8::try_from(live.len()).unwrap()).collect();
+    assert_eq!(live, expected, "{context}: {all:#?}");
+    assert!(live.len() <= 5, "{context}");
+    assert_eq!(
+        usize::from(series::count_sessions(c, id).unwrap()),
+        live.len(),
+        "{context}"
+    );
+    assert_eq!(
+        i64::from(series::find(c, id).unwrap().sessions_recorded),
+        i64::try_from(live.len()).unwrap(),
+        "{context}: the counter follows voids"
+    );
+    live.len()
+}
+
+#[test]
+fn voiding_frees_the_number_and_corrections_keep_every_version() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, _, id) = clinic(c, 3);
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            match series::record_session(c, id, &record(false, false), prov, now()).unwrap() {
+                RecordOutcome::Recorded { session, .. } => ids.push(session.id),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Only the latest can be voided.
+        assert!(matches!(
+            series::void_session(c, ids[0], prov, &why("duplicate"), now()),
+            Err(series::ChangeError::NotLatest { latest: 2 })
+        ));
+        let voided = series::void_session(c, ids[1], prov, &why("duplicate"), now()).unwrap();
+        assert!(voided.is_void() && voided.void_reason.as_deref() == Some("duplicate"));
+        assert_eq!(assert_numbered(c, id, db.backend_name()), 1);
+        assert!(matches!(
+            series::void_session(c, ids[1], prov, &why("again"), now()),
+            Err(series::ChangeError::Void)
+        ));
+        // Its number is taken again by the next session; the void one is kept.
+        match series::record_session(c, id, &record(true, false), prov, now()).unwrap() {
+            RecordOutcome::Recorded { session, .. } => assert_eq!(session.session_number.get(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(series::sessions_of(c, id).unwrap().len(), 3);
+        assert_eq!(assert_numbered(c, id, db.backend_name()), 2);
+
+        // Two corrections: three versions, the first as recorded.
+        let mut changed = record(true, false);
+        changed.needle_depth = NeedleDepth::from_mm(0.75).unwrap();
+        let once = series::amend_session(c, ids[0], &changed, prov, &why("depth mistyped"), now()).unwrap();
+        assert_eq!((once.revision, once.eye_area), (2, true));
+        changed.notes_stage = StageKey::Day1;
+        let twice = series::amend_session(c, ids[0], &changed, prov, &why("stage"), now()).unwrap();
+        assert_eq!((twice.revision, twice.notes_stage), (3, StageKey::Day1));
+        let earlier = series::revisions_of(c, ids[0]).unwrap();
+        assert_eq!(earlier.iter().map(|r| r.revision).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(earlier[0].reason, None);
+        assert_eq!(earlier[0].needle_depth.hundredths(), 125);
+        assert!(!earlier[0].eye_area);
+        assert_eq!(earlier[1].reason.as_deref(), Some("depth mistyped"));
+        assert_eq!(earlier[1].needle_depth.hundredths(), 75);
+        // A void session is not corrected.
+        assert!(matches!(
+            series::amend_session(c, ids[1], &changed, prov, &why("late"), now()),
+            Err(series::ChangeError::Void)
+        ));
+    }
+}
+
+/// One step of a random history of a series.
+#[derive(Debug, Clone)]
+enum Step {
+    Record,
+    VoidLatest,
+    /// Void the session at this position among the live ones (refused unless it is the latest).
+    Void(usize),
+    Amend(usize),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => Just(Step::Record),
+        2 => Just(Step::VoidLatest),
+        1 => (0usize..6).prop_map(Step::Void),
+        2 => (0usize..6).prop_map(Step::Amend),
+    ]
+}
+
+/// Any sequence of records, voids and corrections keeps at most five non-void sessions, numbered
+/// 1..n, with the counter in step; on both databases.
+#[test]
+fn any_history_of_records_voids_and_corrections_keeps_one_to_n() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    for db in TestDb::all() {
+        let conn = std::cell::RefCell::new(db.conn());
+        let prov = add_user(&mut conn.borrow_mut(), "provider@clinic.example", Role::Provider, None).id;
+        let cases = if db.backend_name() == "PostgreSQL" { 24 } else { 64 };
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&proptest::collection::vec(step(), 1..24), |steps| {
+                let c = &mut *conn.borrow_mut();
+                let patient = add_patient(c, prov, "Ana", "Silva", None);
+                let id = series::open(c, patient.id, &plan(5), None, prov, now()).unwrap().id;
+                for (i, s) in steps.iter().enumerate() {
+                    let live: Vec<Session> = series::sessions_of(c, id)
+                        .unwrap()
+                        .into_iter()
+                        .filter(|x| !x.is_void())
+                        .collect();
+                    match s {
+                        Step::Record => {
+                            let out = series::record_session(c, id, &record(i % 2 == 0, true), prov, now()).unwrap();
+                            let recorded = matches!(out, RecordOutcome::Recorded { .. });
+                            prop_assert_eq!(recorded, live.len() < 5, "step {}: {:?}", i, out);
+                        }
+                        Step::VoidLatest => {
+                            if let Some(last) = live.last() {
+                                series::void_session(c, last.id, prov, &why("duplicate"), now()).unwrap();
+                            }
+                        }
+                        Step::Void(k) => {
+                            if let Some(target) = live.get(*k) {
+                                let out = series::void_session(c, target.id, prov, &why("wrong patient"), now());
+                                prop_assert_eq!(out.is_ok(), *k + 1 == live.len(), "step {}", i);
+                            }
+                        }
+                        Step::Amend(k) => {
+                            if let Some(target) = live.get(*k) {
+                                let mut r = target.record();
+                                r.needle_depth = NeedleDepth::from_mm(0.5).unwrap();
+                                let amended =
+                                    series::amend_session(c, target.id, &r, prov, &why("fix"), now()).unwrap();
+                                prop_assert_eq!(amended.revision, target.revision + 1);
+                                prop_assert_eq!(amended.session_number, target.session_number);
+                            }
+                        }
+                    }
+                    assert_numbered(c, id, &format!("{} after {:?}", db.backend_name(), &steps[..=i]));
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", db.backend_name()));
+    }
+}
+
+/// Voids of the latest session race new records from many connections: the numbering and the cap
+/// hold whatever the order.
+#[test]
+fn voids_racing_records_keep_the_cap_and_the_numbering() {
+    for db in TestDb::all() {
+        let pool = db.pool(16);
+        let (prov, _, id) = clinic(&mut pool.get().unwrap(), 5);
+        let barrier = Arc::new(Barrier::new(24));
+        let handles: Vec<_> = (0..24)
+            .map(|t| {
+                let pool = pool.clone();
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut conn = pool.get().unwrap();
+                    for _ in 0..3 {
+                        if t % 3 == 0 {
+                            let latest = series::latest_live_session(&mut conn, id).unwrap();
+                            if let Some(latest) = latest {
+                                // Another thread may have recorded or voided in between: refused, never wrong.
+                                match series::void_session(&mut conn, latest, prov, &why("duplicate"), now()) {
+                                    Ok(_) | Err(series::ChangeError::NotLatest { .. } | series::ChangeError::Void) => {}
+                                    Err(e) => panic!("{e:?}"),
+                                }
+                            }
+                        } else {
+                            series::record_session(&mut conn, id, &record(false, true), prov, now()).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let c = &mut pool.get().unwrap();
+        let n = assert_numbered(c, id, db.backend_name());
+        assert!(n >= 1, "{}: some records came after the voids", db.backend_name());
     }
 }

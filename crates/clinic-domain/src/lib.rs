@@ -4,6 +4,7 @@
 //! (`Email`, `NeedleDepth`, `PlannedSessions`, …); the series rule and the aftercare timeline take
 //! only those types. Time comes in through a [`Clock`]; nothing here reads the system time.
 
+pub mod checkin;
 pub mod clinic;
 pub mod clock;
 pub mod error;
@@ -24,6 +25,7 @@ pub use ids::{PatientId, SeriesId, SessionId, UserId};
 /// a row read from the database is parsed into the same types a request is.
 mod stored {
     use crate::FieldError;
+    use crate::protocol::StageKey;
     use crate::series::{Condition, PlannedSessions, SessionNumber};
     use crate::session::{Device, NeedleDepth, ProductsApplied, TreatmentAreas};
     use crate::user::Role;
@@ -56,6 +58,7 @@ mod stored {
         Device => str::parse,
         ProductsApplied => ProductsApplied::from_codes,
         TreatmentAreas => TreatmentAreas::from_stored,
+        StageKey => |s| StageKey::parse("notes_stage", s),
     }
 
     from_stored_int! {

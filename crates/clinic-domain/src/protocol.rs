@@ -50,6 +50,109 @@ impl StageKey {
     }
 }
 
+impl StageKey {
+    /// A stage named by its key ("day_of", "day_1", "days_2_7", "day_7_plus").
+    pub fn parse(field: &'static str, raw: &str) -> Result<StageKey, crate::FieldError> {
+        StageKey::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw.trim())
+            .ok_or_else(|| crate::FieldError::new(field, "must be one of day_of, day_1, days_2_7, day_7_plus"))
+    }
+}
+
+/// What a patient may report at a check-in: the effects the sheet tells them to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Effect {
+    Dryness,
+    Flaking,
+    Shedding,
+    EyeAreaBruising,
+}
+
+impl Effect {
+    pub const ALL: [Effect; 4] = [
+        Effect::Dryness,
+        Effect::Flaking,
+        Effect::Shedding,
+        Effect::EyeAreaBruising,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Effect::Dryness => "dryness",
+            Effect::Flaking => "flaking",
+            Effect::Shedding => "shedding",
+            Effect::EyeAreaBruising => "eye_area_bruising",
+        }
+    }
+
+    /// How the portal names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Effect::Dryness => "Dry skin",
+            Effect::Flaking => "Flaking",
+            Effect::Shedding => "Shedding skin",
+            Effect::EyeAreaBruising => "Light bruising around the eyes",
+        }
+    }
+
+    /// The days (from the procedure, day 0) in which the sheet tells the patient to expect it.
+    pub fn window(self) -> &'static ExpectedEffect {
+        EXPECTED_EFFECTS
+            .iter()
+            .find(|e| e.effect == self)
+            .unwrap_or(&EXPECTED_EFFECTS[0])
+    }
+}
+
+/// When the sheet tells the patient to expect an effect, and the sentences that say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedEffect {
+    pub effect: Effect,
+    pub first_day: i64,
+    pub last_day: i64,
+    /// The sheet's sentences this window restates, verbatim.
+    pub sources: &'static [&'static str],
+}
+
+/// The windows of the expected effects: a check-in that reports one outside its window is flagged for
+/// the provider.
+pub const EXPECTED_EFFECTS: &[ExpectedEffect] = &[
+    ExpectedEffect {
+        effect: Effect::Dryness,
+        first_day: 2,
+        last_day: 7,
+        sources: &[
+            "Within two (2) days following your Micro-Needling procedure, you will notice skin dryness and flaking.",
+        ],
+    },
+    ExpectedEffect {
+        effect: Effect::Flaking,
+        first_day: 2,
+        last_day: 7,
+        sources: &[
+            "Within two (2) days following your Micro-Needling procedure, you will notice skin dryness and flaking.",
+        ],
+    },
+    ExpectedEffect {
+        effect: Effect::Shedding,
+        first_day: 2,
+        last_day: 7,
+        sources: &["Days later, your skin will start shedding."],
+    },
+    ExpectedEffect {
+        effect: Effect::EyeAreaBruising,
+        first_day: 0,
+        last_day: 4,
+        sources: &[
+            "If your medical professional used the roller or needle device around the eyes, you may have a little micro bruising that may exist for three or four days.",
+        ],
+    },
+];
+
+/// The last day a patient may check in about a session (the days the sheet describes, 0 to 7).
+pub const CHECK_IN_LAST_DAY: i64 = 7;
+
 /// Whether an item is an ordinary instruction or a caution to show prominently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -65,8 +168,6 @@ pub enum Shown {
     EyeAreaTreated,
     /// Only when the provider applied at least one product.
     ProductsApplied,
-    /// Only at the last session a course allows.
-    AtMaximum,
 }
 
 /// An item's words: fixed, or filled from the session.
@@ -271,10 +372,10 @@ const DEFAULT_ITEMS: &[Item] = &[
     item(
         Day7Plus,
         Caution,
-        Shown::AtMaximum,
+        Shown::Always,
         Text::Fixed(
-            "This was the fifth session, the most a course allows. Before any further treatment, consult your provider: \
-             needing more sessions may point to an unrecognised underlying medical condition.",
+            "If you need more sessions than a course allows, consult your provider first: needing more may point to an \
+             underlying medical condition that has not been recognised.",
         ),
         &[
             "If you require MORE procedures than this, you may have an unrecognized underlying medical condition and should consult with your provider.",

@@ -320,6 +320,16 @@ pub fn decide_session(
     if !acknowledged {
         return Err(SessionRefusal::AcknowledgementRequired { number, planned });
     }
+    Ok(SessionAdmission {
+        number,
+        beyond_typical,
+        warnings: admission_warnings(number, planned),
+    })
+}
+
+/// What the provider is told when session `number` of a plan of `planned` is recorded.
+pub fn admission_warnings(number: SessionNumber, planned: PlannedSessions) -> Vec<String> {
+    let n = number.get();
     let mut warnings = Vec::new();
     if n > planned.get() {
         warnings.push(format!(
@@ -337,11 +347,7 @@ pub fn decide_session(
             "This is the last session the series allows. {BEYOND_MAXIMUM_ADVICE}"
         ));
     }
-    Ok(SessionAdmission {
-        number,
-        beyond_typical,
-        warnings,
-    })
+    warnings
 }
 
 /// What recording the next session would do, for showing before the provider submits.

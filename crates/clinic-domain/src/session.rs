@@ -79,10 +79,19 @@ pub enum Device {
 }
 
 impl Device {
+    pub const ALL: [Device; 2] = [Device::Pen, Device::Roller];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Device::Roller => "roller",
             Device::Pen => "pen",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Device::Roller => "Roller",
+            Device::Pen => "Pen",
         }
     }
 }
@@ -119,12 +128,21 @@ impl Product {
         }
     }
 
-    /// How the patient's timeline names it.
+    /// How the patient's timeline names it in a sentence.
     pub fn label(self) -> &'static str {
         match self {
             Product::LipoPeptideBooster => "a lipo-peptide booster",
             Product::Moisturizer => "a skin moisturizer",
             Product::Sunscreen => "sunscreen",
+        }
+    }
+
+    /// Its name on its own, for lists and forms.
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::LipoPeptideBooster => "Lipo-peptide booster",
+            Product::Moisturizer => "Skin moisturizer",
+            Product::Sunscreen => "Sunscreen",
         }
     }
 }
@@ -180,50 +198,192 @@ impl ProductsApplied {
     }
 }
 
-/// The areas treated (e.g. "cheeks", "forehead"): 1 to 12 distinct names of 1 to 60 characters.
+/// A region of the body a session treats, from a fixed list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Region {
+    FullFace,
+    Forehead,
+    Temples,
+    /// Around the eyes: treating it is what the sheet calls the eye area.
+    Periorbital,
+    Cheeks,
+    Nose,
+    Perioral,
+    Chin,
+    Jawline,
+    Neck,
+    Decolletage,
+    Scalp,
+    Hands,
+    Abdomen,
+    Thighs,
+    Back,
+    Other,
+}
+
+impl Region {
+    pub const ALL: [Region; 17] = [
+        Region::FullFace,
+        Region::Forehead,
+        Region::Temples,
+        Region::Periorbital,
+        Region::Cheeks,
+        Region::Nose,
+        Region::Perioral,
+        Region::Chin,
+        Region::Jawline,
+        Region::Neck,
+        Region::Decolletage,
+        Region::Scalp,
+        Region::Hands,
+        Region::Abdomen,
+        Region::Thighs,
+        Region::Back,
+        Region::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Region::FullFace => "full_face",
+            Region::Forehead => "forehead",
+            Region::Temples => "temples",
+            Region::Periorbital => "periorbital",
+            Region::Cheeks => "cheeks",
+            Region::Nose => "nose",
+            Region::Perioral => "perioral",
+            Region::Chin => "chin",
+            Region::Jawline => "jawline",
+            Region::Neck => "neck",
+            Region::Decolletage => "decolletage",
+            Region::Scalp => "scalp",
+            Region::Hands => "hands",
+            Region::Abdomen => "abdomen",
+            Region::Thighs => "thighs",
+            Region::Back => "back",
+            Region::Other => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Region::FullFace => "Full face",
+            Region::Forehead => "Forehead",
+            Region::Temples => "Temples",
+            Region::Periorbital => "Around the eyes (periorbital)",
+            Region::Cheeks => "Cheeks",
+            Region::Nose => "Nose",
+            Region::Perioral => "Around the mouth (perioral)",
+            Region::Chin => "Chin",
+            Region::Jawline => "Jawline",
+            Region::Neck => "Neck",
+            Region::Decolletage => "Décolletage",
+            Region::Scalp => "Scalp",
+            Region::Hands => "Hands",
+            Region::Abdomen => "Abdomen",
+            Region::Thighs => "Thighs",
+            Region::Back => "Back",
+            Region::Other => "Other",
+        }
+    }
+
+    /// A region as version 1 stored it (free text): its code, or the eye area in words; else `Other`.
+    fn from_v1(text: &str) -> Region {
+        let t = text.trim().to_lowercase();
+        if let Some(r) = Region::ALL.into_iter().find(|r| r.code() == t) {
+            return r;
+        }
+        if [
+            "around the eyes",
+            "eyes",
+            "eye area",
+            "under the eyes",
+            "periorbital area",
+        ]
+        .contains(&t.as_str())
+        {
+            return Region::Periorbital;
+        }
+        Region::Other
+    }
+}
+
+impl FromStr for Region {
+    type Err = FieldError;
+
+    fn from_str(s: &str) -> Result<Self, FieldError> {
+        Region::ALL.into_iter().find(|r| r.code() == s.trim()).ok_or_else(|| {
+            FieldError::new(
+                "treatment_areas",
+                format!("each must be one of {}", Region::ALL.map(Region::code).join(", ")),
+            )
+        })
+    }
+}
+
+/// The regions treated: at least one, each once, in the list's order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TreatmentAreas(Vec<String>);
+pub struct TreatmentAreas(Vec<Region>);
 
 impl TreatmentAreas {
     const FIELD: &'static str = "treatment_areas";
 
-    pub fn parse<'a>(areas: impl IntoIterator<Item = &'a str>) -> Result<Self, FieldError> {
-        let mut out: Vec<String> = Vec::new();
-        for raw in areas {
-            let area = raw.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-            if area.is_empty() {
-                continue;
-            }
-            if area.chars().count() > 60 || area.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '\n')) {
-                return Err(FieldError::new(
-                    Self::FIELD,
-                    "each area is at most 60 characters of plain text",
-                ));
-            }
-            if !out.contains(&area) {
-                out.push(area);
-            }
+    pub fn new(regions: impl IntoIterator<Item = Region>) -> Result<Self, FieldError> {
+        let mut v: Vec<Region> = regions.into_iter().collect();
+        v.sort();
+        v.dedup();
+        if v.is_empty() {
+            return Err(FieldError::new(Self::FIELD, "choose at least one treated area"));
         }
-        if out.is_empty() {
-            return Err(FieldError::new(Self::FIELD, "name at least one treated area"));
-        }
-        if out.len() > 12 {
-            return Err(FieldError::new(Self::FIELD, "at most 12 areas"));
-        }
-        Ok(Self(out))
+        Ok(Self(v))
     }
 
-    /// Newline-separated, as stored (areas never contain a newline).
+    /// Region codes as a request gives them; blank entries are ignored.
+    pub fn parse<'a>(codes: impl IntoIterator<Item = &'a str>) -> Result<Self, FieldError> {
+        let regions = codes
+            .into_iter()
+            .filter(|c| !c.trim().is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Region>, _>>()?;
+        Self::new(regions)
+    }
+
+    /// Newline-separated codes, as stored.
     pub fn to_stored(&self) -> String {
-        self.0.join("\n")
+        self.0.iter().map(|r| r.code()).collect::<Vec<_>>().join("\n")
     }
 
+    /// As stored; version 1's free-text areas read as the region they name, or `Other`.
     pub fn from_stored(stored: &str) -> Result<Self, FieldError> {
-        Self::parse(stored.split('\n'))
+        Self::new(stored.split('\n').filter(|s| !s.trim().is_empty()).map(Region::from_v1))
     }
 
-    pub fn as_slice(&self) -> &[String] {
+    pub fn as_slice(&self) -> &[Region] {
         &self.0
+    }
+
+    /// The sheet's "eye area": exactly when the region around the eyes was treated.
+    pub fn eye_area(&self) -> bool {
+        self.0.contains(&Region::Periorbital)
+    }
+
+    pub fn codes(&self) -> Vec<&'static str> {
+        self.0.iter().map(|r| r.code()).collect()
+    }
+
+    pub fn labels(&self) -> Vec<&'static str> {
+        self.0.iter().map(|r| r.label()).collect()
+    }
+}
+
+/// The eye area as a request states it, against the regions it names: `None` takes it from them; a
+/// value that contradicts them is refused.
+pub fn eye_area(stated: Option<bool>, areas: &TreatmentAreas) -> Result<bool, FieldError> {
+    match stated {
+        Some(e) if e != areas.eye_area() => Err(FieldError::new(
+            "eye_area",
+            "must match the treated areas: the eye area is treated exactly when periorbital is among them",
+        )),
+        _ => Ok(areas.eye_area()),
     }
 }
 
@@ -283,12 +443,25 @@ mod tests {
     }
 
     #[test]
-    fn treatment_areas_are_normalised() {
-        let a = TreatmentAreas::parse(["  Cheeks ", "forehead", "cheeks", ""]).unwrap();
-        assert_eq!(a.as_slice(), ["cheeks", "forehead"]);
-        assert_eq!(TreatmentAreas::from_stored(&a.to_stored()), Ok(a));
+    fn treatment_areas_are_regions_and_the_eye_area_follows_them() {
+        let a = TreatmentAreas::parse(["cheeks", "forehead", "cheeks", ""]).unwrap();
+        assert_eq!(a.as_slice(), [Region::Forehead, Region::Cheeks]);
+        assert_eq!(TreatmentAreas::from_stored(&a.to_stored()), Ok(a.clone()));
+        assert!(!a.eye_area());
         assert!(TreatmentAreas::parse([" "]).is_err());
-        assert!(TreatmentAreas::parse(["x".repeat(61).as_str()]).is_err());
+        assert_eq!(
+            TreatmentAreas::parse(["around the eyes"]).unwrap_err().field,
+            "treatment_areas"
+        );
+        let eyes = TreatmentAreas::parse(["periorbital", "cheeks"]).unwrap();
+        assert!(eyes.eye_area());
+        assert_eq!(eye_area(None, &eyes), Ok(true));
+        assert_eq!(eye_area(Some(true), &eyes), Ok(true));
+        assert_eq!(eye_area(Some(false), &eyes).unwrap_err().field, "eye_area");
+        assert!(eye_area(Some(true), &a).is_err());
+        // Version 1 stored free text.
+        let v1 = TreatmentAreas::from_stored("cheeks\naround the eyes\nback of the knee").unwrap();
+        assert_eq!(v1.as_slice(), [Region::Periorbital, Region::Cheeks, Region::Other]);
     }
 
     #[test]

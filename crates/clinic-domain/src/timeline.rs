@@ -16,6 +16,8 @@ pub struct SessionFacts<'a> {
     pub eye_area: bool,
     pub products_applied: &'a ProductsApplied,
     pub notes: Option<&'a Notes>,
+    /// The stage the provider's notes belong to.
+    pub notes_stage: StageKey,
     pub number: SessionNumber,
     pub planned: PlannedSessions,
 }
@@ -79,7 +81,6 @@ impl Protocol {
     pub fn timeline_on(&self, facts: &SessionFacts<'_>, today: NaiveDate) -> Timeline {
         let day0 = facts.performed_on;
         let day_number = (today - day0).num_days();
-        let at_maximum = facts.number.is_last_allowed();
         let position = position_text(facts.number, facts.planned);
 
         let mut stages: Vec<Stage> = StageKey::ALL
@@ -103,7 +104,6 @@ impl Protocol {
                 Shown::Always => true,
                 Shown::EyeAreaTreated => facts.eye_area,
                 Shown::ProductsApplied => !facts.products_applied.is_empty(),
-                Shown::AtMaximum => at_maximum,
             };
             if !shown {
                 continue;
@@ -112,11 +112,15 @@ impl Protocol {
                 Text::Fixed(t) => vec![t.to_owned()],
                 Text::ProductsApplied => vec![products_sentence(facts.products_applied)],
                 Text::ProviderInstructions => {
-                    let mut v = vec!["Follow the instructions your provider gave you.".to_owned()];
-                    if let Some(notes) = facts.notes {
-                        v.push(format!("Your provider's notes: {}", notes.as_str()));
+                    // The provider's own words go to the stage they chose (the sheet's days 2–7 at first).
+                    if let Some(notes) = facts.notes
+                        && let Some(stage) = stages.iter_mut().find(|s| s.key == facts.notes_stage)
+                    {
+                        stage
+                            .instructions
+                            .push(format!("Your provider's notes: {}", notes.as_str()));
                     }
-                    v
+                    vec!["Follow the instructions your provider gave you.".to_owned()]
                 }
                 Text::SeriesPosition => vec![position.clone()],
             };
@@ -180,6 +184,7 @@ mod tests {
                 eye_area,
                 products_applied: &self.products,
                 notes: self.notes.as_ref(),
+                notes_stage: StageKey::Days2To7,
                 number: SessionNumber::parse(number).unwrap(),
                 planned: PlannedSessions::parse(number.max(3)).unwrap(),
             }
@@ -357,14 +362,38 @@ mod tests {
             late.instructions
                 .contains(&"Session 2 of a planned 3; a typical course is 1–3 sessions, at most 5.".to_owned())
         );
-        assert!(late.cautions.is_empty());
-        let t5 = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), false, 5), d(2026, 1, 1));
-        let late5 = t5.stage(StageKey::Day7Plus).unwrap();
-        assert!(
-            late5
-                .cautions
-                .iter()
-                .any(|c| c.contains("consult your provider") && c.contains("underlying medical condition"))
-        );
+        // Every patient, at any session, is told that needing more than a course is for the provider.
+        for n in 1..=5 {
+            let t = Protocol::default().timeline_on(&f.facts(d(2026, 1, 1), false, n), d(2026, 1, 1));
+            let late = t.stage(StageKey::Day7Plus).unwrap();
+            assert!(
+                late.cautions
+                    .iter()
+                    .any(|c| c.contains("consult your provider") && c.contains("underlying medical condition")),
+                "session {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn provider_notes_go_to_the_stage_they_name() {
+        let f = Fixture {
+            products: ProductsApplied::default(),
+            notes: Notes::parse("notes", Some("Cold compress tonight")).unwrap(),
+        };
+        for stage in StageKey::ALL {
+            let facts = SessionFacts {
+                notes_stage: stage,
+                ..f.facts(d(2026, 1, 1), false, 1)
+            };
+            let t = Protocol::default().timeline_on(&facts, d(2026, 1, 1));
+            for s in &t.stages {
+                assert_eq!(
+                    all_text(s).contains("Cold compress tonight"),
+                    s.key == stage,
+                    "{stage:?}"
+                );
+            }
+        }
     }
 }

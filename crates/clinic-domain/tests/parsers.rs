@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use clinic_domain::patient::{DateOfBirth, NewPatient, PatientInput, Phone};
 use clinic_domain::series::{Condition, PlannedSessions, SeriesPlan, SessionNumber};
-use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
+use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, Region, TreatmentAreas};
 use clinic_domain::user::{Email, PersonName, Role};
 use proptest::prelude::*;
 use std::str::FromStr;
@@ -131,12 +131,16 @@ proptest! {
     }
 
     #[test]
-    fn treatment_areas(areas in proptest::collection::vec(text(), 0..16)) {
+    fn treatment_areas(areas in proptest::collection::vec(prop_oneof![
+        text(), proptest::sample::select(Region::ALL.map(Region::code).to_vec()).prop_map(str::to_owned)
+    ], 0..20)) {
         match TreatmentAreas::parse(areas.iter().map(String::as_str)) {
             Ok(a) => {
-                let again = TreatmentAreas::parse(a.as_slice().iter().map(String::as_str)).unwrap();
+                let again = TreatmentAreas::parse(a.codes()).unwrap();
                 prop_assert_eq!(again.as_slice(), a.as_slice());
-                prop_assert!((1..=12).contains(&a.as_slice().len()));
+                prop_assert_eq!(TreatmentAreas::from_stored(&a.to_stored()).unwrap(), a.clone());
+                prop_assert!(!a.as_slice().is_empty() && a.as_slice().len() <= Region::ALL.len());
+                prop_assert_eq!(a.eye_area(), areas.iter().any(|c| c.trim() == "periorbital"));
             }
             Err(f) => prop_assert_eq!(f.field, "treatment_areas"),
         }

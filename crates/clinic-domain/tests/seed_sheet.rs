@@ -1,7 +1,7 @@
 //! Every sentence of the clinic's post-procedure sheet reaches the right stage of the timeline,
 //! and every item of the protocol restates sentences that really are on the sheet, in that stage.
 
-use clinic_domain::protocol::{Protocol, StageKey};
+use clinic_domain::protocol::{CHECK_IN_LAST_DAY, EXPECTED_EFFECTS, Effect, Protocol, StageKey};
 
 const SHEET: &str = include_str!("fixtures/post-procedure-sheet.txt");
 
@@ -84,4 +84,39 @@ fn every_item_restates_the_sheet_and_nothing_else() {
             );
         }
     }
+}
+
+#[test]
+fn the_check_in_windows_restate_the_sheet() {
+    let sentences = sheet_sentences();
+    let (first, last) = StageKey::Days2To7.days();
+    for window in EXPECTED_EFFECTS {
+        assert!(!window.sources.is_empty(), "{window:?} cites nothing");
+        for source in window.sources {
+            assert!(
+                sentences
+                    .iter()
+                    .any(|(stage, s)| s == source && *stage == StageKey::Days2To7),
+                "{source:?} is not a sentence of the sheet's days 2-7"
+            );
+        }
+        assert!(window.first_day <= window.last_day, "{window:?}");
+        assert!(
+            window.last_day <= CHECK_IN_LAST_DAY,
+            "{window:?} outlasts the check-ins"
+        );
+        // The sheet's days 2-7 paragraph gives every window; bruising from the day itself, as it
+        // follows the procedure around the eyes.
+        assert!(window.last_day <= last.map_or(i64::MAX, |l| l as i64), "{window:?}");
+        if window.effect != Effect::EyeAreaBruising {
+            assert_eq!(window.first_day, first as i64, "{window:?}");
+        }
+    }
+    assert_eq!(
+        EXPECTED_EFFECTS.iter().map(|w| w.effect).collect::<Vec<_>>(),
+        Effect::ALL.to_vec(),
+        "one window per effect a patient can report"
+    );
+    // "three or four days": bruising up to day 4.
+    assert_eq!(Effect::EyeAreaBruising.window().last_day, 4);
 }

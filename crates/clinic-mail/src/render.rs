@@ -259,6 +259,9 @@ fn stage_mail<'a>(
         Err(DbError::NotFound) => return Err(RenderError::Gone(format!("session {session} no longer exists"))),
         Err(e) => return Err(e.into()),
     };
+    if s.is_void() {
+        return Err(RenderError::Gone(format!("session {session} is void")));
+    }
     let sr = series::find(conn, s.series_id)?;
     let timeline = clinic_app::timeline::build(&s, &sr, s.performed_on);
     let st = timeline

@@ -9,6 +9,7 @@ use clinic_auth::{Password, generate_code, hash_password};
 use clinic_db::series::SessionRecord;
 use clinic_db::{DbConn, users};
 use clinic_domain::patient::{NewPatient, PatientInput};
+use clinic_domain::protocol::StageKey;
 use clinic_domain::series::{Condition, SeriesPlan};
 use clinic_domain::session::{Device, NeedleDepth, Notes, Product, ProductsApplied, TreatmentAreas};
 use clinic_domain::user::Role;
@@ -134,7 +135,7 @@ impl Builder<'_> {
         let record = SessionRecord {
             performed_on: today.checked_sub_days(Days::new(days_ago)).context("date")?,
             treatment_areas: TreatmentAreas::parse(if eye_area {
-                vec!["cheeks", "forehead", "around the eyes"]
+                vec!["forehead", "periorbital", "cheeks"]
             } else {
                 vec!["cheeks", "forehead"]
             })?,
@@ -142,7 +143,11 @@ impl Builder<'_> {
             device: if eye_area { Device::Pen } else { Device::Roller },
             needle_depth: NeedleDepth::from_mm(if eye_area { 0.5 } else { 1.0 })?,
             products_applied: ProductsApplied::new(Product::ALL),
-            notes: Notes::parse("notes", Some("Hyaluronic serum morning and night for three days."))?,
+            notes: Notes::parse(
+                "notes",
+                Some("Example note: a provider's own instructions for the patient appear here."),
+            )?,
+            notes_stage: StageKey::Days2To7,
             acknowledge_beyond_typical: acknowledge,
         };
         let env = Env {

@@ -21,7 +21,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::PatientEmailRequired
         | ErrorCode::ReviewNoteRequired
         | ErrorCode::BeyondTypicalAcknowledgementRequired
-        | ErrorCode::InvalidTimeZone => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::InvalidTimeZone
+        | ErrorCode::ReasonRequired
+        | ErrorCode::IdempotencyKeyReused
+        | ErrorCode::NoteRequired
+        | ErrorCode::CheckInClosed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound | ErrorCode::NoSession => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden | ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
@@ -36,7 +40,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OpenSeriesExists
         | ErrorCode::SeriesMaximumReached
         | ErrorCode::SeriesClosed
-        | ErrorCode::NotRetryable => StatusCode::CONFLICT,
+        | ErrorCode::NotRetryable
+        | ErrorCode::OnlyLatestCanBeVoided
+        | ErrorCode::SessionVoid
+        | ErrorCode::AlertResolved => StatusCode::CONFLICT,
     }
 }
 

@@ -126,6 +126,45 @@ pub fn shown_on_form(e: &Error) -> bool {
     matches!(e, Error::Validation(_) | Error::Refused { .. })
 }
 
+/// A form's fields in order, for forms that repeat a name (checkboxes sharing one).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    /// The first value of `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// True when a checkbox `name` was ticked.
+    pub fn ticked(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// The fields that say what the form asks for: all but the CSRF token and the one-time key.
+    pub fn request(&self) -> Vec<&(String, String)> {
+        self.0.iter().filter(|(k, _)| k != "csrf" && k != ONCE).collect()
+    }
+}
+
+/// The name of the one-time key a creating form carries, so a reload or a second click records once.
+pub const ONCE: &str = "once";
+
+/// A fresh one-time key for a form.
+pub fn once_key() -> Result<String, Error> {
+    clinic_auth::generate_secret().map_err(|e| Error::internal("generating a form key", e))
+}
+
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(64 * 1024)

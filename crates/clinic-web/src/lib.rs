@@ -15,6 +15,7 @@ mod hasher;
 mod headers;
 mod health;
 mod html;
+mod idempotency;
 mod pages;
 mod routes;
 mod run;

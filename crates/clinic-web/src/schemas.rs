@@ -125,6 +125,27 @@ pub fn message_status() -> Object {
     one_of_strings([QUEUED, SENT, FAILED, HELD, CANCELLED])
 }
 
+pub fn regions() -> RefOr<Schema> {
+    use clinic_domain::session::Region;
+    ArrayBuilder::new()
+        .items(one_of_strings(Region::ALL.map(Region::code)))
+        .min_items(Some(1))
+        .build()
+        .into()
+}
+
+pub fn effects() -> RefOr<Schema> {
+    use clinic_domain::protocol::Effect;
+    ArrayBuilder::new()
+        .items(one_of_strings(Effect::ALL.map(Effect::code)))
+        .build()
+        .into()
+}
+
+pub fn alert_status() -> Object {
+    one_of_strings([clinic_db::check_ins::OPEN, clinic_db::check_ins::RESOLVED])
+}
+
 pub fn error_code() -> Object {
     one_of_strings(ErrorCode::ALL.iter().map(|c| c.as_str()))
 }

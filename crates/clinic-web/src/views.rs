@@ -53,7 +53,9 @@ pub struct SessionView {
     pub session_number: u8,
     pub performed_on: NaiveDate,
     pub provider_id: i64,
-    pub treatment_areas: Vec<String>,
+    /// Region codes; `eye_area` is true exactly when `periorbital` is among them.
+    #[schema(schema_with = schemas::regions)]
+    pub treatment_areas: Vec<&'static str>,
     pub eye_area: bool,
     #[schema(schema_with = schemas::device)]
     pub device: &'static str,
@@ -61,8 +63,22 @@ pub struct SessionView {
     #[schema(schema_with = schemas::products)]
     pub products_applied: Vec<&'static str>,
     pub notes: Option<String>,
+    /// The timeline stage the notes belong to.
+    #[schema(schema_with = schemas::stage_key)]
+    pub notes_stage: StageKey,
     pub beyond_typical_acknowledged_by: Option<i64>,
     pub created_at: String,
+    /// 1 as recorded; each correction adds one.
+    pub revision: i32,
+    /// A voided session is kept and shown, and counts nowhere.
+    pub void: bool,
+    pub voided_at: Option<String>,
+    pub void_reason: Option<String>,
+    /// The areas and products in words, for pages.
+    #[serde(skip)]
+    pub area_labels: Vec<&'static str>,
+    #[serde(skip)]
+    pub product_labels: Vec<&'static str>,
 }
 
 impl From<&Session> for SessionView {
@@ -73,14 +89,21 @@ impl From<&Session> for SessionView {
             session_number: s.session_number.get(),
             performed_on: s.performed_on,
             provider_id: s.provider_id.0,
-            treatment_areas: s.treatment_areas.as_slice().to_vec(),
+            treatment_areas: s.treatment_areas.codes(),
             eye_area: s.eye_area,
             device: s.device.as_str(),
             needle_depth_mm: s.needle_depth.mm(),
             products_applied: s.products_applied.as_slice().iter().map(|p| p.code()).collect(),
             notes: s.notes.clone(),
+            notes_stage: s.notes_stage,
             beyond_typical_acknowledged_by: s.beyond_typical_ack_by.map(|u| u.0),
             created_at: utc(s.created_at),
+            revision: s.revision,
+            void: s.is_void(),
+            voided_at: s.voided_at.map(utc),
+            void_reason: s.void_reason.clone(),
+            area_labels: s.treatment_areas.labels(),
+            product_labels: s.products_applied.as_slice().iter().map(|p| p.name()).collect(),
         }
     }
 }
@@ -260,7 +283,7 @@ pub(crate) mod tests {
             session_number: SessionNumber::parse(2).unwrap(),
             performed_on: day(20),
             provider_id: UserId(2),
-            treatment_areas: TreatmentAreas::parse(["cheeks", "around the eyes"]).unwrap(),
+            treatment_areas: TreatmentAreas::parse(["cheeks", "periorbital"]).unwrap(),
             eye_area: true,
             device: Device::Pen,
             needle_depth: NeedleDepth::from_mm(0.5).unwrap(),
@@ -269,6 +292,14 @@ pub(crate) mod tests {
             beyond_typical_ack_by: None,
             created_at: at,
             patient_id: Some(series.patient_id),
+            notes_stage: clinic_domain::protocol::StageKey::Days2To7,
+            revision: 1,
+            revised_at: None,
+            revised_by: None,
+            revision_reason: None,
+            voided_at: None,
+            voided_by: None,
+            void_reason: None,
         };
         let timeline = build(&session, &series, day(22));
         SessionTimeline {

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod check_ins;
 mod clinic;
 mod invitations;
 mod messages;
@@ -10,6 +11,7 @@ mod openapi;
 pub(crate) mod patients;
 pub(crate) mod reports;
 pub(crate) mod series;
+pub(crate) mod sessions;
 mod staff;
 pub(crate) mod timeline;
 
@@ -17,6 +19,7 @@ pub(crate) mod timeline;
 mod properties;
 
 pub(crate) use audit::AuditQuery;
+pub(crate) use check_ins::{AlertView, alert_filter};
 pub use openapi::document;
 pub(crate) use staff::create_staff;
 
@@ -30,6 +33,8 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     invitations::routes(v);
     messages::routes(v);
     series::routes(v);
+    sessions::routes(v);
+    check_ins::routes(v);
     timeline::routes(v);
     reports::routes(v);
     audit::routes(v);

@@ -2,7 +2,9 @@
 //! `#[utoipa::path]` attributes and their request and response types. Statuses every operation can
 //! answer (a database that is down, an internal error, an unreadable body) are added here once.
 
-use super::{audit, auth, clinic, invitations, messages, patients, reports, series, staff, timeline};
+use super::{
+    audit, auth, check_ins, clinic, invitations, messages, patients, reports, series, sessions, staff, timeline,
+};
 use crate::error::ErrorBody;
 use crate::routes::RouteSpec;
 use actix_web::http::Method;
@@ -36,6 +38,8 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         patients::create, patients::list, patients::show, patients::update,
         invitations::create,
         series::open, series::list, series::show, series::record, series::complete,
+        sessions::amend, sessions::revisions, sessions::void,
+        check_ins::check_in, check_ins::alerts, check_ins::resolve,
         timeline::mine, timeline::mine_ics, timeline::of_patient,
         reports::report_json, reports::report_csv, audit::audit_json,
         openapi_json,
@@ -59,12 +63,12 @@ fn error_description(status: &str) -> &'static str {
         "403" => "The account's role may not do this (`forbidden`)",
         "404" => "Not found, or another patient's record (`not_found`, `no_session`)",
         "409" => {
-            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`)"
+            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`)"
         }
         "413" => "Body over 64 KiB (`payload_too_large`)",
         "415" => "Not application/json (`unsupported_media_type`)",
         "422" => {
-            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`)"
+            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`, `reason_required`, `note_required`, `idempotency_key_reused`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`, `check_in_closed`)"
         }
         "429" => "Too many failed attempts (`too_many_attempts`), see Retry-After",
         "500" => "Internal error (`internal_error`); nothing of the cause is disclosed",

@@ -2,12 +2,13 @@
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::idempotency;
 use crate::routes::RouteSpec;
 use crate::run::db;
 use crate::state::AppState;
 use crate::views::{PatientView, SeriesView};
-use actix_web::http::Method;
-use actix_web::{HttpResponse, web};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use clinic_app::patients;
 use clinic_domain::patient::{NewPatient, PatientInput};
@@ -28,7 +29,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     }));
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = PatientInput)]
 pub(crate) struct PatientBody {
@@ -63,18 +64,26 @@ impl PatientBody {
 
 /// Create a patient (provider).
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = PatientBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe: the same key from the same account within 24 hours gets the first answer again")),
     responses((status = 201, body = PatientView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: ApiCaller,
     body: web::Json<PatientBody>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = caller.0;
     actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
+    let (key, fingerprint) = (idempotency::key_of(&req)?, idempotency::fingerprint(&req, &*body));
     let new = body.parse(state.env().today())?;
-    let p = db(&state, move |conn, env| patients::save(conn, env, &actor, None, &new)).await?;
-    Ok(HttpResponse::Created().json(PatientView::from(&p)))
+    let a = actor.clone();
+    let answer = idempotency::run(&state, &actor, key, fingerprint, move |conn, env| {
+        let p = patients::save(conn, env, &a, None, &new)?;
+        Ok((StatusCode::CREATED, idempotency::json(&PatientView::from(&p))?))
+    })
+    .await?;
+    Ok(answer.response())
 }
 
 /// Correct a patient's details; the prior version is kept (provider).

@@ -10,8 +10,9 @@ use super::series::{OpenBody, RecordBody};
 use chrono::{Datelike, NaiveDate};
 use clinic_db::series::SessionRecord;
 use clinic_domain::FieldError;
+use clinic_domain::protocol::StageKey;
 use clinic_domain::series::{Condition, MAXIMUM, TYPICAL_MAX};
-use clinic_domain::session::{Device, NeedleDepth, Product};
+use clinic_domain::session::{Device, NeedleDepth, Product, Region};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -188,16 +189,38 @@ fn open_series() -> impl Strategy<Value = (Value, BTreeSet<&'static str>)> {
     })
 }
 
-fn areas() -> impl Strategy<Value = Drawn> {
+/// Treatment areas, and whether `periorbital` (the eye area) is among valid ones.
+fn areas() -> impl Strategy<Value = (Drawn, bool)> {
+    let codes: Vec<&'static str> = Region::ALL.iter().map(|r| r.code()).collect();
     prop_oneof![
-        3 => proptest::collection::vec("[a-z]{1,20}( [a-z]{1,10})?", 1..6).prop_map(|v| valid(json!(v))),
-        1 => Just(invalid(json!([]))),
-        1 => Just(invalid(json!(["  ", ""]))),
-        1 => proptest::collection::vec("[a-z]{3}[0-9]{3}", 13..16)
-            .prop_filter("distinct", |v| v.iter().collect::<BTreeSet<_>>().len() == v.len())
-            .prop_map(|v| invalid(json!(v))),
-        1 => "[a-z]{61,70}".prop_map(|a| invalid(json!([a]))),
-        1 => "[a-z]{1,5}<[a-z]{1,5}".prop_map(|a| invalid(json!([a]))),
+        3 => proptest::sample::subsequence(codes, 1..=Region::ALL.len()).prop_map(|v| {
+            let eye = v.contains(&"periorbital");
+            (valid(json!(v)), eye)
+        }),
+        1 => Just((invalid(json!([])), false)),
+        1 => Just((invalid(json!(["  ", ""])), false)),
+        1 => "(around the eyes|Cheeks|lips|[a-z]{1,8}[0-9])".prop_map(|a| (invalid(json!(["cheeks", a])), false)),
+    ]
+}
+
+/// The eye-area flag against the areas: absent follows them, a contradicting one is refused.
+fn eye_area(areas_valid: bool, eye: bool) -> impl Strategy<Value = Drawn> {
+    prop_oneof![
+        Just(valid(Value::Null)),
+        Just(valid(eye)),
+        // With invalid areas nothing is judged against them.
+        Just(Drawn {
+            value: json!(!eye),
+            valid: !areas_valid,
+        }),
+    ]
+}
+
+fn notes_stage() -> impl Strategy<Value = Drawn> {
+    prop_oneof![
+        Just(valid(Value::Null)),
+        proptest::sample::select(StageKey::ALL.to_vec()).prop_map(|k| valid(k.as_str())),
+        "(day_2|days 2-7|Day_of|)".prop_map(invalid),
     ]
 }
 
@@ -236,21 +259,26 @@ fn session_date() -> impl Strategy<Value = Drawn> {
 }
 
 fn record() -> impl Strategy<Value = (Value, BTreeSet<&'static str>)> {
+    let areas_and_eye = areas().prop_flat_map(|(areas, eye)| {
+        let areas_valid = areas.valid;
+        (Just(areas), eye_area(areas_valid, eye))
+    });
     (
         session_date(),
-        areas(),
-        any::<bool>(),
+        areas_and_eye,
         device(),
         depth(),
         products(),
         note(),
+        notes_stage(),
         any::<bool>(),
     )
-        .prop_map(|(date, areas, eye, device, depth, products, notes, ack)| {
+        .prop_map(|(date, (areas, eye), device, depth, products, notes, stage, ack)| {
             object(vec![
                 ("performed_on", date),
                 ("treatment_areas", areas),
-                ("eye_area", valid(eye)),
+                ("eye_area", eye),
+                ("notes_stage", stage),
                 ("device", device),
                 ("needle_depth_mm", depth),
                 ("products_applied", products),

@@ -89,6 +89,8 @@ pub(crate) struct ReportView {
     pub at_maximum: Share,
     pub refused_attempts: i64,
     pub flagged_after_maximum: i64,
+    /// Sessions voided in the range (counted nowhere else).
+    pub voided_sessions: i64,
     pub providers: Vec<ProviderView>,
 }
 
@@ -123,6 +125,7 @@ impl From<&SeriesReport> for ReportView {
             at_maximum: share(r.at_maximum()),
             refused_attempts: r.refused_attempts,
             flagged_after_maximum: r.flagged_after_maximum,
+            voided_sessions: r.voided_sessions,
             providers: r
                 .providers
                 .iter()
@@ -192,6 +195,7 @@ pub(crate) fn report_csv_text(r: &SeriesReport) -> Result<String, Error> {
         v.refused_attempts.to_string(),
     )?;
     row("series", "flagged after a maximum", v.flagged_after_maximum.to_string())?;
+    row("sessions", "voided", v.voided_sessions.to_string())?;
     for p in &v.providers {
         row("provider sessions", &p.provider_name, p.sessions.to_string())?;
         row("provider patients", &p.provider_name, p.patients.to_string())?;

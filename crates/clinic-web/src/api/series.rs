@@ -2,15 +2,17 @@
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::idempotency;
 use crate::routes::RouteSpec;
 use crate::run::db;
 use crate::state::AppState;
 use crate::views::{SeriesView, SessionView};
-use actix_web::http::Method;
-use actix_web::{HttpResponse, web};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
 use clinic_app::series::{self, Recorded};
 use clinic_db::series::SessionRecord;
 use clinic_domain::FieldError;
+use clinic_domain::protocol::StageKey;
 use clinic_domain::series::{Condition, SeriesPlan};
 use clinic_domain::session::{Device, NeedleDepth, Notes, ProductsApplied, TreatmentAreas};
 use clinic_domain::{PatientId, SeriesId};
@@ -35,7 +37,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     }));
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = OpenSeries)]
 pub(crate) struct OpenBody {
@@ -57,24 +59,31 @@ impl OpenBody {
 }
 
 /// Open a treatment series (provider).
-#[utoipa::path(post, path = "/api/v1/patients/{id}/series", tag = "series", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/patients/{id}/series", tag = "series", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe: the same key from the same account within 24 hours gets the first answer again")),
     request_body = OpenBody,
     responses((status = 201, body = SeriesView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn open(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: ApiCaller,
     path: web::Path<i64>,
     body: web::Json<OpenBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (caller.0, PatientId(path.into_inner()));
     actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
+    let (key, fingerprint) = (idempotency::key_of(&req)?, idempotency::fingerprint(&req, &*body));
     let (plan, review) = body.parse()?;
-    let s = db(&state, move |conn, env| {
-        series::open(conn, env, &actor, id, &plan, review.as_ref())
+    let a = actor.clone();
+    let answer = idempotency::run(&state, &actor, key, fingerprint, move |conn, env| {
+        let s = series::open(conn, env, &a, id, &plan, review.as_ref())?;
+        Ok((
+            StatusCode::CREATED,
+            idempotency::json(&SeriesView::new(&s, 0, Some(&[])))?,
+        ))
     })
     .await?;
-    Ok(HttpResponse::Created().json(SeriesView::new(&s, 0, Some(&[]))))
+    Ok(answer.response())
 }
 
 /// A patient's series (provider, manager, that patient).
@@ -102,18 +111,22 @@ pub(crate) async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (caller.0, SeriesId(path.into_inner()));
     let (s, sessions) = db(&state, move |conn, env| series::load(conn, env, &actor, id)).await?;
-    let n = u8::try_from(sessions.len()).unwrap_or(u8::MAX);
+    let live = sessions.iter().filter(|x| !x.is_void()).count();
+    let n = u8::try_from(live).unwrap_or(u8::MAX);
     Ok(HttpResponse::Ok().json(SeriesView::new(&s, n, Some(&sessions))))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = RecordSession)]
 pub(crate) struct RecordBody {
     #[schema(format = Date)]
     pub performed_on: String,
+    /// Regions from the fixed list; the eye area is treated exactly when `periorbital` is among them.
+    #[schema(schema_with = crate::schemas::regions)]
     pub treatment_areas: Vec<String>,
-    pub eye_area: bool,
+    /// Optional: follows the areas; one that contradicts them is refused.
+    pub eye_area: Option<bool>,
     #[schema(schema_with = crate::schemas::device)]
     pub device: String,
     #[schema(schema_with = crate::schemas::needle_depth)]
@@ -122,7 +135,20 @@ pub(crate) struct RecordBody {
     #[schema(schema_with = crate::schemas::products)]
     pub products_applied: Vec<String>,
     pub notes: Option<String>,
+    /// The timeline stage the notes belong to (days_2_7 when absent).
+    #[schema(schema_with = crate::schemas::stage_key)]
+    pub notes_stage: Option<String>,
     pub acknowledge_beyond_typical: Option<bool>,
+}
+
+/// Region codes as a request gives them.
+pub(crate) fn parse_areas(codes: &[String]) -> Result<TreatmentAreas, FieldError> {
+    TreatmentAreas::parse(codes.iter().map(String::as_str))
+}
+
+/// The stage named for provider notes.
+pub(crate) fn parse_stage(raw: &str) -> Result<StageKey, FieldError> {
+    StageKey::parse("notes_stage", raw)
 }
 
 impl TryFrom<&RecordBody> for SessionRecord {
@@ -131,14 +157,22 @@ impl TryFrom<&RecordBody> for SessionRecord {
     /// The session as the domain takes it; its date is checked against the clinic's today and the
     /// patient's date of birth when it is recorded.
     fn try_from(b: &RecordBody) -> Result<Self, FieldError> {
+        let performed_on = super::patients::parse_date("performed_on", &b.performed_on)?;
+        let treatment_areas = parse_areas(&b.treatment_areas)?;
         Ok(SessionRecord {
-            performed_on: super::patients::parse_date("performed_on", &b.performed_on)?,
-            treatment_areas: TreatmentAreas::parse(b.treatment_areas.iter().map(String::as_str))?,
-            eye_area: b.eye_area,
+            performed_on,
+            eye_area: clinic_domain::session::eye_area(b.eye_area, &treatment_areas)?,
+            treatment_areas,
             device: b.device.parse::<Device>()?,
             needle_depth: NeedleDepth::from_mm(b.needle_depth_mm)?,
             products_applied: ProductsApplied::parse(b.products_applied.iter().map(String::as_str))?,
             notes: Notes::parse("notes", b.notes.as_deref())?,
+            notes_stage: b
+                .notes_stage
+                .as_deref()
+                .map(parse_stage)
+                .transpose()?
+                .unwrap_or(StageKey::Days2To7),
             acknowledge_beyond_typical: b.acknowledge_beyond_typical.unwrap_or(false),
         })
     }
@@ -163,24 +197,28 @@ impl From<&Recorded> for RecordedView {
 }
 
 /// Record the next session under the series rule (provider).
-#[utoipa::path(post, path = "/api/v1/series/{id}/sessions", tag = "series", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/series/{id}/sessions", tag = "series", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe: the same key from the same account within 24 hours gets the first answer again")),
     request_body = RecordBody,
     responses((status = 201, body = RecordedView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn record(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: ApiCaller,
     path: web::Path<i64>,
     body: web::Json<RecordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (caller.0, SeriesId(path.into_inner()));
     actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
+    let (key, fingerprint) = (idempotency::key_of(&req)?, idempotency::fingerprint(&req, &*body));
     let record = SessionRecord::try_from(&*body)?;
-    let recorded = db(&state, move |conn, env| {
-        series::record_session(conn, env, &actor, id, &record)
+    let a = actor.clone();
+    let answer = idempotency::run(&state, &actor, key, fingerprint, move |conn, env| {
+        let recorded = series::record_session(conn, env, &a, id, &record)?;
+        Ok((StatusCode::CREATED, idempotency::json(&RecordedView::from(&recorded))?))
     })
     .await?;
-    Ok(HttpResponse::Created().json(RecordedView::from(&recorded)))
+    Ok(answer.response())
 }
 
 /// Complete a series (provider).

@@ -1,11 +1,13 @@
 //! Server-rendered pages (askama templates in `web/templates`): each handler checks the caller, calls
 //! the use case, and renders its answer; forms redirect after success (303).
 
+mod alerts;
 mod auth;
 mod mail;
 mod manager;
 mod portal;
 mod provider;
+mod sessions;
 mod setup;
 
 use crate::routes::RouteSpec;
@@ -21,6 +23,8 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     setup::routes(v);
     mail::routes(v);
     provider::routes(v);
+    sessions::routes(v);
+    alerts::routes(v);
     portal::routes(v);
     manager::routes(v);
 }

@@ -4,8 +4,10 @@
 use crate::api::timeline::ics_response;
 use crate::auth::{PageCaller, change_password};
 use crate::csrf;
-use crate::html::{MessagePage, PageError, render};
-use crate::pages::provider::{TimelinePage, Which, session_list};
+use crate::html::{Fields, MessagePage, ONCE, PageError, field_message, once_key, render, see_other, shown_on_form};
+use crate::idempotency;
+use crate::pages::provider::{TimelinePage, Which};
+use crate::pages::sessions::Choice;
 use crate::routes::RouteSpec;
 use crate::run::read;
 use crate::state::AppState;
@@ -13,9 +15,14 @@ use crate::views::TimelineView;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use clinic_app::check_ins::{self, CheckInInput};
 use clinic_app::clinic::Clinic;
 use clinic_app::{Actor, Error, ErrorCode, timeline};
+use clinic_db::check_ins::CheckIn;
 use clinic_domain::SessionId;
+use clinic_domain::checkin::parse_effects;
+use clinic_domain::protocol::{CHECK_IN_LAST_DAY, Effect};
+use clinic_domain::session::Notes;
 use clinic_domain::user::Role;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -26,6 +33,9 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::get().to(calendar)
     }));
     v.push(RouteSpec::new(Method::GET, "/portal/print", || web::get().to(print)));
+    v.push(RouteSpec::new(Method::POST, "/portal/check-in", || {
+        web::post().to(check_in)
+    }));
     v.push(RouteSpec::new(Method::GET, "/portal/password", || {
         web::get().to(password_form)
     }));
@@ -79,28 +89,195 @@ fn nothing_yet(state: &AppState) -> HttpResponse {
     render(StatusCode::OK, &page)
 }
 
+/// The check-in part of the portal page: the form while check-ins are open, and those already sent.
+pub(crate) struct CheckInSection {
+    pub session_id: i64,
+    pub day: i64,
+    /// Check-ins are open on days 0 to 7.
+    pub open: bool,
+    pub last_day: i64,
+    pub effects: Vec<Choice>,
+    pub unexpected: bool,
+    pub note: String,
+    pub csrf: String,
+    pub once: String,
+    pub error: Option<String>,
+    /// Just sent: and flagged or not.
+    pub sent: Option<bool>,
+    pub phone: Option<String>,
+    pub history: Vec<CheckInRow>,
+}
+
+/// A check-in in words.
+pub(crate) struct CheckInRow {
+    pub day: i32,
+    pub effects: String,
+    pub note: String,
+    pub flagged: bool,
+}
+
+impl From<&CheckIn> for CheckInRow {
+    fn from(c: &CheckIn) -> Self {
+        let effects: Vec<&str> = c
+            .effect_codes()
+            .into_iter()
+            .filter_map(|code| code.parse::<Effect>().ok())
+            .map(Effect::label)
+            .collect();
+        Self {
+            day: c.day,
+            effects: if effects.is_empty() {
+                "None of the expected effects".into()
+            } else {
+                effects.join(", ")
+            },
+            note: c.note.clone().unwrap_or_default(),
+            flagged: c.flagged,
+        }
+    }
+}
+
+/// What the portal page shows besides the timeline: a check-in just sent, or a form sent back.
+#[derive(Deserialize, Default)]
+struct Shown {
+    session_id: Option<i64>,
+    /// Set after a check-in: "flagged" or "ok".
+    checked_in: Option<String>,
+}
+
+async fn portal_page(
+    state: &AppState,
+    actor: &Actor,
+    shown: &Shown,
+    status: StatusCode,
+    sent: Option<(&Fields, String)>,
+) -> Result<HttpResponse, PageError> {
+    actor.require(&state.env(), &[Role::Patient])?;
+    let patient = actor.own_patient()?;
+    let (a, which) = (actor.clone(), shown.session_id.map(SessionId));
+    // One trip to the database for the whole page.
+    let found = read(state, move |conn, env| {
+        let t = timeline::for_patient(conn, env, &a, patient, which)?;
+        let sessions = timeline::sessions_of_patient(conn, patient)?;
+        Ok((t, sessions, check_ins::mine(conn, env, &a)?))
+    })
+    .await;
+    let (t, sessions, mine) = match found {
+        Ok((t, sessions, mine)) => (TimelineView::from(t), sessions, mine),
+        Err(Error::Refused {
+            code: ErrorCode::NoSession,
+            ..
+        }) => return Ok(nothing_yet(state)),
+        Err(e) => return Err(e.into()),
+    };
+    let sessions = sessions.into_iter().map(|(id, n, d)| (id.0, n, d.to_string())).collect();
+    let session_id = t.session.id;
+    let ticked = |code: &str| {
+        sent.as_ref()
+            .is_some_and(|(f, _)| f.all("effects").iter().any(|e| e == code))
+    };
+    let clinic = state.clinic();
+    let section = CheckInSection {
+        session_id,
+        day: t.day_number,
+        open: (0..=CHECK_IN_LAST_DAY).contains(&t.day_number),
+        last_day: CHECK_IN_LAST_DAY,
+        effects: Effect::ALL
+            .into_iter()
+            .filter(|e| *e != Effect::EyeAreaBruising || t.session.eye_area)
+            .map(|e| Choice {
+                code: e.code(),
+                label: e.label(),
+                checked: ticked(e.code()),
+            })
+            .collect(),
+        unexpected: sent.as_ref().is_some_and(|(f, _)| f.ticked("unexpected")),
+        note: sent.as_ref().map(|(f, _)| f.get("note").to_owned()).unwrap_or_default(),
+        csrf: csrf::session_token(state, &actor.session_id),
+        once: once_key()?,
+        error: sent.map(|(_, e)| e),
+        sent: shown.checked_in.as_deref().map(|c| c == "flagged"),
+        phone: clinic.phone.clone(),
+        history: mine
+            .iter()
+            .filter(|c| c.session_id.0 == session_id)
+            .map(CheckInRow::from)
+            .collect(),
+    };
+    let which = format!("?session_id={session_id}");
+    let page = TimelinePage {
+        clinic,
+        attention: 0,
+        t,
+        preview: false,
+        name: actor.user.display_name.clone(),
+        sessions,
+        base: "/portal".into(),
+        ics_href: format!("/portal/timeline.ics{which}"),
+        print_href: format!("/portal/print{which}"),
+        check_in: Some(section),
+    };
+    Ok(render(status, &page))
+}
+
 async fn portal(
     state: web::Data<AppState>,
     caller: PageCaller,
-    which: web::Query<Which>,
+    shown: web::Query<Shown>,
+) -> Result<HttpResponse, PageError> {
+    portal_page(&state, &caller.0, &shown, StatusCode::OK, None).await
+}
+
+/// The patient's check-in from the portal form; back to the portal page (303) once it is kept.
+async fn check_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    form: web::Form<Fields>,
 ) -> Result<HttpResponse, PageError> {
     let actor = caller.0;
-    let Some(t) = own_timeline(&state, &actor, which.session_id).await? else {
-        return Ok(nothing_yet(&state));
+    csrf::check_form(&state, &req, &actor, &[Role::Patient], form.get("csrf"))?;
+    let session = form.get("session_id").trim().parse::<i64>().ok();
+    let sent = async {
+        let input = CheckInInput {
+            session: session.map(SessionId),
+            effects: parse_effects(form.all("effects").iter().map(String::as_str))?,
+            unexpected: form.ticked("unexpected"),
+            note: Notes::parse("note", Some(form.get("note")))?,
+        };
+        let a = actor.clone();
+        idempotency::run_form(
+            &state,
+            &actor,
+            &req,
+            form.get(ONCE),
+            &form.request(),
+            move |conn, env| {
+                let c = check_ins::check_in(conn, env, &a, &input)?;
+                Ok((StatusCode::CREATED, serde_json::json!({ "flagged": c.flagged })))
+            },
+        )
+        .await
     };
-    let patient = actor.own_patient()?;
-    let sessions = session_list(&state, patient).await?;
-    let page = TimelinePage {
-        clinic: state.clinic(),
-        t,
-        preview: false,
-        name: actor.user.display_name,
-        sessions,
-        base: "/portal".into(),
-        ics_href: "/portal/timeline.ics".into(),
-        print_href: "/portal/print".into(),
+    let (status, error) = match sent.await {
+        Ok(a) if a.status.is_success() => {
+            let how = if a.body["flagged"].as_bool().unwrap_or(false) {
+                "flagged"
+            } else {
+                "ok"
+            };
+            let which = session.map(|s| format!("session_id={s}&")).unwrap_or_default();
+            return Ok(see_other(&format!("/portal?{which}checked_in={how}#check-in")));
+        }
+        Ok(a) => (a.status, a.form_message()),
+        Err(e) if shown_on_form(&e) => (crate::error::status_of(e.code()), field_message(&e)),
+        Err(e) => return Err(e.into()),
     };
-    Ok(render(StatusCode::OK, &page))
+    let shown = Shown {
+        session_id: session,
+        checked_in: None,
+    };
+    portal_page(&state, &actor, &shown, status, Some((&form, error))).await
 }
 
 async fn calendar(

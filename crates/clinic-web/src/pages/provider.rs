@@ -1,10 +1,12 @@
 //! The provider's (and, read-only, the manager's) pages: patients, series, sessions, logins, previews.
 
 use crate::api::patients::PatientBody;
-use crate::api::series::{OpenBody, RecordBody};
+use crate::api::series::OpenBody;
 use crate::auth::PageCaller;
 use crate::csrf;
-use crate::html::{PageError, field_message, render, see_other, shown_on_form};
+use crate::html::{Fields, ONCE, PageError, field_message, once_key, render, see_other, shown_on_form};
+use crate::idempotency;
+use crate::pages::sessions::SessionFields;
 use crate::routes::RouteSpec;
 use crate::run::{db, read};
 use crate::state::AppState;
@@ -13,10 +15,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clinic_app::clinic::Clinic;
-use clinic_app::{Actor, Error, ErrorCode, invitations, messages, patients, series, timeline};
-use clinic_db::series::SessionRecord;
-use clinic_domain::series::{Condition, MAXIMUM, PlannedSessions, wording};
-use clinic_domain::session::{NeedleDepth, Product};
+use clinic_app::{Actor, Error, ErrorCode, check_ins, invitations, messages, patients, series, timeline};
+use clinic_domain::series::{Condition, MAXIMUM, PlannedSessions, admission_warnings, wording};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SeriesId, SessionId};
 use serde::Deserialize;
@@ -54,6 +54,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
 #[template(path = "patients.html")]
 struct PatientsPage {
     clinic: Arc<Clinic>,
+    attention: i64,
     manager_nav: bool,
     q: String,
     can_edit: bool,
@@ -64,6 +65,9 @@ struct PatientsPage {
 #[template(path = "patient_form.html")]
 struct PatientFormPage {
     clinic: Arc<Clinic>,
+    attention: i64,
+    /// The new-patient form's one-time key; empty on the edit form.
+    once: String,
     heading: String,
     action: String,
     csrf: String,
@@ -83,9 +87,6 @@ struct FormWords {
     reason_label: String,
     review_note_label: String,
     flagged: String,
-    depth_min: f64,
-    depth_max: f64,
-    products: Vec<(&'static str, String)>,
 }
 
 impl FormWords {
@@ -97,20 +98,8 @@ impl FormWords {
             reason_label: wording::reason_label(),
             review_note_label: wording::review_note_label(),
             flagged: wording::flagged_after_maximum(),
-            depth_min: NeedleDepth::MIN.mm(),
-            depth_max: NeedleDepth::MAX.mm(),
-            products: Product::ALL.iter().map(|p| (p.code(), capitalise(p.label()))).collect(),
         }
     }
-}
-
-/// "a lipo-peptide booster" → "Lipo-peptide booster".
-fn capitalise(label: &str) -> String {
-    let bare = label.strip_prefix("a ").unwrap_or(label);
-    let mut c = bare.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -124,9 +113,12 @@ struct PatientPage {
     series: Vec<SeriesView>,
     can_edit: bool,
     csrf: String,
-    today: String,
+    /// The one-time key of the page's creating forms.
+    once: String,
     conditions: [Condition; 7],
     words: FormWords,
+    record_form: SessionFields,
+    attention: i64,
     notice: Option<String>,
     warnings: Vec<String>,
     error: Option<String>,
@@ -169,6 +161,7 @@ impl From<&clinic_db::outbox::Message> for MessageRow {
 #[template(path = "invitation.html")]
 struct InvitationPage {
     clinic: Arc<Clinic>,
+    attention: i64,
     name: String,
     email: String,
     code: String,
@@ -182,6 +175,8 @@ struct InvitationPage {
 #[template(path = "timeline.html")]
 pub(crate) struct TimelinePage {
     pub clinic: Arc<Clinic>,
+    /// The staff navigation's count of open alerts (a preview).
+    pub attention: i64,
     pub t: TimelineView,
     pub preview: bool,
     pub name: String,
@@ -191,6 +186,8 @@ pub(crate) struct TimelinePage {
     /// The calendar and print links, for the session shown.
     pub ics_href: String,
     pub print_href: String,
+    /// The patient's check-ins (the portal, not a preview).
+    pub check_in: Option<crate::pages::portal::CheckInSection>,
 }
 
 #[derive(Deserialize)]
@@ -206,9 +203,16 @@ async fn list(
     let actor = caller.0;
     let q = query.into_inner().q.unwrap_or_default();
     let (a, text) = (actor.clone(), q.clone());
-    let found = db(&state, move |conn, env| patients::search(conn, env, &a, &text, 100)).await?;
+    let (found, attention) = db(&state, move |conn, env| {
+        Ok((
+            patients::search(conn, env, &a, &text, 100)?,
+            check_ins::open_count(conn)?,
+        ))
+    })
+    .await?;
     let page = PatientsPage {
         clinic: state.clinic(),
+        attention,
         manager_nav: actor.user.role == Role::Manager,
         q,
         can_edit: actor.user.role == Role::Provider,
@@ -217,32 +221,41 @@ async fn list(
     Ok(render(StatusCode::OK, &page))
 }
 
-fn blank_form(state: &AppState, actor: &Actor, heading: &str, action: String) -> PatientFormPage {
-    PatientFormPage {
+/// How many alerts wait in the attention queue, for the staff navigation.
+pub(crate) async fn attention(state: &AppState) -> Result<i64, Error> {
+    read(state, |conn, _| check_ins::open_count(conn)).await
+}
+
+async fn blank_form(state: &AppState, actor: &Actor, heading: &str, action: String) -> Result<PatientFormPage, Error> {
+    Ok(PatientFormPage {
         clinic: state.clinic(),
+        attention: attention(state).await?,
         heading: heading.into(),
         action,
         csrf: csrf::session_token(state, &actor.session_id),
+        once: once_key()?,
         error: None,
         first_name: String::new(),
         last_name: String::new(),
         date_of_birth: String::new(),
         email: String::new(),
         phone: String::new(),
-    }
+    })
 }
 
 async fn new_form(state: web::Data<AppState>, caller: PageCaller) -> Result<HttpResponse, PageError> {
     caller.0.require(&state.env(), &[Role::Provider])?;
-    Ok(render(
-        StatusCode::OK,
-        &blank_form(&state, &caller.0, "New patient", "/patients".into()),
-    ))
+    let page = blank_form(&state, &caller.0, "New patient", "/patients".into()).await?;
+    Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 struct PatientForm {
+    #[serde(skip_serializing)]
     csrf: String,
+    /// The new-patient form's one-time key (not on the edit form).
+    #[serde(default, skip_serializing)]
+    once: String,
     first_name: String,
     last_name: String,
     date_of_birth: String,
@@ -261,7 +274,7 @@ impl PatientForm {
         }
     }
 
-    fn again(self, page: PatientFormPage, error: String) -> HttpResponse {
+    fn again(self, page: PatientFormPage, status: StatusCode, error: String) -> HttpResponse {
         let page = PatientFormPage {
             error: Some(error),
             first_name: self.first_name,
@@ -271,17 +284,8 @@ impl PatientForm {
             phone: self.phone,
             ..page
         };
-        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        render(status, &page)
     }
-}
-
-/// Saves the form's patient (`id` None: a new one).
-async fn save(state: &AppState, actor: &Actor, id: Option<PatientId>, form: &PatientForm) -> Result<PatientId, Error> {
-    let new = form.body().parse(state.env().today())?;
-    let actor = actor.clone();
-    Ok(db(state, move |conn, env| patients::save(conn, env, &actor, id, &new))
-        .await?
-        .id)
 }
 
 async fn create(
@@ -293,14 +297,26 @@ async fn create(
     let actor = caller.0;
     csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
     let form = form.into_inner();
-    match save(&state, &actor, None, &form).await {
-        Ok(id) => Ok(see_other(&format!("/patients/{id}"))),
-        Err(e @ Error::Validation(_)) => Ok(form.again(
-            blank_form(&state, &actor, "New patient", "/patients".into()),
-            field_message(&e),
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let created = async {
+        let new = form.body().parse(state.env().today())?;
+        let a = actor.clone();
+        idempotency::run_form(&state, &actor, &req, &form.once, &form, move |conn, env| {
+            let p = patients::save(conn, env, &a, None, &new)?;
+            Ok((StatusCode::CREATED, serde_json::json!({ "patient_id": p.id.0 })))
+        })
+        .await
+    };
+    let (status, error) = match created.await {
+        Ok(a) if a.status.is_success() => {
+            let id = a.body["patient_id"].as_i64().unwrap_or_default();
+            return Ok(see_other(&format!("/patients/{id}")));
+        }
+        Ok(a) => (a.status, a.form_message()),
+        Err(e) if shown_on_form(&e) => (crate::error::status_of(e.code()), field_message(&e)),
+        Err(e) => return Err(e.into()),
+    };
+    let page = blank_form(&state, &actor, "New patient", "/patients".into()).await?;
+    Ok(form.again(page, status, error))
 }
 
 async fn edit_form(
@@ -323,7 +339,8 @@ async fn edit_form(
         date_of_birth: p.date_of_birth.to_string(),
         email: p.email.clone().unwrap_or_default(),
         phone: p.phone.clone().unwrap_or_default(),
-        ..blank_form(&state, &actor, "Edit patient", format!("/patients/{id}/edit"))
+        once: String::new(),
+        ..blank_form(&state, &actor, "Edit patient", format!("/patients/{id}/edit")).await?
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -339,11 +356,19 @@ async fn edit(
     csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
     let id = PatientId(path.into_inner());
     let form = form.into_inner();
-    match save(&state, &actor, Some(id), &form).await {
+    let saved = async {
+        let new = form.body().parse(state.env().today())?;
+        let a = actor.clone();
+        db(&state, move |conn, env| patients::save(conn, env, &a, Some(id), &new)).await
+    };
+    match saved.await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"))),
         Err(e @ Error::Validation(_)) => {
-            let page = blank_form(&state, &actor, "Edit patient", format!("/patients/{id}/edit"));
-            Ok(form.again(page, field_message(&e)))
+            let page = PatientFormPage {
+                once: String::new(),
+                ..blank_form(&state, &actor, "Edit patient", format!("/patients/{id}/edit")).await?
+            };
+            Ok(form.again(page, StatusCode::UNPROCESSABLE_ENTITY, field_message(&e)))
         }
         Err(e) => Err(e.into()),
     }
@@ -355,6 +380,8 @@ struct Outcome {
     notice: Option<String>,
     warnings: Vec<String>,
     error: Option<String>,
+    /// The session form as sent, shown again with its error.
+    sent: Option<Fields>,
 }
 
 impl Outcome {
@@ -364,6 +391,50 @@ impl Outcome {
             ..Self::default()
         }
     }
+
+    /// The notice after a redirect from an action on one of the patient's sessions.
+    fn after(done: &Done, chart: &patients::Chart) -> Self {
+        let found = |id: i64| {
+            chart
+                .series
+                .iter()
+                .find_map(|(s, sessions)| sessions.iter().find(|x| x.id.0 == id).map(|x| (s, x)))
+        };
+        let (what, id) = match (done.recorded, done.corrected, done.voided) {
+            (Some(id), _, _) => ("recorded", id),
+            (_, Some(id), _) => ("corrected", id),
+            (_, _, Some(id)) => ("voided", id),
+            _ => return Self::default(),
+        };
+        let Some((s, x)) = found(id) else {
+            return Self::default();
+        };
+        let n = x.session_number;
+        let (notice, warnings) = match what {
+            "recorded" => (
+                format!("Session {n} recorded."),
+                admission_warnings(n, s.series.planned_sessions),
+            ),
+            "corrected" => (format!("Session {n} corrected (revision {}).", x.revision), Vec::new()),
+            _ => (
+                format!("Session {n} voided: it is kept, shown as void, and no longer counts toward the course."),
+                Vec::new(),
+            ),
+        };
+        Self {
+            notice: Some(notice),
+            warnings,
+            ..Self::default()
+        }
+    }
+}
+
+/// What a redirect to the patient page reports as done (a session's id).
+#[derive(Deserialize, Default)]
+struct Done {
+    recorded: Option<i64>,
+    corrected: Option<i64>,
+    voided: Option<i64>,
 }
 
 /// The patient page, optionally with the outcome of an action on it.
@@ -374,29 +445,52 @@ async fn patient_page(
     status: StatusCode,
     outcome: Outcome,
 ) -> Result<HttpResponse, PageError> {
+    shown_patient(state, actor, id, status, outcome, &Done::default()).await
+}
+
+async fn shown_patient(
+    state: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    status: StatusCode,
+    outcome: Outcome,
+    done: &Done,
+) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let (chart, mail) = db(state, move |conn, env| {
+    let (chart, mail, attention) = db(state, move |conn, env| {
         let chart = patients::chart(conn, env, &a, id, true)?;
-        Ok((chart, messages::list(conn, env, &a, id)?))
+        let mail = messages::list(conn, env, &a, id)?;
+        Ok((chart, mail, check_ins::open_count(conn)?))
     })
     .await?;
+    let outcome = match outcome.notice.is_none() && outcome.error.is_none() {
+        true => Outcome::after(done, &chart),
+        false => outcome,
+    };
     let series: Vec<SeriesView> = chart
         .series
         .iter()
         .map(|(s, sessions)| SeriesView::new(&s.series, s.sessions_recorded, Some(sessions)))
         .collect();
+    let today = state.env().today();
+    let record_form = match &outcome.sent {
+        Some(sent) => SessionFields::sent(0, sent),
+        None => SessionFields::blank(0, today),
+    };
     let page = PatientPage {
         clinic: state.clinic(),
         manager_nav: actor.user.role == Role::Manager,
+        attention,
         has_open_series: series.iter().any(SeriesView::is_open),
         patient: PatientView::from(&chart.patient),
         has_login: chart.has_portal_login,
         series,
         can_edit: actor.user.role == Role::Provider,
         csrf: csrf::session_token(state, &actor.session_id),
-        today: state.env().today().to_string(),
+        once: once_key()?,
         conditions: Condition::ALL,
         words: FormWords::new(),
+        record_form,
         notice: outcome.notice,
         warnings: outcome.warnings,
         error: outcome.error,
@@ -405,24 +499,14 @@ async fn patient_page(
     Ok(render(status, &page))
 }
 
-async fn show(state: web::Data<AppState>, caller: PageCaller, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
-    patient_page(
-        &state,
-        &caller.0,
-        PatientId(path.into_inner()),
-        StatusCode::OK,
-        Outcome::default(),
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-struct OpenForm {
-    csrf: String,
-    condition: String,
-    planned_sessions: String,
-    reason: String,
-    review_note: String,
+async fn show(
+    state: web::Data<AppState>,
+    caller: PageCaller,
+    path: web::Path<i64>,
+    done: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let id = PatientId(path.into_inner());
+    shown_patient(&state, &caller.0, id, StatusCode::OK, Outcome::default(), &done).await
 }
 
 async fn open(
@@ -430,87 +514,47 @@ async fn open(
     req: HttpRequest,
     caller: PageCaller,
     path: web::Path<i64>,
-    form: web::Form<OpenForm>,
+    form: web::Form<Fields>,
 ) -> Result<HttpResponse, PageError> {
     let actor = caller.0;
-    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], form.get("csrf"))?;
     let id = PatientId(path.into_inner());
-    let form = form.into_inner();
     let opened = async {
-        let planned = form.planned_sessions.trim().parse::<i64>().map_err(|_| {
+        let planned = form.get("planned_sessions").trim().parse::<i64>().map_err(|_| {
             clinic_domain::FieldError::new("planned_sessions", format!("must be a number from 1 to {MAXIMUM}"))
         })?;
         let body = OpenBody {
-            condition: form.condition,
+            condition: form.get("condition").to_owned(),
             planned_sessions: Some(planned),
-            reason: Some(form.reason),
-            review_note: Some(form.review_note),
+            reason: Some(form.get("reason").to_owned()),
+            review_note: Some(form.get("review_note").to_owned()),
         };
         let (plan, review) = body.parse()?;
         let a = actor.clone();
-        db(&state, move |conn, env| {
-            series::open(conn, env, &a, id, &plan, review.as_ref())
-        })
+        idempotency::run_form(
+            &state,
+            &actor,
+            &req,
+            form.get(ONCE),
+            &form.request(),
+            move |conn, env| {
+                let s = series::open(conn, env, &a, id, &plan, review.as_ref())?;
+                Ok((StatusCode::CREATED, serde_json::json!({ "series_id": s.id.0 })))
+            },
+        )
         .await
     };
-    match opened.await {
-        Ok(_) => Ok(see_other(&format!("/patients/{id}"))),
-        Err(e) if shown_on_form(&e) => {
-            let status = crate::error::status_of(e.code());
-            patient_page(&state, &actor, id, status, Outcome::error(&e)).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Deserialize)]
-struct SessionForm {
-    csrf: String,
-    performed_on: String,
-    treatment_areas: String,
-    eye_area: Option<String>,
-    device: String,
-    needle_depth_mm: String,
-    product_lipo_peptide_booster: Option<String>,
-    product_moisturizer: Option<String>,
-    product_sunscreen: Option<String>,
-    notes: String,
-    acknowledge_beyond_typical: Option<String>,
-}
-
-impl SessionForm {
-    fn record(&self) -> Result<SessionRecord, Error> {
-        let depth = self.needle_depth_mm.trim().parse::<f64>().map_err(|_| {
-            clinic_domain::FieldError::new(
-                "needle_depth_mm",
-                format!(
-                    "must be a number of millimetres, {} to {}",
-                    NeedleDepth::MIN.mm(),
-                    NeedleDepth::MAX.mm()
-                ),
-            )
-        })?;
-        let products = [
-            (self.product_lipo_peptide_booster.is_some(), Product::LipoPeptideBooster),
-            (self.product_moisturizer.is_some(), Product::Moisturizer),
-            (self.product_sunscreen.is_some(), Product::Sunscreen),
-        ];
-        let body = RecordBody {
-            performed_on: self.performed_on.clone(),
-            treatment_areas: self.treatment_areas.split(',').map(str::to_owned).collect(),
-            eye_area: self.eye_area.is_some(),
-            device: self.device.clone(),
-            needle_depth_mm: depth,
-            products_applied: products
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, p)| p.code().to_owned())
-                .collect(),
-            notes: Some(self.notes.clone()),
-            acknowledge_beyond_typical: Some(self.acknowledge_beyond_typical.is_some()),
-        };
-        Ok(SessionRecord::try_from(&body)?)
-    }
+    let error = match opened.await {
+        Ok(a) if a.status.is_success() => return Ok(see_other(&format!("/patients/{id}"))),
+        Ok(a) => (a.status, a.form_message()),
+        Err(e) if shown_on_form(&e) => (crate::error::status_of(e.code()), field_message(&e)),
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = Outcome {
+        error: Some(error.1),
+        ..Outcome::default()
+    };
+    patient_page(&state, &actor, id, error.0, outcome).await
 }
 
 async fn record(
@@ -518,35 +562,45 @@ async fn record(
     req: HttpRequest,
     caller: PageCaller,
     path: web::Path<i64>,
-    form: web::Form<SessionForm>,
+    form: web::Form<Fields>,
 ) -> Result<HttpResponse, PageError> {
     let actor = caller.0;
-    csrf::check_form(&state, &req, &actor, &[Role::Provider], &form.csrf)?;
+    csrf::check_form(&state, &req, &actor, &[Role::Provider], form.get("csrf"))?;
     let id = SeriesId(path.into_inner());
     let patient = db(&state, move |conn, _| series::patient_of(conn, id)).await?;
     let recorded = async {
-        let record = form.record()?;
+        let record = SessionFields::record(&form)?;
         let a = actor.clone();
-        db(&state, move |conn, env| {
-            series::record_session(conn, env, &a, id, &record)
-        })
+        idempotency::run_form(
+            &state,
+            &actor,
+            &req,
+            form.get(ONCE),
+            &form.request(),
+            move |conn, env| {
+                let r = series::record_session(conn, env, &a, id, &record)?;
+                Ok((StatusCode::CREATED, serde_json::json!({ "session_id": r.session.id.0 })))
+            },
+        )
         .await
     };
-    match recorded.await {
-        Ok(r) => {
-            let outcome = Outcome {
-                notice: Some(format!("Session {} recorded.", r.session.session_number)),
-                warnings: r.warnings,
-                error: None,
-            };
-            patient_page(&state, &actor, patient, StatusCode::CREATED, outcome).await
+    let (status, error) = match recorded.await {
+        Ok(a) if a.status.is_success() => {
+            let session = a.body["session_id"].as_i64().unwrap_or_default();
+            return Ok(see_other(&format!(
+                "/patients/{patient}?recorded={session}#series-{id}"
+            )));
         }
-        Err(e) if shown_on_form(&e) => {
-            let status = crate::error::status_of(e.code());
-            patient_page(&state, &actor, patient, status, Outcome::error(&e)).await
-        }
-        Err(e) => Err(e.into()),
-    }
+        Ok(a) => (a.status, a.form_message()),
+        Err(e) if shown_on_form(&e) => (crate::error::status_of(e.code()), field_message(&e)),
+        Err(e) => return Err(e.into()),
+    };
+    let outcome = Outcome {
+        error: Some(error),
+        sent: Some(form.into_inner()),
+        ..Outcome::default()
+    };
+    patient_page(&state, &actor, patient, status, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -588,6 +642,7 @@ async fn invite(
         Ok((inv, p)) => {
             let page = InvitationPage {
                 clinic: state.clinic(),
+                attention: attention(&state).await?,
                 name: p.full_name(),
                 email: p.email.unwrap_or_default(),
                 activation_base: format!("{}/activate", state.settings.public_url),
@@ -648,6 +703,7 @@ async fn preview(
     let sessions = session_list(&state, id).await?;
     let page = TimelinePage {
         clinic: state.clinic(),
+        attention: attention(&state).await?,
         t: TimelineView::from(t),
         preview: true,
         name,
@@ -655,6 +711,7 @@ async fn preview(
         base: format!("/patients/{id}/timeline"),
         ics_href: String::new(),
         print_href: String::new(),
+        check_in: None,
     };
     Ok(render(StatusCode::OK, &page))
 }

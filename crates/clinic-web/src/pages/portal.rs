@@ -170,7 +170,10 @@ async fn portal_page(
         }) => return Ok(nothing_yet(state)),
         Err(e) => return Err(e.into()),
     };
-    let sessions = sessions.into_iter().map(|(id, n, d)| (id.0, n, d.to_string())).collect();
+    let sessions = sessions
+        .into_iter()
+        .map(|(id, n, d)| (id.0, n, d.to_string()))
+        .collect();
     let session_id = t.session.id;
     let ticked = |code: &str| {
         sent.as_ref()

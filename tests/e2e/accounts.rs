@@ -1,6 +1,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use clinic_e2e::{STAFF_PASSWORD, on_each_database};
+use clinic_e2e::{Reply, STAFF_PASSWORD, on_each_database};
 use serde_json::json;
 
 #[test]
@@ -228,21 +228,80 @@ fn a_patient_activates_the_code_their_provider_issued() {
 }
 
 #[test]
-fn ten_failures_lock_an_account_whatever_the_address() {
+fn a_strangers_failures_from_elsewhere_do_not_lock_the_owner_out() {
     on_each_database(|app| {
         let email = app.add_staff("provider", "chen@clinic.example");
+        // Ten wrong passwords from one address use up that address's allowance for this account…
         for i in 0..10 {
-            let r = app.login_from(&email, "wrong password", &format!("198.51.100.{i}"));
+            let r = app.login_from(&email, "wrong password", "198.51.100.7");
             assert_eq!(r.status, 401, "attempt {i}");
         }
-        let locked = app.login_from(&email, STAFF_PASSWORD, "203.0.113.77");
-        assert_eq!(locked.status, 429, "even the right password waits: {}", locked.body);
+        let locked = app.login_from(&email, STAFF_PASSWORD, "198.51.100.7");
+        assert_eq!(locked.status, 429, "even the right password waits there: {}", locked.body);
         let retry: i64 = locked.header("retry-after").unwrap().parse().unwrap();
-        assert!((1..=30).contains(&retry), "{retry}");
+        assert!((1..=900).contains(&retry), "{retry}");
         assert_eq!(locked.json()["error"], "too_many_attempts");
-        // Another account is not affected.
+        // …and failures spread over many more addresses lock only those addresses.
+        for i in 0..30 {
+            let r = app.login_from(&email, "wrong password", &format!("198.51.100.{}", 100 + i));
+            assert_eq!(r.status, 401, "attempt from elsewhere {i}");
+        }
+        assert_eq!(
+            app.login_from(&email, STAFF_PASSWORD, "203.0.113.77").status,
+            200,
+            "the owner, from their own address, signs in"
+        );
         let other = app.add_staff("provider", "okafor@clinic.example");
-        assert_eq!(app.login_from(&other, STAFF_PASSWORD, "203.0.113.77").status, 200);
+        assert_eq!(app.login_from(&other, STAFF_PASSWORD, "198.51.100.7").status, 200);
+    });
+}
+
+#[test]
+fn of_forty_simultaneous_wrong_passwords_ten_are_evaluated() {
+    on_each_database(|app| {
+        let email = app.add_staff("provider", "chen@clinic.example");
+        let barrier = std::sync::Barrier::new(40);
+        let replies: Vec<Reply> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..40)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        app.login_from(&email, "wrong password", "198.51.100.5")
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let evaluated = replies.iter().filter(|r| r.status == 401).count();
+        let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == 429).collect();
+        assert_eq!((evaluated, refused.len()), (10, 30), "{}", app.db.backend_name());
+        assert!(refused.iter().all(|r| r.header("retry-after").is_some()));
+        let failures = app
+            .audit_rows()
+            .iter()
+            .filter(|e| e.action == "auth.login" && e.outcome == "failure")
+            .count();
+        assert_eq!(failures, 10, "only the evaluated ones are failures");
+    });
+}
+
+#[test]
+fn a_stolen_session_cannot_guess_the_current_password_faster_than_a_sign_in() {
+    on_each_database(|app| {
+        let email = app.add_staff("provider", "chen@clinic.example");
+        let token = app.token(&email, STAFF_PASSWORD);
+        let wrong = json!({"current_password": "not it at all", "new_password": "a brand new passphrase"});
+        let statuses: Vec<u16> = (0..25)
+            .map(|_| app.api("PUT", "/api/v1/auth/password", Some(&token), Some(&wrong)).status)
+            .collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 10, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+        let right = json!({"current_password": STAFF_PASSWORD, "new_password": "a brand new passphrase"});
+        assert_eq!(
+            app.api("PUT", "/api/v1/auth/password", Some(&token), Some(&right)).status,
+            429,
+            "not even the right one, from there, until the window ends"
+        );
     });
 }
 
@@ -602,4 +661,40 @@ fn a_second_server_on_the_same_database_honours_tokens_and_revocation() {
         assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&token), None).status, 204);
         assert_eq!(me(&other), 401, "logout on one server holds on the other");
     });
+}
+
+#[test]
+fn a_full_hashing_queue_answers_503_at_once_and_health_stays_up() {
+    for db in clinic_e2e::Database::all() {
+        let app = clinic_e2e::spawn_app_with(db, |c| c.hash_queue = 1);
+        let email = app.add_staff("provider", "chen@clinic.example");
+        let barrier = std::sync::Barrier::new(33);
+        let (replies, health) = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..32)
+                .map(|i| {
+                    let (app, email, barrier) = (&app, &email, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        app.login_from(email, STAFF_PASSWORD, &format!("198.51.100.{i}"))
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let started = std::time::Instant::now();
+            let health = app.get("/health").status;
+            let waited = started.elapsed();
+            let replies: Vec<Reply> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            (replies, (health, waited))
+        });
+        let busy: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+        let ok = replies.iter().filter(|r| r.status == 200).count();
+        assert_eq!(ok + busy.len(), 32, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        assert!(ok >= 1 && !busy.is_empty(), "{ok} signed in, {} busy", busy.len());
+        assert!(busy.iter().all(|r| r.header("retry-after").is_some()
+            && r.json()["error"] == "service_unavailable"));
+        assert_eq!(health.0, 200);
+        assert!(health.1 < std::time::Duration::from_secs(2), "/health waited {:?}", health.1);
+        // A busy answer gave its attempt back: the same address may still sign in.
+        assert_eq!(app.login_from(&email, STAFF_PASSWORD, "198.51.100.0").status, 200);
+    }
 }

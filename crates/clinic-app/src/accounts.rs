@@ -4,7 +4,10 @@
 use crate::audit::event;
 use crate::{Actor, Env, Error, ErrorCode, Result};
 use chrono::{Duration, NaiveDateTime};
-use clinic_auth::{TokenKeys, backoff_after, generate_secret, hash_code};
+use clinic_auth::{
+    Allowance, CODES_PER_ADDRESS, PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, TokenKeys, generate_secret,
+    hash_code,
+};
 use clinic_db::login_sessions::LoginSession;
 use clinic_db::users::User;
 use clinic_db::{DbConn, DbError, invitations, login_sessions, patients, throttle, users};
@@ -17,12 +20,6 @@ pub const SESSION_ABSOLUTE_HOURS: i64 = 8;
 pub const SESSION_IDLE_MINUTES: i64 = 30;
 /// `last_seen_at` is written at most this often per session.
 const TOUCH_AFTER_SECS: i64 = 60;
-/// Failed attempts from one address within the window before it is locked out.
-const ADDRESS_FAILURE_LIMIT: u32 = 50;
-const ADDRESS_WINDOW_MINUTES: i64 = 15;
-/// Consecutive failures of one account are counted over this window.
-const ACCOUNT_WINDOW_HOURS: i64 = 24;
-
 /// How long a password reset link works.
 pub const RESET_MINUTES: i64 = 30;
 
@@ -41,55 +38,77 @@ pub fn sign_in_name(email: &str) -> String {
         .unwrap_or_else(|_| email.trim().to_lowercase())
 }
 
-fn account_key(email: &str) -> String {
-    format!("account:{email}")
+/// One allowance applied to one key of the attempts table.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    key: String,
+    allowance: Allowance,
 }
 
-fn address_key(purpose: &str, address: &str) -> String {
-    format!("{purpose}-address:{address}")
+impl Limit {
+    fn new(key: String, allowance: Allowance) -> Self {
+        Self { key, allowance }
+    }
 }
 
-/// Refuses with `Throttled` while any of `keys` is locked.
+/// What a password (or a second-factor code) for `email` from `address` is counted against: the pair,
+/// the address, and the account from anywhere (the slow limit, last).
+fn sign_in_limits(email: &str, address: &str) -> [Limit; 3] {
+    [
+        Limit::new(format!("login:{email}|{address}"), PER_ACCOUNT_AND_ADDRESS),
+        Limit::new(format!("login-address:{address}"), PER_ADDRESS),
+        Limit::new(format!("account:{email}"), PER_ACCOUNT),
+    ]
+}
+
+/// What a one-time code or link of `purpose` from `address` is counted against.
+pub(crate) fn code_limits(purpose: &str, address: &str) -> [Limit; 1] {
+    [Limit::new(format!("{purpose}-address:{address}"), CODES_PER_ADDRESS)]
+}
+
+/// Takes one attempt from every limit, atomically each, before anything is evaluated; when one has
+/// none left, gives back those already taken and refuses with `Throttled`.
 #[tracing::instrument(level = "debug", skip_all)]
-pub fn check_throttle(conn: &mut DbConn, keys: &[&str], now: NaiveDateTime) -> Result<()> {
-    let mut wait = None;
-    for key in keys {
-        if let Some(secs) = throttle::get(conn, key)?.and_then(|t| t.locked_for(now)) {
-            wait = Some(wait.map_or(secs, |w: i64| w.max(secs)));
+pub fn take_attempt(conn: &mut DbConn, limits: &[Limit], now: NaiveDateTime) -> Result<()> {
+    for (n, limit) in limits.iter().enumerate() {
+        let window = Duration::from_std(limit.allowance.window).unwrap_or(Duration::days(1));
+        let attempts = i32::try_from(limit.allowance.attempts).unwrap_or(i32::MAX);
+        if let Some(retry_after) = throttle::take(conn, &limit.key, now, window, attempts)? {
+            give_back(conn, &limits[..n])?;
+            return Err(Error::Throttled { retry_after });
         }
     }
-    wait.map_or(Ok(()), |retry_after| Err(Error::Throttled { retry_after }))
+    Ok(())
 }
 
-/// Counts a failed attempt against an account (consecutive, growing back-off) and an address.
-#[tracing::instrument(level = "debug", skip_all)]
-pub fn record_failure(
-    conn: &mut DbConn,
-    account: Option<&str>,
-    purpose: &str,
-    address: &str,
-    now: NaiveDateTime,
-) -> Result<()> {
-    if let Some(email) = account {
-        throttle::record_failure(
-            conn,
-            &account_key(email),
-            now,
-            Duration::hours(ACCOUNT_WINDOW_HOURS),
-            backoff_after,
-        )?;
+/// Returns attempts that succeeded (or were never evaluated).
+fn give_back(conn: &mut DbConn, limits: &[Limit]) -> Result<()> {
+    for limit in limits {
+        throttle::give_back(conn, &limit.key)?;
     }
-    let address_lock = |n: u32| {
-        (n >= ADDRESS_FAILURE_LIMIT).then(|| std::time::Duration::from_secs(60 * ADDRESS_WINDOW_MINUTES as u64))
-    };
-    throttle::record_failure(
-        conn,
-        &address_key(purpose, address),
-        now,
-        Duration::minutes(ADDRESS_WINDOW_MINUTES),
-        address_lock,
-    )?;
     Ok(())
+}
+
+/// [`take_attempt`], with a refusal audited as `action` `throttled`.
+fn take_or_audit(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    limits: &[Limit],
+    action: &str,
+    actor: Option<&Actor>,
+    address: &str,
+) -> Result<()> {
+    let now = env.now();
+    take_attempt(conn, limits, now).inspect_err(|e| {
+        if matches!(e, Error::Throttled { .. }) {
+            env.trail.record(
+                event(now, action, "throttled")
+                    .actor(actor.map(|a| a.user.id))
+                    .address(address)
+                    .build(),
+            );
+        }
+    })
 }
 
 /// Opens a login session for `user` and signs its token.
@@ -114,20 +133,21 @@ pub fn open_session(conn: &mut DbConn, env: &Env<'_>, keys: &TokenKeys, user: Us
     })
 }
 
-/// Sign-in, before the password is checked: the limits, then the account (if any) to check against.
+/// Sign-in, before the password is checked: one attempt taken from each limit, then the account (if
+/// any) to check against.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn sign_in_lookup(conn: &mut DbConn, env: &Env<'_>, email: &str, address: &str) -> Result<Option<User>> {
-    let now = env.now();
-    let throttled = check_throttle(conn, &[&account_key(email), &address_key("login", address)], now);
-    if let Err(e) = throttled {
-        env.trail
-            .record(event(now, "auth.login", "throttled").address(address).build());
-        return Err(e);
-    }
+    take_or_audit(conn, env, &sign_in_limits(email, address), "auth.login", None, address)?;
     Ok(users::find_by_email(conn, email)?)
 }
 
-/// Sign-in, once the password has been checked against `user`'s hash (or a dummy one).
+/// Sign-in whose password could not be checked (the server was busy): its attempt is given back.
+pub fn sign_in_not_evaluated(conn: &mut DbConn, email: &str, address: &str) -> Result<()> {
+    give_back(conn, &sign_in_limits(email, address))
+}
+
+/// Sign-in, once the password has been checked against `user`'s hash (or a dummy one): a success
+/// gives its attempt back; a failure stays counted.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn sign_in_finish(
     conn: &mut DbConn,
@@ -141,7 +161,9 @@ pub fn sign_in_finish(
     let now = env.now();
     match user {
         Some(user) if password_matches && user.is_active() => {
-            throttle::reset(conn, &account_key(email))?;
+            let [pair, others @ ..] = sign_in_limits(email, address);
+            throttle::reset(conn, &pair.key)?;
+            give_back(conn, &others)?;
             let signed = open_session(conn, env, keys, user)?;
             env.trail.record(
                 event(now, "auth.login", "success")
@@ -152,7 +174,6 @@ pub fn sign_in_finish(
             Ok(signed)
         }
         other => {
-            record_failure(conn, Some(email), "login", address, now)?;
             env.trail.record(
                 event(now, "auth.login", "failure")
                     .actor(other.map(|u| u.id))
@@ -179,6 +200,11 @@ fn invalid_code() -> Error {
     )
 }
 
+/// Takes an activation attempt from `address`'s allowance (before the new password is hashed).
+pub fn activation_attempt(conn: &mut DbConn, env: &Env<'_>, address: &str) -> Result<()> {
+    take_or_audit(conn, env, &code_limits("activate", address), "auth.activate", None, address)
+}
+
 /// Turns a patient's one-time code into their portal login (or a new password for it) and signs in.
 /// `password_hash` is the new password, hashed.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -192,8 +218,6 @@ pub fn activate(
 ) -> Result<SignedIn> {
     let now = env.now();
     let code_hash = hash_code(code);
-    let address_key = address_key("activate", address);
-    check_throttle(conn, &[&address_key], now)?;
     let outcome = conn.write_transaction(|conn| {
         let invitation = invitations::find_by_hash(conn, &code_hash)?
             .filter(|i| i.purpose == invitations::PURPOSE_PATIENT && i.is_usable(now));
@@ -237,11 +261,10 @@ pub fn activate(
     })?;
     match outcome {
         Some(user) => {
-            throttle::reset(conn, &address_key)?;
+            give_back(conn, &code_limits("activate", address))?;
             open_session(conn, env, keys, user)
         }
         None => {
-            throttle::record_failure(conn, &address_key, now, Duration::hours(24), backoff_after)?;
             env.trail
                 .record(event(now, "auth.activate", "failure").address(address).build());
             Err(invalid_code())
@@ -249,11 +272,16 @@ pub fn activate(
     }
 }
 
-/// A password change whose current password was wrong: counted like a failed sign-in, audited,
-/// refused.
+/// Takes a password-change attempt from the actor's sign-in limits (before the current password is
+/// checked): a stolen session cannot guess the password faster than a sign-in could.
+pub fn password_change_attempt(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<()> {
+    let limits = sign_in_limits(&actor.user.email, &actor.address);
+    take_or_audit(conn, env, &limits, "auth.password_change", Some(actor), &actor.address)
+}
+
+/// A password change whose current password was wrong: the attempt stays counted; audited, refused.
 #[tracing::instrument(level = "debug", skip_all)]
-pub fn wrong_current_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<()> {
-    record_failure(conn, Some(&actor.user.email), "login", &actor.address, env.now())?;
+pub fn wrong_current_password(env: &Env<'_>, actor: &Actor) -> Result<()> {
     env.trail
         .record(actor.event(env, "auth.password_change", "failure").build());
     Err(Error::refused(
@@ -262,10 +290,12 @@ pub fn wrong_current_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -
     ))
 }
 
-/// Sets the actor's new password (hashed) and ends every other session of the account.
+/// Sets the actor's new password (hashed; the current one was right, so its attempt is given back)
+/// and ends every other session of the account.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn set_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, password_hash: &str) -> Result<()> {
     let now = env.now();
+    give_back(conn, &sign_in_limits(&actor.user.email, &actor.address))?;
     conn.write_transaction(|conn| {
         users::set_password_hash(conn, actor.user.id, password_hash)?;
         login_sessions::revoke_all_of_user(conn, actor.user.id, Some(&actor.session_id), now)?;
@@ -279,6 +309,8 @@ pub fn set_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, password_ha
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn request_password_reset(conn: &mut DbConn, env: &Env<'_>, email: &str, address: &str) -> Result<()> {
     let now = env.now();
+    let limits = code_limits("reset-request", address);
+    take_or_audit(conn, env, &limits, "auth.password_reset_request", None, address)?;
     let email = sign_in_name(email);
     let Some(user) = users::find_by_email(conn, &email)?.filter(User::is_active) else {
         env.trail.record(
@@ -330,8 +362,11 @@ fn invalid_reset_link() -> Error {
     )
 }
 
-/// Whether a reset link's token would be taken now (read only: checked before a password is hashed).
-pub fn reset_link_is_usable(conn: &mut DbConn, env: &Env<'_>, token: &str) -> Result<()> {
+/// Whether a reset link's token would be taken now, checked before a password is hashed; the attempt
+/// is taken from `address`'s allowance first.
+pub fn reset_link_is_usable(conn: &mut DbConn, env: &Env<'_>, token: &str, address: &str) -> Result<()> {
+    let limits = code_limits("reset", address);
+    take_or_audit(conn, env, &limits, "auth.password_reset", None, address)?;
     if clinic_db::password_resets::is_usable(conn, &hash_code(token.trim()), env.now())? {
         Ok(())
     } else {
@@ -359,7 +394,7 @@ pub fn confirm_password_reset(
         }
         users::set_password_hash(conn, user.id, password_hash)?;
         login_sessions::revoke_all_of_user(conn, user.id, None, now)?;
-        throttle::reset(conn, &account_key(&user.email))?;
+        give_back(conn, &code_limits("reset", address))?;
         clinic_db::audit::insert(
             conn,
             &event(now, "auth.password_reset", "success")

@@ -155,6 +155,9 @@ pub enum Error {
     /// The database cannot be reached, or is busy beyond the wait.
     #[error("the database is unavailable")]
     Unavailable(#[source] DbError),
+    /// More password checks are waiting than the server takes on; nothing was evaluated.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     #[error("a database query failed")]
     Database(#[source] DbError),
     #[error("{context}")]
@@ -197,7 +200,7 @@ impl Error {
             Error::Forbidden => ErrorCode::Forbidden,
             Error::InvalidCredentials => ErrorCode::InvalidCredentials,
             Error::Throttled { .. } => ErrorCode::TooManyAttempts,
-            Error::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Error::Unavailable(_) | Error::Busy => ErrorCode::ServiceUnavailable,
             Error::Database(_) | Error::Internal { .. } => ErrorCode::InternalError,
         }
     }

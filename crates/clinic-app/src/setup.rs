@@ -60,11 +60,18 @@ impl SetupRefusal {
     }
 }
 
-/// Whether a setup code would be taken now (read only: checked before the password is hashed).
-pub fn code_is_usable(conn: &mut DbConn, env: &Env<'_>, code: &str) -> Result<Result<(), SetupRefusal>> {
+/// Whether a setup code would be taken now, checked before the password is hashed; the attempt is
+/// taken from `address`'s allowance for one-time codes first.
+pub fn code_is_usable(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    code: &str,
+    address: &str,
+) -> Result<Result<(), SetupRefusal>> {
     if !is_open(conn)? {
         return Ok(Err(SetupRefusal::AlreadySetUp));
     }
+    crate::accounts::take_attempt(conn, &crate::accounts::code_limits("setup", address), env.now())?;
     let usable = invitations::find_by_hash(conn, &hash_code(code))?
         .is_some_and(|i| i.purpose == invitations::PURPOSE_SETUP && i.is_usable(env.now()));
     Ok(if usable { Ok(()) } else { Err(SetupRefusal::InvalidCode) })

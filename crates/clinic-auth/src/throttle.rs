@@ -1,32 +1,50 @@
-//! The sign-in back-off: after [`ACCOUNT_FAILURE_LIMIT`] consecutive failures an account (or an
-//! activation code, or an address) is locked for a time that doubles with each further failure.
+//! How many attempts are allowed, per what and per how long. Every attempt at a secret (a password, a
+//! second-factor code, a one-time code or link) is taken from these allowances before it is evaluated.
 
 use std::time::Duration;
 
-/// Consecutive failures allowed before the lock starts.
-pub const ACCOUNT_FAILURE_LIMIT: u32 = 10;
-const FIRST_LOCK_SECS: u64 = 30;
-const MAX_LOCK_SECS: u64 = 60 * 60;
-
-/// How long to lock after `failures` consecutive failures; `None` below the limit.
-pub fn backoff_after(failures: u32) -> Option<Duration> {
-    let over = failures.checked_sub(ACCOUNT_FAILURE_LIMIT)?;
-    let secs = FIRST_LOCK_SECS.saturating_mul(1u64.checked_shl(over.min(20)).unwrap_or(u64::MAX));
-    Some(Duration::from_secs(secs.min(MAX_LOCK_SECS)))
+/// At most `attempts` per `window` for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    pub attempts: u32,
+    pub window: Duration,
 }
+
+const MINUTE: u64 = 60;
+
+/// One account from one address: the owner's typos fit; a guesser is slowed to 40 an hour.
+pub const PER_ACCOUNT_AND_ADDRESS: Allowance = Allowance {
+    attempts: 10,
+    window: Duration::from_secs(15 * MINUTE),
+};
+
+/// One address, whatever the account (password spraying).
+pub const PER_ADDRESS: Allowance = Allowance {
+    attempts: 50,
+    window: Duration::from_secs(15 * MINUTE),
+};
+
+/// One account from anywhere: the slow limit a distributed guesser meets. A correct password plus a
+/// second factor passes it, so strangers cannot lock a person with a second factor out.
+pub const PER_ACCOUNT: Allowance = Allowance {
+    attempts: 100,
+    window: Duration::from_secs(24 * 60 * MINUTE),
+};
+
+/// One-time codes and links (activation, setup, password reset) from one address.
+pub const CODES_PER_ADDRESS: Allowance = Allowance {
+    attempts: 10,
+    window: Duration::from_secs(15 * MINUTE),
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn back_off_starts_at_the_limit_and_grows_to_a_cap() {
-        assert_eq!(backoff_after(0), None);
-        assert_eq!(backoff_after(9), None);
-        assert_eq!(backoff_after(10), Some(Duration::from_secs(30)));
-        assert_eq!(backoff_after(11), Some(Duration::from_secs(60)));
-        assert_eq!(backoff_after(12), Some(Duration::from_secs(120)));
-        assert_eq!(backoff_after(17), Some(Duration::from_secs(3600)));
-        assert_eq!(backoff_after(u32::MAX), Some(Duration::from_secs(3600)));
+    fn the_slow_limit_is_slower_than_the_others() {
+        let per_hour = |a: Allowance| f64::from(a.attempts) * 3600.0 / a.window.as_secs_f64();
+        assert!(per_hour(PER_ACCOUNT) < per_hour(PER_ACCOUNT_AND_ADDRESS));
+        assert!(per_hour(PER_ACCOUNT_AND_ADDRESS) < per_hour(PER_ADDRESS));
     }
 }

@@ -705,26 +705,54 @@ fn connection_errors_keep_the_drivers_words() {
 }
 
 #[test]
-fn throttle_counts_locks_and_resets() {
+fn throttle_allows_a_limit_per_window_and_gives_back() {
     use crate::throttle;
-    let lock = |n: u32| (n >= 3).then(|| std::time::Duration::from_secs(60));
+    let window = chrono::Duration::minutes(15);
     for db in TestDb::all() {
         let c = &mut db.conn();
-        let window = chrono::Duration::minutes(15);
-        assert!(throttle::get(c, "account:a").unwrap().is_none());
-        for n in 1..=2 {
-            let t = throttle::record_failure(c, "account:a", now(), window, lock).unwrap();
-            assert_eq!((t.failures, t.locked_for(now())), (n, None));
+        assert!(throttle::get(c, "k").unwrap().is_none());
+        for _ in 0..3 {
+            assert_eq!(throttle::take(c, "k", now(), window, 3).unwrap(), None);
         }
-        let t = throttle::record_failure(c, "account:a", now(), window, lock).unwrap();
-        assert_eq!(t.locked_for(now()), Some(60));
-        assert_eq!(throttle::get(c, "account:a").unwrap().unwrap().failures, 3);
-        // A failure after the window starts a new count but keeps a lock still running.
-        let later = now() + chrono::Duration::minutes(16);
-        let t = throttle::record_failure(c, "account:a", later, window, |_| None).unwrap();
-        assert_eq!((t.failures, t.locked_for(later)), (1, None));
-        throttle::reset(c, "account:a").unwrap();
-        assert!(throttle::get(c, "account:a").unwrap().is_none());
+        let later = now() + chrono::Duration::minutes(5);
+        assert_eq!(throttle::take(c, "k", later, window, 3).unwrap(), Some(600), "until the window ends");
+        assert_eq!(throttle::get(c, "k").unwrap().unwrap().failures, 3, "a refusal takes nothing");
+        throttle::give_back(c, "k").unwrap();
+        assert_eq!(throttle::take(c, "k", later, window, 3).unwrap(), None);
+        // A new window starts a new count.
+        let next = now() + chrono::Duration::minutes(15);
+        assert_eq!(throttle::take(c, "k", next, window, 3).unwrap(), None);
+        assert_eq!(throttle::get(c, "k").unwrap().unwrap().failures, 1);
+        throttle::reset(c, "k").unwrap();
+        assert!(throttle::get(c, "k").unwrap().is_none());
+        throttle::give_back(c, "k").unwrap();
+    }
+}
+
+/// 40 attempts at once against a limit of 10: exactly 10 are taken, on every backend.
+#[test]
+fn throttle_holds_under_parallel_attempts() {
+    use crate::throttle;
+    for db in TestDb::all() {
+        let pool = db.pool(16);
+        let barrier = Arc::new(Barrier::new(40));
+        let handles: Vec<_> = (0..40)
+            .map(|_| {
+                let (pool, barrier) = (pool.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut conn = pool.get().unwrap();
+                    throttle::take(&mut conn, "account:a|192.0.2.1", now(), chrono::Duration::minutes(15), 10)
+                        .unwrap()
+                })
+            })
+            .collect();
+        let taken = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(Option::is_none)
+            .count();
+        assert_eq!(taken, 10, "{}", db.backend_name());
     }
 }
 

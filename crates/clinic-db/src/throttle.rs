@@ -1,4 +1,5 @@
-//! Counters of failed attempts (sign-in, activation codes), shared by every process on the database.
+//! Allowances of attempts (sign-in, second-factor codes, activation, password change and reset) per
+//! key and window, kept in the database so that every process shares them.
 
 use crate::schema::auth_throttle;
 use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
@@ -17,62 +18,64 @@ pub struct Throttle {
     pub updated_at: NaiveDateTime,
 }
 
-impl Throttle {
-    /// Seconds until the lock ends, when locked at `now`.
-    pub fn locked_for(&self, now: NaiveDateTime) -> Option<i64> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| (until - now).num_seconds().max(1))
-    }
-}
-
 pub fn get(conn: &mut DbConn, key: &str) -> DbResult<Option<Throttle>> {
     Ok(with_conn!(conn, c => auth_throttle::table.find(key).first(c).optional())?)
 }
 
-/// Counts one failure. Failures older than `window` start a new count; `lock_for(failures)` says how
-/// long to lock after this one. Returns the counter as it now is.
-pub fn record_failure(
+/// Takes one attempt from `key`'s allowance of `limit` per `window`, atomically, so that parallel
+/// attempts cannot pass the limit between a check and a count (every process shares the row). The
+/// attempt stays counted unless [`give_back`] returns it. `Ok(None)`: taken; `Ok(Some(secs))`: none
+/// left, try again in `secs`.
+pub fn take(
     conn: &mut DbConn,
     key: &str,
     now: NaiveDateTime,
     window: Duration,
-    lock_for: impl Fn(u32) -> Option<std::time::Duration>,
-) -> DbResult<Throttle> {
+    limit: i32,
+) -> DbResult<Option<i64>> {
     conn.write_transaction(|conn| {
-        let current: Option<Throttle> = match conn {
-            DbConn::Postgres(c) => auth_throttle::table.find(key).for_update().first(c).optional()?,
-            DbConn::Sqlite(c) => auth_throttle::table.find(key).first(c).optional()?,
-        };
-        let (failures, window_started_at) = match &current {
-            Some(t) if now - t.window_started_at <= window => (t.failures.saturating_add(1), t.window_started_at),
-            _ => (1, now),
-        };
-        let locked_until = lock_for(u32::try_from(failures).unwrap_or(0))
-            .and_then(|d| Duration::from_std(d).ok())
-            .map(|d| now + d)
-            .or(current.as_ref().and_then(|t| t.locked_until).filter(|u| *u > now));
-        let row = Throttle {
-            key: key.to_owned(),
-            failures,
-            window_started_at,
-            locked_until,
-            updated_at: now,
-        };
-        let values = (
-            auth_throttle::key.eq(&row.key),
-            auth_throttle::failures.eq(row.failures),
-            auth_throttle::window_started_at.eq(row.window_started_at),
-            auth_throttle::locked_until.eq(row.locked_until),
-            auth_throttle::updated_at.eq(row.updated_at),
+        let fresh = (
+            auth_throttle::key.eq(key),
+            auth_throttle::failures.eq(0),
+            auth_throttle::window_started_at.eq(now),
+            auth_throttle::locked_until.eq(None::<NaiveDateTime>),
+            auth_throttle::updated_at.eq(now),
         );
-        if current.is_some() {
-            with_conn!(&mut *conn, c => diesel::update(auth_throttle::table.find(key)).set(values).execute(c))?;
-        } else {
-            with_conn!(&mut *conn, c => diesel::insert_into(auth_throttle::table).values(values).execute(c))?;
+        with_conn!(&mut *conn, c => diesel::insert_into(auth_throttle::table)
+            .values(fresh)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        // Each UPDATE is atomic and re-checks its condition on the current row (PostgreSQL's row
+        // lock, SQLite's write lock), so of parallel attempts only `limit` find room.
+        let this = auth_throttle::table.filter(auth_throttle::key.eq(key));
+        with_conn!(&mut *conn, c => diesel::update(this.filter(auth_throttle::window_started_at.le(now - window)))
+            .set((
+                auth_throttle::failures.eq(0),
+                auth_throttle::window_started_at.eq(now),
+                auth_throttle::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c))?;
+        let taken = with_conn!(&mut *conn, c => diesel::update(this.filter(auth_throttle::failures.lt(limit)))
+            .set((
+                auth_throttle::failures.eq(auth_throttle::failures + 1),
+                auth_throttle::updated_at.eq(now),
+            ))
+            .execute(c))?;
+        if taken == 1 {
+            return Ok(None);
         }
-        Ok(row)
+        let ends = get(conn, key)?.map_or(now, |t| t.window_started_at + window);
+        Ok(Some((ends - now).num_seconds().max(1)))
     })
+}
+
+/// Returns an attempt taken by [`take`] (it succeeded, or was never evaluated).
+pub fn give_back(conn: &mut DbConn, key: &str) -> DbResult<()> {
+    let this = auth_throttle::table
+        .filter(auth_throttle::key.eq(key))
+        .filter(auth_throttle::failures.gt(0));
+    with_conn!(conn, c => diesel::update(this).set(auth_throttle::failures.eq(auth_throttle::failures - 1)).execute(c))?;
+    Ok(())
 }
 
 /// Forgets the failures of `key` (after a success).

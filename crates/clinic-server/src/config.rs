@@ -21,7 +21,12 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// `CLINIC_SMTP_URL`, `CLINIC_MAIL_FROM` and the retry settings.
     pub mail: MailSettings,
+    /// Password checks that may wait for a hashing thread (`CLINIC_HASH_QUEUE`); more get 503.
+    pub hash_queue: usize,
 }
+
+/// The queue of password checks waiting for a hashing thread, unless configured.
+pub const DEFAULT_HASH_QUEUE: usize = 64;
 
 impl Config {
     /// Builds the configuration from the command line's values and the environment.
@@ -39,14 +44,22 @@ impl Config {
             bail!("CLINIC_JWT_SECRET must be at least 32 characters (e.g. `openssl rand -hex 32`)");
         }
         let public_url = env("CLINIC_PUBLIC_URL").map(|u| parse_public_url(&u)).transpose()?;
-        let pool_size = match env("CLINIC_DB_POOL_SIZE") {
-            Some(n) => n
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=256).contains(n))
-                .with_context(|| format!("CLINIC_DB_POOL_SIZE {n:?} is not a number from 1 to 256"))?,
-            None => PoolOptions::default().max_size,
+        let number = |name: &str, max: u64| -> Result<Option<u64>> {
+            env(name)
+                .map(|n| {
+                    n.parse::<u64>()
+                        .ok()
+                        .filter(|v| (1..=max).contains(v))
+                        .with_context(|| format!("{name} {n:?} is not a number from 1 to {max}"))
+                })
+                .transpose()
         };
+        let pool_size = number("CLINIC_DB_POOL_SIZE", 256)?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(PoolOptions::default().max_size);
+        let hash_queue = number("CLINIC_HASH_QUEUE", 10_000)?
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(DEFAULT_HASH_QUEUE);
         let trusted_proxies = env("CLINIC_TRUSTED_PROXIES")
             .map(|list| {
                 list.split(',')
@@ -90,6 +103,7 @@ impl Config {
         }
         Ok(Self {
             mail,
+            hash_queue,
             trusted_proxies,
             bind: bind.to_owned(),
             database_url,

@@ -65,6 +65,7 @@ impl Application {
             secure_cookies: public_url.starts_with("https://"),
             public_url: public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
+            hash_queue: config.hash_queue,
         };
         let mailer = Mailer::start(MailerConfig {
             pool: pool.clone(),

@@ -223,7 +223,8 @@ fn two_processes_on_one_postgres_act_as_one() {
     assert_eq!(call(&agent, "POST", &disable, Some(&manager), None).unwrap().0, 204);
     assert_eq!(me(&b.base, &okafor), 401, "disable on A holds on B");
 
-    // Throttling is shared: ten failures split across both lock the account on both.
+    // Limits are shared: ten failures from one address, split across both, use up that address's
+    // allowance for the account on both.
     for i in 0..10 {
         let base = if i % 2 == 0 { &a.base } else { &b.base };
         assert_eq!(

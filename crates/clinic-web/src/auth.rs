@@ -208,10 +208,19 @@ pub async fn sign_in(state: &AppState, email: &str, password: &str, address: &st
     let user = blocking(move || accounts::sign_in_lookup(&mut *st.conn()?, &st.env(), &key, &addr)).await?;
     // Unknown accounts are checked against the dummy hash, so the answer takes as long.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = state
+    let checked = state
         .hasher
         .run(move || verify_password(&password, stored.as_deref().unwrap_or(&DUMMY_HASH)))
-        .await?;
+        .await;
+    let matches = match checked {
+        Ok(matches) => matches,
+        Err(e) => {
+            // Not evaluated (the hashing queue is full): the attempt is given back.
+            let (st, addr, key) = (state.clone(), address.to_owned(), email.clone());
+            blocking(move || accounts::sign_in_not_evaluated(&mut *st.conn()?, &key, &addr)).await?;
+            return Err(e);
+        }
+    };
     let (st, address) = (state.clone(), address.to_owned());
     blocking(move || accounts::sign_in_finish(&mut *st.conn()?, &st.env(), &st.keys, &email, &address, user, matches))
         .await
@@ -233,7 +242,10 @@ pub async fn hash_off_worker(state: &AppState, password: Password) -> Result<Str
 
 /// Activates a one-time code with a new password and signs in.
 pub async fn activate(state: &AppState, code: &str, password: &str, address: &str) -> Result<SignedIn, Error> {
-    let hash = hash_off_worker(state, new_password("password", password)?).await?;
+    let password = new_password("password", password)?;
+    let (st, addr) = (state.clone(), address.to_owned());
+    blocking(move || accounts::activation_attempt(&mut *st.conn()?, &st.env(), &addr)).await?;
+    let hash = hash_off_worker(state, password).await?;
     let (st, code, address) = (state.clone(), code.to_owned(), address.to_owned());
     blocking(move || accounts::activate(&mut *st.conn()?, &st.env(), &st.keys, &code, &hash, &address)).await
 }
@@ -242,12 +254,14 @@ pub async fn activate(state: &AppState, code: &str, password: &str, address: &st
 /// sign-in); the account's other sessions end.
 pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> Result<(), Error> {
     let new = new_password("new_password", new)?;
+    let (st, a) = (state.clone(), actor.clone());
+    blocking(move || accounts::password_change_attempt(&mut *st.conn()?, &st.env(), &a)).await?;
     let (current, stored) = (current.to_owned(), actor.user.password_hash.clone());
     let matches = state.hasher.run(move || verify_password(&current, &stored)).await?;
-    let (st, a) = (state.clone(), actor.clone());
     if !matches {
-        return blocking(move || accounts::wrong_current_password(&mut *st.conn()?, &st.env(), &a)).await;
+        return accounts::wrong_current_password(&state.env(), actor);
     }
+    let (st, a) = (state.clone(), actor.clone());
     let hash = hash_off_worker(state, new).await?;
     blocking(move || accounts::set_password(&mut *st.conn()?, &st.env(), &a, &hash)).await
 }
@@ -261,8 +275,8 @@ pub async fn request_reset(state: &AppState, email: &str, address: &str) -> Resu
 /// Sets a new password with a reset link's token. The link is checked before the password is hashed.
 pub async fn confirm_reset(state: &AppState, token: &str, password: &str, address: &str) -> Result<(), Error> {
     let password = new_password("new_password", password)?;
-    let (st, t) = (state.clone(), token.to_owned());
-    blocking(move || accounts::reset_link_is_usable(&mut *st.conn()?, &st.env(), &t)).await?;
+    let (st, t, addr) = (state.clone(), token.to_owned(), address.to_owned());
+    blocking(move || accounts::reset_link_is_usable(&mut *st.conn()?, &st.env(), &t, &addr)).await?;
     let hash = hash_off_worker(state, password).await?;
     let (st, token, address) = (state.clone(), token.to_owned(), address.to_owned());
     blocking(move || accounts::confirm_password_reset(&mut *st.conn()?, &st.env(), &token, &hash, &address)).await

@@ -48,7 +48,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// Seconds a client should wait before retrying while the database is unavailable.
-const UNAVAILABLE_RETRY_SECS: u32 = 2;
+const UNAVAILABLE_RETRY_SECS: i64 = 2;
 
 /// Logs what a client is not told: the whole cause chain of a 500 or 503.
 pub fn log(e: &Error) {
@@ -85,6 +85,15 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// Seconds a refused client should wait (429 and 503 answers, API and pages alike).
+pub fn retry_after(e: &Error) -> Option<i64> {
+    match e {
+        Error::Throttled { retry_after } => Some(*retry_after),
+        Error::Unavailable(_) | Error::Busy => Some(UNAVAILABLE_RETRY_SECS),
+        _ => None,
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         status_of(self.0.code())
@@ -98,17 +107,11 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut resp = HttpResponse::build(self.status_code());
-        match &self.0 {
-            Error::Throttled { retry_after } => {
-                resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
-            }
-            Error::Unavailable(_) => {
-                resp.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
-            }
-            Error::Unauthorized | Error::InvalidCredentials => {
-                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            _ => {}
+        if let Some(secs) = retry_after(&self.0) {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Error::Unauthorized | Error::InvalidCredentials = &self.0 {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         resp.json(ErrorBody {
             error: self.0.code(),

@@ -3,10 +3,11 @@
 //! argon2id needs 19 MiB per hash. Run on the general blocking pool (dozens of threads), each thread's
 //! allocator arena kept its own 19 MiB and the server grew past 1.5 GB under a burst of sign-ins; on one
 //! thread per core the memory is reused, and the same threads bound how many hashes run at once, so
-//! sign-ins cannot starve other requests of CPU.
+//! sign-ins cannot starve other requests of CPU. The queue in front of them is bounded: when it is
+//! full the answer is [`Error::Busy`] (503 with `Retry-After`) at once, never a wait that grows.
 
 use clinic_app::Error;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -15,13 +16,13 @@ type Job = Box<dyn FnOnce() + Send>;
 /// A handle to the hashing threads; cheap to clone. The threads end when the last handle is dropped.
 #[derive(Clone)]
 pub struct Hasher {
-    jobs: Sender<Job>,
+    jobs: SyncSender<Job>,
 }
 
 impl Hasher {
-    /// Starts `threads` hashing threads (at least one).
-    pub fn start(threads: usize) -> std::io::Result<Self> {
-        let (jobs, queue) = channel::<Job>();
+    /// Starts `threads` hashing threads (at least one) behind a queue of `waiting` jobs.
+    pub fn start(threads: usize, waiting: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = sync_channel::<Job>(waiting);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
@@ -46,9 +47,10 @@ impl Hasher {
                 let _ = reply.send(value);
             }
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| Error::bug("the hashing threads have stopped"))?;
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => Error::Busy,
+            TrySendError::Disconnected(_) => Error::bug("the hashing threads have stopped"),
+        })?;
         answer.await.map_err(|_| Error::bug("a hashing job failed"))
     }
 }
@@ -72,7 +74,7 @@ mod tests {
 
     #[actix_web::test]
     async fn runs_jobs_on_its_own_threads_and_returns_their_results() {
-        let hasher = Hasher::start(2).unwrap();
+        let hasher = Hasher::start(2, 4).unwrap();
         let mut names = Vec::new();
         for _ in 0..4 {
             names.push(
@@ -87,9 +89,38 @@ mod tests {
 
     #[actix_web::test]
     async fn a_panicking_job_is_an_error_and_the_threads_carry_on() {
-        let hasher = Hasher::start(1).unwrap();
+        let hasher = Hasher::start(1, 4).unwrap();
         let failed = hasher.run(|| -> u8 { panic!("boom") }).await;
         assert!(failed.is_err());
         assert_eq!(hasher.run(|| 7u8).await.unwrap(), 7);
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_is_busy_at_once() {
+        use actix_web::rt::{spawn, time::sleep};
+        use std::time::Duration;
+        let hasher = Hasher::start(1, 1).unwrap();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, begun) = std::sync::mpsc::channel::<()>();
+        let h = hasher.clone();
+        let first = spawn(async move {
+            h.run(move || {
+                let _ = started.send(());
+                held.recv().is_ok()
+            })
+            .await
+        });
+        while begun.try_recv().is_err() {
+            sleep(Duration::from_millis(1)).await;
+        }
+        // The thread is busy with the first job; the second waits in the queue of one…
+        let h = hasher.clone();
+        let second = spawn(async move { h.run(|| 2u8).await });
+        sleep(Duration::from_millis(20)).await;
+        // …so the third is turned away at once.
+        assert!(matches!(hasher.run(|| 3u8).await, Err(Error::Busy)));
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap());
+        assert_eq!(second.await.unwrap().unwrap(), 2);
     }
 }

@@ -108,7 +108,13 @@ impl ResponseError for PageError {
         if let Error::Unauthorized = self.0 {
             return see_other("/login");
         }
-        error_page(self.status_code(), &self.0.public_message())
+        let mut resp = error_page(self.status_code(), &self.0.public_message());
+        if let Some(secs) = crate::error::retry_after(&self.0)
+            && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        resp
     }
 }
 

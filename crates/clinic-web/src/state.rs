@@ -37,6 +37,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Password checks that may wait for a hashing thread; more are answered 503 at once.
+    pub hash_queue: usize,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         let audit = AuditSink::start(pool.clone());
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
+        let hasher = Hasher::start(cores, settings.hash_queue)?;
         Ok(Self {
             pool,
             clock,
@@ -57,7 +60,7 @@ impl AppState {
             keys: TokenKeys::new(signing_key.as_bytes()),
             csrf_key: Arc::from(signing_key.as_bytes()),
             audit,
-            hasher: Hasher::start(cores)?,
+            hasher,
             clinic,
             unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
             inline_reads,

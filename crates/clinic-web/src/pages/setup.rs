@@ -2,6 +2,7 @@
 //! (its name and time zone). Once the clinic has a manager the page only says so and links to sign in:
 //! no form, and nothing is hashed.
 
+use crate::address::client_address;
 use crate::auth::hash_off_worker;
 use crate::csrf;
 use crate::html::{MessagePage, PageError, render};
@@ -125,8 +126,8 @@ async fn setup_submit(
         return form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors);
     };
     // The code is checked before any hashing: a wrong one costs nothing.
-    let code = form.code.clone();
-    let usable = db(&state, move |conn, env| setup::code_is_usable(conn, env, &code)).await?;
+    let (code, address) = (form.code.clone(), client_address(&req, &state.settings.trusted_proxies));
+    let usable = db(&state, move |conn, env| setup::code_is_usable(conn, env, &code, &address)).await?;
     if let Err(refusal) = usable {
         let errors = vec![refusal.message().to_owned()];
         return form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors);

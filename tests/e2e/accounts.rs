@@ -530,7 +530,6 @@ fn audited_actions_leave_rows_without_secrets() {
             ("staff.create", "success"),
             ("staff.disable", "success"),
             ("access.role_refused", "denied"),
-            ("auth.token_refused", "denied"),
         ] {
             assert!(has(action, outcome), "no {action}/{outcome} row in {rows:#?}");
         }
@@ -696,5 +695,62 @@ fn a_full_hashing_queue_answers_503_at_once_and_health_stays_up() {
         assert!(health.1 < std::time::Duration::from_secs(2), "/health waited {:?}", health.1);
         // A busy answer gave its attempt back: the same address may still sign in.
         assert_eq!(app.login_from(&email, STAFF_PASSWORD, "198.51.100.0").status, 200);
+    }
+}
+
+struct MovableClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl clinic_domain::Clock for MovableClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[test]
+fn requests_without_a_valid_token_are_one_audit_row_per_address_and_minute() {
+    for db in clinic_e2e::Database::all() {
+        let clock = std::sync::Arc::new(MovableClock(std::sync::Mutex::new(chrono::Utc::now())));
+        let app = clinic_e2e::spawn_app_at(db, clock.clone(), |_| {});
+        let from = |address: &str, token: Option<&str>| {
+            app.api_with("GET", "/api/v1/me", token, None, &[("X-Forwarded-For", address)])
+                .status
+        };
+        for _ in 0..60 {
+            assert_eq!(from("198.51.100.20", Some("not-a-token")), 401);
+        }
+        for _ in 0..5 {
+            assert_eq!(from("198.51.100.21", None), 401);
+        }
+        let refused = || {
+            app.audit_rows()
+                .into_iter()
+                .filter(|r| r.action == "auth.token_refused")
+                .map(|r| (r.address.unwrap_or_default(), r.detail.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        };
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        assert!(refused().is_empty(), "nothing is written while the minute runs");
+        *clock.0.lock().unwrap() += chrono::Duration::seconds(61);
+        let mut rows = Vec::new();
+        for _ in 0..20 {
+            rows = refused();
+            if !rows.is_empty() {
+                break;
+            }
+        }
+        rows.sort();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "198.51.100.20".to_owned(),
+                    "60 request(s) with no valid token in this minute".to_owned()
+                ),
+                (
+                    "198.51.100.21".to_owned(),
+                    "5 request(s) with no valid token in this minute".to_owned()
+                ),
+            ]
+        );
     }
 }

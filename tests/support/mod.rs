@@ -351,7 +351,8 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Waits for buffered audit rows to be written (they are flushed at least every 100 ms).
+    /// Waits for queued audit rows to be written (a read's rows are written before its answer; the
+    /// rest within moments).
     pub fn audit_rows(&self) -> Vec<clinic_db::audit::AuditEvent> {
         std::thread::sleep(std::time::Duration::from_millis(400));
         clinic_db::audit::list(&mut self.db.conn(), None, 10_000).unwrap()

@@ -447,12 +447,3 @@ pub fn judge(found: Option<(LoginSession, User)>, subject: &str, now: NaiveDateT
         },
     }
 }
-
-/// A request with no usable token, audited as refused.
-pub fn token_refused(env: &Env<'_>, address: &str) {
-    env.trail.record(
-        event(env.now(), "auth.token_refused", "denied")
-            .address(address)
-            .build(),
-    );
-}

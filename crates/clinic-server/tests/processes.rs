@@ -538,3 +538,45 @@ fn sigkill_during_delivery_loses_no_message() {
         );
     }
 }
+
+/// Ten answered reads of a patient's record, then SIGKILL at once: all ten are in the audit log.
+#[test]
+fn sigkill_right_after_answered_reads_keeps_their_audit_rows() {
+    for db in TestDb::all() {
+        let url = db.url_string();
+        let logins = demo(&url);
+        let mut server = Server::start(&url);
+        let agent = agent();
+        let provider = token(
+            &agent,
+            &server.base,
+            "chen@demo.clinic.example",
+            &logins["chen@demo.clinic.example"],
+        );
+        let (status, patients) = call(
+            &agent,
+            "GET",
+            &format!("{}/api/v1/patients", server.base),
+            Some(&provider),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{patients}");
+        let id = patients[0]["id"].as_i64().unwrap();
+        let before = patient_reads(&db, id);
+        let url = format!("{}/api/v1/patients/{id}", server.base);
+        for _ in 0..10 {
+            assert_eq!(call(&agent, "GET", &url, Some(&provider), None).unwrap().0, 200);
+        }
+        server.kill();
+        assert_eq!(patient_reads(&db, id) - before, 10, "{}", db.backend_name());
+    }
+}
+
+fn patient_reads(db: &TestDb, patient: i64) -> usize {
+    clinic_db::audit::list(&mut db.conn(), None, 100_000)
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "patient.read" && e.patient_id.is_some_and(|p| p.0 == patient))
+        .count()
+}

@@ -1,59 +1,145 @@
-//! The server's audit trail for reads and refusals ([`AuditSink`]): it group-commits them at least
-//! every 100 ms and when the server stops, so a read costs no fsync of its own. Writes put their audit
-//! row in the same transaction as the write (`clinic_db::audit::insert`, in the use cases).
+//! The server's audit trail for reads and refusals ([`AuditSink`]). Writes put their audit row in the
+//! same transaction as the write (`clinic_db::audit::insert`, in the use cases); a read's rows are
+//! group-committed here, and the answer waits for its commit ([`AuditSink::commit`]), so a read that
+//! was answered is in the log even if the process dies right after. Rows that need not hold up an
+//! answer (a refused role, a failed sign-in) are queued without waiting. Requests with no usable token
+//! are counted, not written one by one: one row per address and minute ([`AuditSink::token_refused`]).
 
+use chrono::{NaiveDateTime, Timelike};
 use clinic_app::Trail;
 use clinic_db::Pool;
 use clinic_db::audit::NewAuditEvent;
-use std::sync::mpsc::{self, Sender, TryRecvError};
-use std::sync::{Mutex, RwLock};
+use clinic_domain::Clock;
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tokio::sync::oneshot;
 
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How often the writer looks for refusal counts whose minute has ended.
+const REFUSALS_EVERY: Duration = Duration::from_secs(1);
+/// Distinct addresses counted per minute; beyond that they are counted under one row.
+const REFUSAL_ADDRESSES: usize = 10_000;
+/// Rows kept for a later try while the database refuses them; beyond that they are dropped (logged).
+const BACKLOG_LIMIT: usize = 100_000;
+
+struct Job {
+    events: Vec<NewAuditEvent>,
+    /// Told whether the rows are committed; `None` when nobody waits.
+    done: Option<oneshot::Sender<bool>>,
+}
+
+/// Refused requests per (minute, address), until the minute has ended.
+type Refusals = BTreeMap<(NaiveDateTime, String), u64>;
 
 /// A background writer of audit rows that need not share a transaction.
 pub struct AuditSink {
-    tx: RwLock<Option<Sender<NewAuditEvent>>>,
+    tx: RwLock<Option<Sender<Job>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    refusals: Arc<Mutex<Refusals>>,
 }
 
 impl AuditSink {
-    pub fn start(pool: Pool) -> std::sync::Arc<Self> {
-        let (tx, rx) = mpsc::channel::<NewAuditEvent>();
+    pub fn start(pool: Pool, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let refusals = Arc::new(Mutex::new(Refusals::new()));
+        let counted = Arc::clone(&refusals);
         let worker = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
-                let mut buffer: Vec<NewAuditEvent> = Vec::new();
-                // Sleep on the first event of a batch only; the rest of the window's events queue
-                // without waking this thread (a wake-up per event cost ~6% of a busy server's CPU).
-                while let Ok(first) = rx.recv() {
-                    buffer.push(first);
-                    std::thread::sleep(FLUSH_EVERY);
-                    let stop = loop {
-                        match rx.try_recv() {
-                            Ok(e) => buffer.push(e),
-                            Err(TryRecvError::Empty) => break false,
-                            Err(TryRecvError::Disconnected) => break true,
-                        }
+                let mut backlog: Vec<NewAuditEvent> = Vec::new();
+                loop {
+                    // Group commit: whatever queued while the last batch was written goes in one
+                    // transaction, and every waiter of the batch is told at once.
+                    let (first, stop) = match rx.recv_timeout(REFUSALS_EVERY) {
+                        Ok(job) => (Some(job), false),
+                        Err(RecvTimeoutError::Timeout) => (None, false),
+                        Err(RecvTimeoutError::Disconnected) => (None, true),
                     };
-                    flush(&pool, &mut buffer);
+                    let mut waiters = Vec::new();
+                    let mut batch = std::mem::take(&mut backlog);
+                    let mut stop = stop;
+                    let mut take = |job: Job| {
+                        batch.extend(job.events);
+                        waiters.extend(job.done);
+                    };
+                    if let Some(job) = first {
+                        take(job);
+                        loop {
+                            match rx.try_recv() {
+                                Ok(job) => take(job),
+                                Err(TryRecvError::Empty) => break,
+                                Err(TryRecvError::Disconnected) => {
+                                    stop = true;
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let closed_before = if stop { None } else { Some(minute_of(clock.now().naive_utc())) };
+                    batch.extend(ended_refusals(&counted, closed_before));
+                    let written = batch.is_empty() || flush(&pool, &batch);
+                    for w in waiters {
+                        let _ = w.send(written);
+                    }
+                    if !written {
+                        keep_for_later(&mut backlog, batch);
+                    }
                     if stop {
                         break;
                     }
                 }
-                if !buffer.is_empty() {
-                    flush(&pool, &mut buffer);
-                }
             })
             .ok();
-        std::sync::Arc::new(Self {
+        Arc::new(Self {
             tx: RwLock::new(Some(tx)),
             worker: Mutex::new(worker),
+            refusals,
         })
     }
 
-    /// Writes what is buffered and stops the writer (at shutdown).
+    fn send(&self, job: Job) -> bool {
+        self.tx
+            .read()
+            .ok()
+            .and_then(|guard| guard.as_ref().map(|tx| tx.send(job).is_ok()))
+            .unwrap_or(false)
+    }
+
+    /// Writes `events` in the next group commit and waits for it; `false` when they could not be
+    /// written (the database refused or the writer has stopped).
+    pub async fn commit(&self, events: Vec<NewAuditEvent>) -> bool {
+        if events.is_empty() {
+            return true;
+        }
+        let (done, written) = oneshot::channel();
+        if !self.send(Job {
+            events,
+            done: Some(done),
+        }) {
+            return false;
+        }
+        written.await.unwrap_or(false)
+    }
+
+    /// Counts a request with no usable token from `address` at `at`; written as one row per address
+    /// and minute once the minute has ended.
+    pub fn token_refused(&self, address: &str, at: NaiveDateTime) {
+        let Ok(mut counts) = self.refusals.lock() else {
+            return;
+        };
+        let minute = minute_of(at);
+        let known = counts.contains_key(&(minute, address.to_owned()));
+        let address = if known || counts.len() < REFUSAL_ADDRESSES {
+            address.to_owned()
+        } else {
+            "(other addresses)".to_owned()
+        };
+        *counts.entry((minute, address)).or_default() += 1;
+    }
+
+    /// Writes what is queued and counted and stops the writer (at shutdown).
     pub fn shutdown(&self) {
         if let Ok(mut guard) = self.tx.write() {
             guard.take();
@@ -68,36 +154,74 @@ impl AuditSink {
 
 impl Trail for AuditSink {
     fn record(&self, event: NewAuditEvent) {
-        if let Ok(guard) = self.tx.read()
-            && let Some(tx) = guard.as_ref()
-        {
-            let _ = tx.send(event);
-        }
+        self.send(Job {
+            events: vec![event],
+            done: None,
+        });
     }
 }
 
-fn flush(pool: &Pool, buffer: &mut Vec<NewAuditEvent>) {
+fn minute_of(at: NaiveDateTime) -> NaiveDateTime {
+    at.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(at)
+}
+
+/// The counts of minutes before `before` (all of them when `None`), as rows, taken out of `counts`.
+fn ended_refusals(counts: &Mutex<Refusals>, before: Option<NaiveDateTime>) -> Vec<NewAuditEvent> {
+    let Ok(mut counts) = counts.lock() else {
+        return Vec::new();
+    };
+    let ended = match before {
+        Some(minute) => {
+            let open = counts.split_off(&(minute, String::new()));
+            std::mem::replace(&mut *counts, open)
+        }
+        None => std::mem::take(&mut *counts),
+    };
+    ended
+        .into_iter()
+        .map(|((minute, address), n)| NewAuditEvent {
+            occurred_at: minute,
+            actor_id: None,
+            action: "auth.token_refused".into(),
+            patient_id: None,
+            subject: None,
+            outcome: "denied".into(),
+            address: Some(address),
+            detail: Some(format!("{n} request(s) with no valid token in this minute")),
+        })
+        .collect()
+}
+
+fn flush(pool: &Pool, rows: &[NewAuditEvent]) -> bool {
     let result = pool.get().map_err(clinic_db::DbError::from).and_then(|mut conn| {
-        let mut written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, buffer));
+        let mut written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, rows));
         if written
             .as_ref()
             .is_err_and(clinic_db::DbError::is_foreign_key_violation)
         {
             // A row names an unknown account or patient: written without the reference (see there).
-            clinic_db::audit::detach_unknown_references(&mut conn, buffer)?;
-            written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, buffer));
+            let mut rows = rows.to_vec();
+            clinic_db::audit::detach_unknown_references(&mut conn, &mut rows)?;
+            written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, &rows));
         }
         written
     });
     match result {
-        Ok(()) => buffer.clear(),
+        Ok(()) => true,
         Err(e) => {
-            // Keep the rows for the next flush rather than lose them; bound the backlog.
-            tracing::error!(error = %e, pending = buffer.len(), "audit rows not written yet");
-            if buffer.len() > 100_000 {
-                tracing::error!(dropped = buffer.len(), "audit backlog dropped");
-                buffer.clear();
-            }
+            tracing::error!(error = %e, rows = rows.len(), "audit rows not written yet");
+            false
         }
     }
+}
+
+/// Keeps rows the database refused for the next batch, within a bound.
+fn keep_for_later(backlog: &mut Vec<NewAuditEvent>, rows: Vec<NewAuditEvent>) {
+    if backlog.len() + rows.len() > BACKLOG_LIMIT {
+        tracing::error!(dropped = rows.len(), "audit backlog full; rows dropped");
+        return;
+    }
+    backlog.extend(rows);
 }

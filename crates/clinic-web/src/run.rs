@@ -1,11 +1,14 @@
 //! Where blocking work runs. diesel is synchronous: every query runs on actix's blocking pool (at most
 //! one thread per pooled connection), never on an async worker, except the short reads by key that
-//! [`read`] runs inline on SQLite.
+//! [`read`] runs inline on SQLite. The audit rows a use case records here are committed before its
+//! answer is returned (a group commit shared with the other requests of the moment).
 
 use crate::state::AppState;
 use actix_web::web;
+use clinic_app::audit::Collected;
 use clinic_app::{Env, Error};
-use clinic_db::DbConn;
+use clinic_db::audit::NewAuditEvent;
+use clinic_db::{DbConn, DbError};
 
 /// Runs blocking work (diesel queries) on the blocking thread pool.
 pub async fn blocking<T, F>(f: F) -> Result<T, Error>
@@ -25,7 +28,24 @@ where
     T: Send + 'static,
 {
     let st = state.clone();
-    blocking(move || f(&mut *st.conn()?, &st.env())).await
+    let (value, rows) = blocking(move || {
+        let trail = Collected::default();
+        let value = st.conn().map_err(Error::from).and_then(|mut conn| f(&mut conn, &st.env_with(&trail)));
+        Ok((value, trail.take()))
+    })
+    .await?;
+    durable(state, rows).await?;
+    value
+}
+
+/// Waits until `rows` are committed to the audit log: an answer whose audit row could not be written
+/// is not given.
+async fn durable(state: &AppState, rows: Vec<NewAuditEvent>) -> Result<(), Error> {
+    if state.audit.commit(rows).await {
+        Ok(())
+    } else {
+        Err(Error::Unavailable(DbError::Connect("the audit log could not be written".into())))
+    }
 }
 
 /// A short read by key: on SQLite, when a connection is idle, it runs right here (an indexed lookup in
@@ -40,7 +60,11 @@ where
     if state.inline_reads
         && let Some(mut conn) = state.pool.try_get()
     {
-        return f(&mut conn, &state.env());
+        let trail = Collected::default();
+        let value = f(&mut conn, &state.env_with(&trail));
+        drop(conn);
+        durable(state, trail.take()).await?;
+        return value;
     }
     db(state, f).await
 }

@@ -49,7 +49,7 @@ impl AppState {
         settings: Settings,
         signing_key: &str,
     ) -> std::io::Result<Self> {
-        let audit = AuditSink::start(pool.clone());
+        let audit = AuditSink::start(pool.clone(), Arc::clone(&clock));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
         let hasher = Hasher::start(cores, settings.hash_queue)?;
@@ -72,12 +72,17 @@ impl AppState {
         Ok(self.pool.get()?)
     }
 
-    /// What the use cases read besides their connection.
+    /// What the use cases read besides their connection; audit rows go to the writer without waiting.
     pub fn env(&self) -> Env<'_> {
+        self.env_with(&*self.audit)
+    }
+
+    /// [`Self::env`] with audit rows collected in `trail` (see `run::db`, which waits for their commit).
+    pub fn env_with<'a>(&'a self, trail: &'a dyn clinic_app::Trail) -> Env<'a> {
         Env {
             clock: &*self.clock,
             clinic: self.clinic.get(),
-            trail: &*self.audit,
+            trail,
             public_url: &self.settings.public_url,
         }
     }

@@ -345,13 +345,15 @@ fn tampered_tokens_are_refused_and_roles_come_from_the_database() {
         let token = app.token(&chen, STAFF_PASSWORD);
         let payload: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
-        let key = app.signing_key();
+        let secret = app.signing_key();
+        let key = clinic_auth::DerivedKey::derive(secret.as_bytes(), clinic_auth::SESSION_TOKENS);
+        let key = key.as_bytes();
         let hs256 = json!({"alg": "HS256", "typ": "JWT"});
         assert_eq!(
             app.api(
                 "GET",
                 "/api/v1/me",
-                Some(&forge(hs256.clone(), &payload, key.as_bytes())),
+                Some(&forge(hs256.clone(), &payload, key)),
                 None
             )
             .status,
@@ -360,7 +362,7 @@ fn tampered_tokens_are_refused_and_roles_come_from_the_database() {
 
         let mut with_role = payload.clone();
         with_role["role"] = json!("manager");
-        let escalated = forge(hs256.clone(), &with_role, key.as_bytes());
+        let escalated = forge(hs256.clone(), &with_role, key);
         assert_eq!(
             app.api("GET", "/api/v1/staff", Some(&escalated), None).status,
             403,
@@ -385,12 +387,24 @@ fn tampered_tokens_are_refused_and_roles_come_from_the_database() {
                 forge(hs256.clone(), &payload, b"not the key at all, not the key!"),
             ),
             (
-                "HS512 header",
-                forge(json!({"alg": "HS512", "typ": "JWT"}), &payload, key.as_bytes()),
+                "signed with the server secret, not the tokens' own key",
+                forge(hs256.clone(), &payload, secret.as_bytes()),
             ),
-            ("expired", forge(hs256.clone(), &expired, key.as_bytes())),
-            ("missing aud", forge(hs256.clone(), &no_aud, key.as_bytes())),
-            ("missing exp", forge(hs256.clone(), &no_exp, key.as_bytes())),
+            (
+                "signed with the CSRF key",
+                forge(
+                    hs256.clone(),
+                    &payload,
+                    clinic_auth::DerivedKey::derive(secret.as_bytes(), clinic_auth::CSRF_TOKENS).as_bytes(),
+                ),
+            ),
+            (
+                "HS512 header",
+                forge(json!({"alg": "HS512", "typ": "JWT"}), &payload, key),
+            ),
+            ("expired", forge(hs256.clone(), &expired, key)),
+            ("missing aud", forge(hs256.clone(), &no_aud, key)),
+            ("missing exp", forge(hs256.clone(), &no_exp, key)),
             ("alg none", none),
             ("garbage", "abc.def.ghi".into()),
         ] {
@@ -638,6 +652,31 @@ fn behind_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
         assert!(
             cookie.starts_with("__Host-clinic_session=") && cookie.contains("Secure") && cookie.contains("Path=/"),
             "{cookie}"
+        );
+        let session = cookie.split(';').next().unwrap().to_owned();
+        let token = session.split_once('=').unwrap().1.to_owned();
+        // A fresh client each time: the agent's own jar holds the session cookie from the sign-in.
+        let page = |cookie: &str| app.send(app.browser().get(&app.url("/logout")).header("Cookie", cookie));
+        assert_eq!(
+            page(&format!("clinic_session={token}")).status,
+            303,
+            "over https the unprefixed name is not taken"
+        );
+        let form = page(&session);
+        assert_eq!(form.status, 200, "{}", form.body);
+        let r = app.send_raw(
+            app.browser()
+                .post(&app.url("/logout"))
+                .header("Origin", "https://clinic.example")
+                .header("Cookie", &session)
+                .header("Content-Type", "application/x-www-form-urlencoded"),
+            &format!("csrf={}", clinic_e2e::csrf_of(&form.body)),
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+        let gone = r.header("set-cookie").unwrap();
+        assert!(
+            gone.starts_with("__Host-clinic_session=;") && gone.contains("Secure") && gone.contains("Max-Age=0"),
+            "the removal carries the cookie's attributes, or the browser ignores it: {gone}"
         );
     }
 }

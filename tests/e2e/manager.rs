@@ -103,11 +103,11 @@ fn the_report_counts_courses_and_the_csv_defuses_formulas() {
 
         let csv = app.api("GET", "/api/v1/reports/series.csv", Some(&manager), None);
         assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
-        assert!(csv.body.starts_with("section,item,value\n"));
-        assert!(csv.body.contains("series by sessions recorded,5,1\n"));
-        assert!(csv.body.contains("series,refused 6th attempts,1\n"));
+        assert!(csv.body.starts_with("\"section\",\"item\",\"value\"\n"), "{}", csv.body);
+        assert!(csv.body.contains("\"series by sessions recorded\",\"5\",\"1\"\n"));
+        assert!(csv.body.contains("\"series\",\"refused 6th attempts\",\"1\"\n"));
         assert!(
-            csv.body.contains("provider sessions,\"'=HYPERLINK(\"\"x\"\")\",11"),
+            csv.body.contains("\"provider sessions\",\"'=HYPERLINK(\"\"x\"\")\",\"11\""),
             "{}",
             csv.body
         );
@@ -296,5 +296,50 @@ fn managers_add_disable_and_enable_staff_on_the_staff_page() {
         );
         assert_eq!(last.status, 409);
         assert!(last.body.contains("last active manager"));
+    });
+}
+
+/// Two managers disabling each other at the same moment: one of them stays active, every time.
+#[test]
+fn two_managers_disabling_each_other_at_once_leave_one_active() {
+    on_each_database(|app| {
+        let emails = [
+            app.add_staff("manager", "one@clinic.example"),
+            app.add_staff("manager", "two@clinic.example"),
+        ];
+        let ids: Vec<i64> = emails
+            .iter()
+            .map(|e| {
+                clinic_db::users::find_by_email(&mut app.db.conn(), e)
+                    .unwrap()
+                    .unwrap()
+                    .id
+                    .0
+            })
+            .collect();
+        for round in 0..8 {
+            for id in &ids {
+                clinic_db::users::set_disabled(&mut app.db.conn(), clinic_domain::UserId(*id), None).unwrap();
+            }
+            let tokens: Vec<String> = emails.iter().map(|e| app.session_token(e)).collect();
+            let barrier = std::sync::Barrier::new(2);
+            let statuses: Vec<u16> = std::thread::scope(|s| {
+                let handles: Vec<_> = [(0, 1), (1, 0)]
+                    .into_iter()
+                    .map(|(me, other)| {
+                        let (tokens, ids, barrier) = (&tokens, &ids, &barrier);
+                        s.spawn(move || {
+                            barrier.wait();
+                            let path = format!("/api/v1/staff/{}/disable", ids[other]);
+                            app.api("POST", &path, Some(&tokens[me]), None).status
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let active = clinic_db::users::count_active_managers(&mut app.db.conn()).unwrap();
+            assert_eq!(active, 1, "round {round}: {statuses:?}");
+            assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 1, "round {round}: {statuses:?}");
+        }
     });
 }

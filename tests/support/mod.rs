@@ -330,7 +330,7 @@ impl TestApp {
     pub fn session_token(&self, email: &str) -> String {
         let mut conn = self.db.conn();
         let user = clinic_db::users::find_by_email(&mut conn, email).unwrap().unwrap();
-        let keys = clinic_auth::TokenKeys::new(self.signing_key().as_bytes());
+        let keys = clinic_auth::TokenKeys::from_server_secret(self.signing_key().as_bytes());
         let clock = clinic_domain::SystemClock;
         let trail = clinic_app::audit::Collected::default();
         let env = clinic_app::Env {

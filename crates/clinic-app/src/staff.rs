@@ -101,7 +101,7 @@ pub fn set_active(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: UserId, a
         if !target.role.is_staff() {
             return Err(Error::NotFound);
         }
-        if !active && target.role == Role::Manager && target.is_active() && users::count_active_managers(conn)? <= 1 {
+        if !active && target.role == Role::Manager && target.is_active() && users::lock_active_managers(conn)? <= 1 {
             return Err(Error::refused(
                 ErrorCode::LastManager,
                 "this is the last active manager; add or enable another manager first",

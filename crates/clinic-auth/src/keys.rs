@@ -56,6 +56,8 @@ impl std::fmt::Debug for DerivedKey {
 
 /// The purposes keys are derived for.
 pub const UNSUBSCRIBE: &str = "unsubscribe links";
+pub const SESSION_TOKENS: &str = "session tokens";
+pub const CSRF_TOKENS: &str = "csrf tokens";
 
 #[cfg(test)]
 mod tests {

@@ -119,6 +119,12 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
+    /// The keys for session tokens, derived from the server's secret for this purpose alone.
+    pub fn from_server_secret(secret: &[u8]) -> Self {
+        Self::new(crate::keys::DerivedKey::derive(secret, crate::keys::SESSION_TOKENS).as_bytes())
+    }
+
+    /// Keys that sign and check with `secret` itself.
     pub fn new(secret: &[u8]) -> Self {
         install_provider();
         let mut validation = Validation::new(Algorithm::HS256);

@@ -73,6 +73,21 @@ pub fn count_active_managers(conn: &mut DbConn) -> DbResult<i64> {
         .get_result(c))?)
 }
 
+/// Counts the active managers inside a write transaction, locking their rows on PostgreSQL (SQLite's
+/// write transaction holds the whole database), so that two managers disabled at once cannot both
+/// see the other still active.
+pub fn lock_active_managers(conn: &mut DbConn) -> DbResult<i64> {
+    let active = users::table
+        .filter(users::role.eq(Role::Manager.as_str()))
+        .filter(users::disabled_at.is_null())
+        .select(users::id);
+    let ids: Vec<i64> = match conn {
+        DbConn::Postgres(c) => active.for_update().load(c)?,
+        DbConn::Sqlite(c) => active.load(c)?,
+    };
+    Ok(i64::try_from(ids.len()).unwrap_or(i64::MAX))
+}
+
 /// Disables (or with `None`, re-enables) an account. Returns false when there is no such account.
 pub fn set_disabled(conn: &mut DbConn, id: UserId, at: Option<NaiveDateTime>) -> DbResult<bool> {
     let n = with_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::disabled_at.eq(at)).execute(c))?;

@@ -191,10 +191,10 @@ impl FromRequest for PageCaller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let token = req
-                .cookie(SECURE_SESSION_COOKIE)
-                .or_else(|| req.cookie(SESSION_COOKIE))
-                .map(|c| c.value().to_owned());
+            // Only the name this server sets: over https, the `__Host-` cookie, which no subdomain
+            // or plain-http page can plant.
+            let name = state_of(&req).map_or(SECURE_SESSION_COOKIE, |s| session_cookie_name(&s));
+            let token = req.cookie(name).map(|c| c.value().to_owned());
             Ok(PageCaller(authenticate(&req, token).await?))
         })
     }

@@ -2,7 +2,7 @@ use crate::audit::AuditSink;
 use crate::hasher::Hasher;
 use clinic_app::Env;
 use clinic_app::clinic::{Clinic, ClinicCache};
-use clinic_auth::{DerivedKey, TokenKeys, UNSUBSCRIBE};
+use clinic_auth::{CSRF_TOKENS, DerivedKey, TokenKeys, UNSUBSCRIBE};
 use clinic_db::{DbError, Pool, PooledConn};
 use clinic_domain::Clock;
 use std::net::IpAddr;
@@ -57,8 +57,8 @@ impl AppState {
             pool,
             clock,
             settings: Arc::new(settings),
-            keys: TokenKeys::new(signing_key.as_bytes()),
-            csrf_key: Arc::from(signing_key.as_bytes()),
+            keys: TokenKeys::from_server_secret(signing_key.as_bytes()),
+            csrf_key: Arc::from(DerivedKey::derive(signing_key.as_bytes(), CSRF_TOKENS).as_bytes()),
             audit,
             hasher,
             clinic,

@@ -157,18 +157,32 @@ pub(crate) async fn report_json(
     Ok(HttpResponse::Ok().json(ReportView::from(&r)))
 }
 
-/// A cell a spreadsheet would read as a formula is prefixed with `'` so it stays text.
+/// A cell a spreadsheet could read as a formula stays text: a `'` goes before a formula character at
+/// the start of the cell and at the start of every part a spreadsheet might split it into (after
+/// `,` `;` tab `|` or a line break, and any spaces).
 pub(crate) fn safe_cell(s: &str) -> String {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_owned(),
+    let mut out = String::with_capacity(s.len() + 1);
+    let mut part_starts = true;
+    for ch in s.chars() {
+        if part_starts && matches!(ch, '=' | '+' | '-' | '@' | '\t' | '\r') {
+            out.push('\'');
+        }
+        out.push(ch);
+        part_starts = match ch {
+            ',' | ';' | '\t' | '|' | '\n' | '\r' => true,
+            ' ' => part_starts,
+            _ => false,
+        };
     }
+    out
 }
 
 /// The report as CSV rows of (section, item, value).
 pub(crate) fn report_csv_text(r: &SeriesReport) -> Result<String, Error> {
     let v = ReportView::from(r);
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
     let fail = |e: csv::Error| Error::internal("writing the report's CSV", e);
     let mut row = |a: &str, b: &str, c: String| {
         w.write_record([safe_cell(a), safe_cell(b), safe_cell(&c)])
@@ -246,6 +260,40 @@ mod tests {
             assert!(safe_cell(s).starts_with('\''), "{s}");
         }
         assert_eq!(safe_cell("Dr. Chen"), "Dr. Chen");
+        assert_eq!(safe_cell("Smith-Jones"), "Smith-Jones");
         assert_eq!(safe_cell(""), "");
+        for (s, safe) in [
+            ("Chen,=HYPERLINK(x)", "Chen,'=HYPERLINK(x)"),
+            ("Chen; +1", "Chen; '+1"),
+            ("a|@b", "a|'@b"),
+            ("a\n-1", "a\n'-1"),
+            ("a,  =b,c", "a,  '=b,c"),
+        ] {
+            assert_eq!(safe_cell(s), safe, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_cell_is_quoted() {
+        let report = SeriesReport {
+            range: clinic_db::reports::DateRange { from: None, to: None },
+            by_sessions: vec![0; 6],
+            flagged_after_maximum: 0,
+            refused_attempts: 0,
+            voided_sessions: 0,
+            providers: vec![clinic_db::reports::ProviderRow {
+                provider_id: 1,
+                provider_name: "=cmd|' /C calc'!A0, Dr".into(),
+                sessions: 1,
+                patients: 1,
+                beyond_typical_sessions: 0,
+                refusals: 0,
+            }],
+        };
+        let text = report_csv_text(&report).unwrap();
+        assert!(text.contains("\"'=cmd|' /C calc'!A0, Dr\""), "{text}");
+        for line in text.lines() {
+            assert!(line.starts_with('"') && line.ends_with('"'), "{line}");
+        }
     }
 }

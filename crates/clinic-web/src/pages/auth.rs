@@ -84,12 +84,19 @@ fn anonymous_form<T: Template>(
 }
 
 fn session_cookie(state: &AppState, signed: &SignedIn) -> Cookie<'static> {
-    Cookie::build(session_cookie_name(state), signed.token.clone())
+    let mut cookie = session_cookie_of(state, signed.token.clone());
+    cookie.set_max_age(time::Duration::hours(SESSION_ABSOLUTE_HOURS));
+    cookie
+}
+
+/// The session cookie's name and attributes; its removal must carry the same (a `__Host-` cookie is
+/// only replaced by one that is `Secure` with `Path=/`).
+fn session_cookie_of(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build(session_cookie_name(state), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(state.settings.secure_cookies)
-        .max_age(time::Duration::hours(SESSION_ABSOLUTE_HOURS))
         .finish()
 }
 
@@ -187,7 +194,7 @@ async fn logout_submit(
     csrf::check_session(&state, &req, &caller.session_id, &form.csrf)?;
     sign_out(&state, &caller).await?;
     let mut resp = see_other("/login");
-    let mut gone = Cookie::build(session_cookie_name(&state), "").path("/").finish();
+    let mut gone = session_cookie_of(&state, String::new());
     gone.make_removal();
     resp.add_cookie(&gone)
         .map_err(|e| Error::internal("removing a cookie", e))?;

@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real application on port 0 with a fresh database, and an HTTP client for it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod proxy;
 pub mod smtp;
 
 use clinic_db::testing::TestDb;

@@ -34,6 +34,12 @@ impl From<diesel::result::Error> for DbError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 DbError::Conflict(info.message().to_owned())
             }
+            // The database went away under an open connection: unavailable, not a failed query; the
+            // pool then checks its connections before reusing them (see `pool::Manager`).
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
+                crate::pool::connection_lost();
+                DbError::Connect(info.message().trim().to_owned())
+            }
             other => DbError::Query(other),
         }
     }

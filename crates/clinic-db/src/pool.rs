@@ -1,6 +1,7 @@
 use crate::{DatabaseUrl, DbConn, DbError};
 use diesel::r2d2;
 use diesel::r2d2::R2D2Connection;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Opens connections for the pool by URL scheme, keeping the driver's error text.
@@ -23,8 +24,27 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        crate::with_conn!(conn, c => c.is_broken())
+        if crate::with_conn!(conn, c => c.is_broken()) {
+            return true;
+        }
+        // After a lost connection, every connection handed back is pinged once before it is reused:
+        // a dead one is dropped (the pool opens a new one when the database is back), and the first
+        // live one ends the checking. Otherwise nothing extra per request.
+        if LOST.load(Ordering::Relaxed) {
+            if crate::with_conn!(conn, c => c.ping()).is_err() {
+                return true;
+            }
+            LOST.store(false, Ordering::Relaxed);
+        }
+        false
     }
+}
+
+static LOST: AtomicBool = AtomicBool::new(false);
+
+/// A query found its connection closed (the database restarted or the network failed).
+pub(crate) fn connection_lost() {
+    LOST.store(true, Ordering::Relaxed);
 }
 
 pub type Pool = r2d2::Pool<Manager>;
@@ -33,7 +53,8 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     pub max_size: u32,
-    /// How long a request waits for a free connection.
+    /// How long a request waits for a free connection; past it the answer is 503 with `Retry-After`
+    /// (so while the database is down, requests fail in this time rather than hang).
     pub connection_timeout: Duration,
 }
 
@@ -44,7 +65,7 @@ impl Default for PoolOptions {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             max_size: u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4),
-            connection_timeout: Duration::from_secs(5),
+            connection_timeout: Duration::from_secs(2),
         }
     }
 }

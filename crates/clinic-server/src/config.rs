@@ -112,7 +112,7 @@ impl Config {
             public_url,
             pool: PoolOptions {
                 max_size: pool_size,
-                connection_timeout: Duration::from_secs(5),
+                connection_timeout: PoolOptions::default().connection_timeout,
             },
         })
     }

@@ -793,3 +793,41 @@ fn requests_without_a_valid_token_are_one_audit_row_per_address_and_minute() {
         );
     }
 }
+
+#[test]
+fn a_suspended_patient_is_signed_out_at_once_until_restored() {
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let provider = app.token(&chen, STAFF_PASSWORD);
+        let ana = app.add_patient("Ana", Some("ana@mail.example"));
+        let token = app.patient_token(&provider, ana, "my own passphrase");
+        let me = |t: &str| app.api("GET", "/api/v1/me/timeline", Some(t), None).status;
+        assert_eq!(me(&token), 404, "signed in, no session yet");
+        let pending = app.api("POST", &format!("/api/v1/patients/{ana}/invitation"), Some(&provider), None);
+        let code = pending.json()["code"].as_str().unwrap().to_owned();
+
+        let disable = format!("/api/v1/patients/{ana}/portal/disable");
+        assert_eq!(app.api("POST", &disable, Some(&provider), None).status, 204);
+        assert_eq!(me(&token), 401, "the token stops at once");
+        assert_eq!(app.login_from("ana@mail.example", "my own passphrase", "192.0.2.1").status, 401);
+        let activate = json!({"code": code, "password": "another passphrase"});
+        assert_eq!(
+            app.api("POST", "/api/v1/auth/activate", None, Some(&activate)).json()["error"],
+            "invalid_code",
+            "a code issued before is void"
+        );
+        let detail = app.api("GET", &format!("/api/v1/patients/{ana}"), Some(&provider), None).json();
+        assert_eq!((detail["has_portal_login"].as_bool(), detail["portal_suspended"].as_bool()), (Some(true), Some(true)));
+
+        let enable = format!("/api/v1/patients/{ana}/portal/enable");
+        assert_eq!(app.api("POST", &enable, Some(&provider), None).status, 204);
+        assert_eq!(me(&token), 401, "old tokens stay ended");
+        let again = app.login_from("ana@mail.example", "my own passphrase", "192.0.2.1");
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_eq!(app.api("POST", "/api/v1/patients/99999/portal/disable", Some(&provider), None).status, 404);
+        let rows = app.audit_rows();
+        for action in ["patient.portal_disable", "patient.portal_enable"] {
+            assert!(rows.iter().any(|r| r.action == action && r.patient_id.map(|p| p.0) == Some(ana)), "{action}");
+        }
+    });
+}

@@ -34,6 +34,8 @@ struct Clinic {
     /// Patient A's flagged check-in's alert (resolved in the table).
     alert: i64,
     spare_provider: i64,
+    /// A patient with a portal login that the table suspends and restores.
+    portal_patient: i64,
     disabled_token: String,
     manager_email: String,
     provider_email: String,
@@ -50,6 +52,8 @@ fn setup(app: &TestApp) -> Clinic {
     let patient_b = app.add_patient("Bruno", Some("bruno@mail.example"));
     app.patient_token(&provider, patient_a, "patient a passphrase");
     app.patient_token(&provider, patient_b, "patient b passphrase");
+    let portal_patient = app.add_patient("Dora", Some("dora@mail.example"));
+    app.patient_token(&provider, portal_patient, "patient d passphrase");
     let series = app.api(
         "POST",
         &format!("/api/v1/patients/{patient_a}/series"),
@@ -111,6 +115,7 @@ fn setup(app: &TestApp) -> Clinic {
         session_to_void,
         alert,
         spare_provider: id_of("spare@clinic.example"),
+        portal_patient,
         disabled_token,
         manager_email,
         provider_email,
@@ -143,6 +148,8 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
         c.session_a
     } else if path.contains("/alerts/") {
         c.alert
+    } else if path.contains("/{id}/portal/") {
+        c.portal_patient
     } else {
         c.patient_a
     };
@@ -282,6 +289,10 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         ("POST", "/api/v1/staff") => [401, 403, 403, 403, 201, 401],
         ("POST", "/api/v1/staff/{id}/disable" | "/api/v1/staff/{id}/enable") => [401, 403, 403, 403, 204, 401],
         ("POST", "/api/v1/patients/{id}/invitation") => [401, 403, 403, 201, 403, 401],
+        ("POST", "/api/v1/patients/{id}/portal/disable" | "/api/v1/patients/{id}/portal/enable") => {
+            [401, 403, 403, 204, 204, 401]
+        }
+        ("POST", "/patients/{id}/portal/disable" | "/patients/{id}/portal/enable") => [303, 403, 403, 403, 403, 303],
         ("POST", "/api/v1/patients") => [401, 403, 403, 201, 403, 401],
         ("GET", "/api/v1/reports/series" | "/api/v1/reports/series.csv" | "/api/v1/audit") => {
             [401, 403, 403, 403, 200, 401]

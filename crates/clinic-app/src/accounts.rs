@@ -228,10 +228,14 @@ pub fn activate(
         let Some(email) = patient.email.clone() else {
             return Ok(None);
         };
+        let existing = users::find_by_patient(conn, patient_id)?;
+        if existing.as_ref().is_some_and(|u| !u.is_active()) {
+            return Ok(None); // portal access suspended
+        }
         if !invitations::mark_used(conn, invitation.id, now)? {
             return Ok(None);
         }
-        let user = match users::find_by_patient(conn, patient_id)? {
+        let user = match existing {
             Some(existing) => {
                 users::set_password_hash(conn, existing.id, password_hash)?;
                 login_sessions::revoke_all_of_user(conn, existing.id, None, now)?;

@@ -3,7 +3,7 @@
 use crate::{Actor, Env, Result};
 use clinic_db::patients::Patient;
 use clinic_db::series::{SeriesSummary, Session};
-use clinic_db::{DbConn, patients, series, users};
+use clinic_db::{DbConn, invitations, login_sessions, patients, series, users};
 use clinic_domain::PatientId;
 use clinic_domain::patient::NewPatient;
 use clinic_domain::user::Role;
@@ -29,6 +29,31 @@ pub fn save(
     })
 }
 
+/// Suspends a patient's portal access (`active` false: every token of their portal login stops at
+/// once and codes not yet used are voided) or restores it (provider, manager). A patient without a
+/// portal login has only codes to void.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id, active))]
+pub fn set_portal_access(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, active: bool) -> Result<()> {
+    actor.require(env, &[Role::Provider, Role::Manager])?;
+    let now = env.now();
+    conn.write_transaction(|conn| {
+        patients::find(conn, id)?;
+        if let Some(user) = users::find_by_patient(conn, id)? {
+            let disabled_at = if active { None } else { user.disabled_at.or(Some(now)) };
+            users::set_disabled(conn, user.id, disabled_at)?;
+            if !active {
+                login_sessions::revoke_all_of_user(conn, user.id, None, now)?;
+            }
+        }
+        if !active {
+            invitations::void_for_patient(conn, id, now)?;
+        }
+        let action = if active { "patient.portal_enable" } else { "patient.portal_disable" };
+        clinic_db::audit::insert(conn, &actor.event(env, action, "success").patient(Some(id)).build())?;
+        Ok(())
+    })
+}
+
 /// Patients matching `q` (all when blank), for staff; the search is audited.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn search(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, q: &str, limit: i64) -> Result<Vec<Patient>> {
@@ -48,6 +73,8 @@ pub fn search(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, q: &str, limit: i
 pub struct Chart {
     pub patient: Patient,
     pub has_portal_login: bool,
+    /// The portal login is suspended.
+    pub portal_suspended: bool,
     pub series: Vec<(SeriesSummary, Vec<Session>)>,
 }
 
@@ -56,7 +83,9 @@ pub struct Chart {
 pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, with_sessions: bool) -> Result<Chart> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let patient = patients::find(conn, id)?;
-    let has_portal_login = users::find_by_patient(conn, id)?.is_some();
+    let login = users::find_by_patient(conn, id)?;
+    let has_portal_login = login.is_some();
+    let portal_suspended = login.is_some_and(|u| !u.is_active());
     let mut all = Vec::new();
     for s in series::list_for_patient(conn, id)? {
         let sessions = if with_sessions {
@@ -71,6 +100,7 @@ pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, wit
     Ok(Chart {
         patient,
         has_portal_login,
+        portal_suspended,
         series: all,
     })
 }

@@ -67,6 +67,15 @@ pub fn replace(conn: &mut DbConn, new: &NewInvitation<'_>) -> DbResult<Invitatio
     })
 }
 
+/// Voids a patient's codes not yet used.
+pub fn void_for_patient(conn: &mut DbConn, patient: PatientId, now: NaiveDateTime) -> DbResult<usize> {
+    let live = invitations::table
+        .filter(invitations::patient_id.eq(patient.0))
+        .filter(invitations::used_at.is_null())
+        .filter(invitations::voided_at.is_null());
+    Ok(with_conn!(conn, c => diesel::update(live).set(invitations::voided_at.eq(Some(now))).execute(c))?)
+}
+
 pub fn find_by_hash(conn: &mut DbConn, code_hash: &str) -> DbResult<Option<Invitation>> {
     Ok(with_conn!(conn, c => invitations::table.filter(invitations::code_hash.eq(code_hash)).first(c).optional())?)
 }

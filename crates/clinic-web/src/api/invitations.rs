@@ -1,4 +1,5 @@
-//! A provider issues a patient's portal login: a one-time code (shown once, stored hashed).
+//! A provider issues a patient's portal login: a one-time code (shown once, stored hashed); staff
+//! suspend and restore it.
 
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
@@ -8,6 +9,7 @@ use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use clinic_app::invitations::{self, Issued};
+use clinic_app::patients;
 use clinic_domain::PatientId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,6 +17,12 @@ use utoipa::ToSchema;
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::POST, "/api/v1/patients/{id}/invitation", || {
         web::post().to(create)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/api/v1/patients/{id}/portal/disable", || {
+        web::post().to(disable)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/api/v1/patients/{id}/portal/enable", || {
+        web::post().to(enable)
     }));
 }
 
@@ -48,4 +56,35 @@ pub(crate) async fn create(
     let (actor, id) = (caller.0, PatientId(path.into_inner()));
     let issued = db(&state, move |conn, env| invitations::issue(conn, env, &actor, id)).await?;
     Ok(HttpResponse::Created().json(InvitationView::from(&issued)))
+}
+
+/// Suspend the patient's portal access: their tokens stop working at once and unused codes are voided
+/// (provider, manager).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/portal/disable", tag = "patients", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn disable(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    set_portal(&state, caller, path.into_inner(), false).await
+}
+
+/// Restore the patient's portal access (provider, manager).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/portal/enable", tag = "patients", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn enable(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    set_portal(&state, caller, path.into_inner(), true).await
+}
+
+async fn set_portal(state: &AppState, caller: ApiCaller, id: i64, active: bool) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (caller.0, PatientId(id));
+    db(state, move |conn, env| patients::set_portal_access(conn, env, &actor, id, active)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

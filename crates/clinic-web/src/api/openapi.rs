@@ -37,6 +37,8 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         staff::create, staff::list, staff::disable, staff::enable,
         patients::create, patients::list, patients::show, patients::update,
         invitations::create,
+        invitations::disable,
+        invitations::enable,
         series::open, series::list, series::show, series::record, series::complete,
         sessions::amend, sessions::revisions, sessions::void,
         check_ins::check_in, check_ins::alerts, check_ins::resolve,

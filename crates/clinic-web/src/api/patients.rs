@@ -138,6 +138,8 @@ pub(crate) struct PatientDetail {
     #[serde(flatten)]
     patient: PatientView,
     has_portal_login: bool,
+    /// The portal login is suspended (`POST /patients/{id}/portal/disable`).
+    portal_suspended: bool,
     series: Vec<SeriesView>,
 }
 
@@ -155,6 +157,7 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(PatientDetail {
         patient: PatientView::from(&chart.patient),
         has_portal_login: chart.has_portal_login,
+        portal_suspended: chart.portal_suspended,
         series: chart.series.iter().map(|(s, _)| SeriesView::summary(s)).collect(),
     }))
 }

@@ -39,6 +39,12 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::POST, "/patients/{id}/invitation", || {
         web::post().to(invite)
     }));
+    v.push(RouteSpec::new(Method::POST, "/patients/{id}/portal/disable", || {
+        web::post().to(portal_disable)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/patients/{id}/portal/enable", || {
+        web::post().to(portal_enable)
+    }));
     v.push(RouteSpec::new(Method::GET, "/patients/{id}/timeline", || {
         web::get().to(preview)
     }));
@@ -109,6 +115,7 @@ struct PatientPage {
     manager_nav: bool,
     patient: PatientView,
     has_login: bool,
+    portal_suspended: bool,
     has_open_series: bool,
     series: Vec<SeriesView>,
     can_edit: bool,
@@ -484,6 +491,7 @@ async fn shown_patient(
         has_open_series: series.iter().any(SeriesView::is_open),
         patient: PatientView::from(&chart.patient),
         has_login: chart.has_portal_login,
+        portal_suspended: chart.portal_suspended,
         series,
         can_edit: actor.user.role == Role::Provider,
         csrf: csrf::session_token(state, &actor.session_id),
@@ -620,6 +628,41 @@ async fn complete(
     let id = SeriesId(path.into_inner());
     let s = db(&state, move |conn, env| series::complete(conn, env, &actor, id)).await?;
     Ok(see_other(&format!("/patients/{}", s.series.patient_id)))
+}
+
+async fn portal_disable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    set_portal(&state, &req, caller, path.into_inner(), &form.csrf, false).await
+}
+
+async fn portal_enable(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    set_portal(&state, &req, caller, path.into_inner(), &form.csrf, true).await
+}
+
+async fn set_portal(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: PageCaller,
+    id: i64,
+    csrf_field: &str,
+    active: bool,
+) -> Result<HttpResponse, PageError> {
+    let actor = caller.0;
+    csrf::check_session(state, req, &actor.session_id, csrf_field)?;
+    let id = PatientId(id);
+    db(state, move |conn, env| patients::set_portal_access(conn, env, &actor, id, active)).await?;
+    Ok(see_other(&format!("/patients/{}#portal-h", id.0)))
 }
 
 async fn invite(

@@ -75,31 +75,68 @@ fn a_password_change_ends_the_other_tokens() {
 }
 
 #[test]
-fn staff_are_created_disabled_and_enabled_by_managers() {
+fn staff_are_invited_disabled_and_enabled_by_managers() {
     on_each_database(|app| {
         let boss = app.add_staff("manager", "boss@clinic.example");
         let manager = app.token(&boss, STAFF_PASSWORD);
-        let new = json!({"email": "Chen@Clinic.example", "display_name": "Dr. Chen", "role": "provider", "password": "a long passphrase"});
+        let chosen = json!({"email": "chen@clinic.example", "display_name": "Dr. Chen", "role": "provider", "password": "a long passphrase"});
+        let r = app.api("POST", "/api/v1/staff", Some(&manager), Some(&chosen));
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (422, Some("password")),
+            "managers do not choose staff passwords"
+        );
+        let new = json!({"email": "Chen@Clinic.example", "display_name": "Dr. Chen", "role": "provider"});
         let created = app.api("POST", "/api/v1/staff", Some(&manager), Some(&new));
         assert_eq!(created.status, 201, "{}", created.body);
-        assert_eq!(created.json()["email"], "chen@clinic.example");
-        assert_eq!(created.json()["active"], true);
-        let id = created.json()["id"].as_i64().unwrap();
+        let invitation = created.json();
+        let id = invitation["id"].as_i64().unwrap();
+        let code = invitation["code"].as_str().unwrap().to_owned();
+        assert!(
+            invitation["activation_url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/activate?code={code}"))
+        );
+        assert!(invitation["expires_at"].as_str().unwrap().ends_with('Z'));
         assert_eq!(
             app.api("POST", "/api/v1/staff", Some(&manager), Some(&new)).json()["error"],
             "email_taken"
         );
-        let bad_role = json!({"email": "x@clinic.example", "display_name": "X", "role": "patient", "password": "a long passphrase"});
+        let bad_role = json!({"email": "x@clinic.example", "display_name": "X", "role": "patient"});
         assert_eq!(
             app.api("POST", "/api/v1/staff", Some(&manager), Some(&bad_role)).json()["field"],
             "role"
         );
-        let unknown_field = json!({"email": "x@clinic.example", "display_name": "X", "role": "provider", "password": "a long passphrase", "admin": true});
+        let unknown_field =
+            json!({"email": "x@clinic.example", "display_name": "X", "role": "provider", "admin": true});
         let r = app.api("POST", "/api/v1/staff", Some(&manager), Some(&unknown_field));
         assert_eq!((r.status, r.json()["error"].as_str()), (422, Some("invalid_body")));
         let list = app.api("GET", "/api/v1/staff", Some(&manager), None).json();
         assert_eq!(list.as_array().unwrap().len(), 2);
+        assert_eq!(
+            list.as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()["email"],
+            "chen@clinic.example"
+        );
 
+        // Nothing signs in before the invitation is taken; the person chooses the password.
+        assert_eq!(app.login_from("chen@clinic.example", "", "192.0.2.1").status, 401);
+        let activate = |password: &str| {
+            app.api(
+                "POST",
+                "/api/v1/auth/activate",
+                None,
+                Some(&json!({"code": code, "password": password})),
+            )
+        };
+        let taken = activate("a long passphrase");
+        assert_eq!(taken.status, 200, "{}", taken.body);
+        assert_eq!(taken.json()["user"]["role"], "provider");
+        assert_eq!(
+            activate("another passphrase").json()["error"],
+            "invalid_code",
+            "single use"
+        );
         let provider = app.token("chen@clinic.example", "a long passphrase");
         assert_eq!(
             app.api("POST", &format!("/api/v1/staff/{id}/disable"), Some(&manager), None)
@@ -237,7 +274,11 @@ fn a_strangers_failures_from_elsewhere_do_not_lock_the_owner_out() {
             assert_eq!(r.status, 401, "attempt {i}");
         }
         let locked = app.login_from(&email, STAFF_PASSWORD, "198.51.100.7");
-        assert_eq!(locked.status, 429, "even the right password waits there: {}", locked.body);
+        assert_eq!(
+            locked.status, 429,
+            "even the right password waits there: {}",
+            locked.body
+        );
         let retry: i64 = locked.header("retry-after").unwrap().parse().unwrap();
         assert!((1..=900).contains(&retry), "{retry}");
         assert_eq!(locked.json()["error"], "too_many_attempts");
@@ -292,13 +333,17 @@ fn a_stolen_session_cannot_guess_the_current_password_faster_than_a_sign_in() {
         let token = app.token(&email, STAFF_PASSWORD);
         let wrong = json!({"current_password": "not it at all", "new_password": "a brand new passphrase"});
         let statuses: Vec<u16> = (0..25)
-            .map(|_| app.api("PUT", "/api/v1/auth/password", Some(&token), Some(&wrong)).status)
+            .map(|_| {
+                app.api("PUT", "/api/v1/auth/password", Some(&token), Some(&wrong))
+                    .status
+            })
             .collect();
         assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 10, "{statuses:?}");
         assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
         let right = json!({"current_password": STAFF_PASSWORD, "new_password": "a brand new passphrase"});
         assert_eq!(
-            app.api("PUT", "/api/v1/auth/password", Some(&token), Some(&right)).status,
+            app.api("PUT", "/api/v1/auth/password", Some(&token), Some(&right))
+                .status,
             429,
             "not even the right one, from there, until the window ends"
         );
@@ -350,13 +395,8 @@ fn tampered_tokens_are_refused_and_roles_come_from_the_database() {
         let key = key.as_bytes();
         let hs256 = json!({"alg": "HS256", "typ": "JWT"});
         assert_eq!(
-            app.api(
-                "GET",
-                "/api/v1/me",
-                Some(&forge(hs256.clone(), &payload, key)),
-                None
-            )
-            .status,
+            app.api("GET", "/api/v1/me", Some(&forge(hs256.clone(), &payload, key)), None)
+                .status,
             200
         );
 
@@ -524,7 +564,7 @@ fn audited_actions_leave_rows_without_secrets() {
         app.login_from(&chen, "wrong password", "192.0.2.1");
         let ana = app.add_patient("Ana", Some("ana@mail.example"));
         let patient = app.patient_token(&provider, ana, "my own passphrase");
-        let new = json!({"email": "okafor@clinic.example", "display_name": "Okafor", "role": "provider", "password": "a long passphrase"});
+        let new = json!({"email": "okafor@clinic.example", "display_name": "Okafor", "role": "provider"});
         let id = app.api("POST", "/api/v1/staff", Some(&manager), Some(&new)).json()["id"]
             .as_i64()
             .unwrap();
@@ -547,7 +587,10 @@ fn audited_actions_leave_rows_without_secrets() {
         ] {
             assert!(has(action, outcome), "no {action}/{outcome} row in {rows:#?}");
         }
-        let invitation = rows.iter().find(|r| r.action == "invitation.create").unwrap();
+        let invitation = rows
+            .iter()
+            .find(|r| r.action == "invitation.create" && r.patient_id.is_some())
+            .unwrap();
         assert_eq!(invitation.patient_id.map(|p| p.0), Some(ana));
         let secrets = [
             STAFF_PASSWORD,
@@ -726,12 +769,23 @@ fn a_full_hashing_queue_answers_503_at_once_and_health_stays_up() {
         });
         let busy: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
         let ok = replies.iter().filter(|r| r.status == 200).count();
-        assert_eq!(ok + busy.len(), 32, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        assert_eq!(
+            ok + busy.len(),
+            32,
+            "{:?}",
+            replies.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
         assert!(ok >= 1 && !busy.is_empty(), "{ok} signed in, {} busy", busy.len());
-        assert!(busy.iter().all(|r| r.header("retry-after").is_some()
-            && r.json()["error"] == "service_unavailable"));
+        assert!(
+            busy.iter()
+                .all(|r| r.header("retry-after").is_some() && r.json()["error"] == "service_unavailable")
+        );
         assert_eq!(health.0, 200);
-        assert!(health.1 < std::time::Duration::from_secs(2), "/health waited {:?}", health.1);
+        assert!(
+            health.1 < std::time::Duration::from_secs(2),
+            "/health waited {:?}",
+            health.1
+        );
         // A busy answer gave its attempt back: the same address may still sign in.
         assert_eq!(app.login_from(&email, STAFF_PASSWORD, "198.51.100.0").status, 200);
     }
@@ -803,31 +857,56 @@ fn a_suspended_patient_is_signed_out_at_once_until_restored() {
         let token = app.patient_token(&provider, ana, "my own passphrase");
         let me = |t: &str| app.api("GET", "/api/v1/me/timeline", Some(t), None).status;
         assert_eq!(me(&token), 404, "signed in, no session yet");
-        let pending = app.api("POST", &format!("/api/v1/patients/{ana}/invitation"), Some(&provider), None);
+        let pending = app.api(
+            "POST",
+            &format!("/api/v1/patients/{ana}/invitation"),
+            Some(&provider),
+            None,
+        );
         let code = pending.json()["code"].as_str().unwrap().to_owned();
 
         let disable = format!("/api/v1/patients/{ana}/portal/disable");
         assert_eq!(app.api("POST", &disable, Some(&provider), None).status, 204);
         assert_eq!(me(&token), 401, "the token stops at once");
-        assert_eq!(app.login_from("ana@mail.example", "my own passphrase", "192.0.2.1").status, 401);
+        assert_eq!(
+            app.login_from("ana@mail.example", "my own passphrase", "192.0.2.1")
+                .status,
+            401
+        );
         let activate = json!({"code": code, "password": "another passphrase"});
         assert_eq!(
             app.api("POST", "/api/v1/auth/activate", None, Some(&activate)).json()["error"],
             "invalid_code",
             "a code issued before is void"
         );
-        let detail = app.api("GET", &format!("/api/v1/patients/{ana}"), Some(&provider), None).json();
-        assert_eq!((detail["has_portal_login"].as_bool(), detail["portal_suspended"].as_bool()), (Some(true), Some(true)));
+        let detail = app
+            .api("GET", &format!("/api/v1/patients/{ana}"), Some(&provider), None)
+            .json();
+        assert_eq!(
+            (
+                detail["has_portal_login"].as_bool(),
+                detail["portal_suspended"].as_bool()
+            ),
+            (Some(true), Some(true))
+        );
 
         let enable = format!("/api/v1/patients/{ana}/portal/enable");
         assert_eq!(app.api("POST", &enable, Some(&provider), None).status, 204);
         assert_eq!(me(&token), 401, "old tokens stay ended");
         let again = app.login_from("ana@mail.example", "my own passphrase", "192.0.2.1");
         assert_eq!(again.status, 200, "{}", again.body);
-        assert_eq!(app.api("POST", "/api/v1/patients/99999/portal/disable", Some(&provider), None).status, 404);
+        assert_eq!(
+            app.api("POST", "/api/v1/patients/99999/portal/disable", Some(&provider), None)
+                .status,
+            404
+        );
         let rows = app.audit_rows();
         for action in ["patient.portal_disable", "patient.portal_enable"] {
-            assert!(rows.iter().any(|r| r.action == action && r.patient_id.map(|p| p.0) == Some(ana)), "{action}");
+            assert!(
+                rows.iter()
+                    .any(|r| r.action == action && r.patient_id.map(|p| p.0) == Some(ana)),
+                "{action}"
+            );
         }
     });
 }

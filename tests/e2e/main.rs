@@ -9,6 +9,7 @@ mod health;
 mod mail;
 mod manager;
 mod matrix;
+mod mfa;
 mod one_home;
 mod openapi;
 mod pages;

@@ -107,7 +107,8 @@ fn the_report_counts_courses_and_the_csv_defuses_formulas() {
         assert!(csv.body.contains("\"series by sessions recorded\",\"5\",\"1\"\n"));
         assert!(csv.body.contains("\"series\",\"refused 6th attempts\",\"1\"\n"));
         assert!(
-            csv.body.contains("\"provider sessions\",\"'=HYPERLINK(\"\"x\"\")\",\"11\""),
+            csv.body
+                .contains("\"provider sessions\",\"'=HYPERLINK(\"\"x\"\")\",\"11\""),
             "{}",
             csv.body
         );
@@ -246,10 +247,27 @@ fn managers_add_disable_and_enable_staff_on_the_staff_page() {
                 ("display_name", "Dr. Chen"),
                 ("email", "chen@clinic.example"),
                 ("role", "provider"),
-                ("password", "a long passphrase"),
             ],
         );
         assert_eq!(added.status, 201, "{}", added.body);
+        assert!(
+            !added.body.contains("name=\"password\""),
+            "no password is chosen for them"
+        );
+        // The invitation's code is shown once; the person activates their account with it.
+        let code = added
+            .body
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .find(|w| w.len() == 19 && w.matches('-').count() == 3)
+            .expect("the invitation code on the page")
+            .to_owned();
+        let activated = app.api(
+            "POST",
+            "/api/v1/auth/activate",
+            None,
+            Some(&json!({"code": code, "password": "a long passphrase"})),
+        );
+        assert_eq!(activated.status, 200, "{}", activated.body);
         let again = app.submit_form(
             &browser,
             "/staff",
@@ -258,7 +276,6 @@ fn managers_add_disable_and_enable_staff_on_the_staff_page() {
                 ("display_name", "X"),
                 ("email", "chen@clinic.example"),
                 ("role", "provider"),
-                ("password", "a long passphrase"),
             ],
         );
         assert_eq!(again.status, 409);
@@ -339,7 +356,11 @@ fn two_managers_disabling_each_other_at_once_leave_one_active() {
             });
             let active = clinic_db::users::count_active_managers(&mut app.db.conn()).unwrap();
             assert_eq!(active, 1, "round {round}: {statuses:?}");
-            assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 1, "round {round}: {statuses:?}");
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 204).count(),
+                1,
+                "round {round}: {statuses:?}"
+            );
         }
     });
 }

@@ -13,6 +13,8 @@ enum Who {
     Provider,
     Manager,
     Disabled,
+    /// A manager whose session may only enrol a second factor (not in `EVERYONE`: its own test).
+    Enrolling,
 }
 
 const EVERYONE: [Who; 6] = [
@@ -132,6 +134,7 @@ fn token(app: &TestApp, c: &Clinic, who: Who) -> Option<String> {
         Who::Provider => Some(app.session_token(&c.provider_email)),
         Who::Manager => Some(app.session_token(&c.manager_email)),
         Who::Disabled => Some(c.disabled_token.clone()),
+        Who::Enrolling => Some(app.enrolment_token(&c.manager_email)),
     }
 }
 
@@ -185,16 +188,21 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             ("POST", "/api/v1/me/check-ins") => Some(json!({"effects": [], "unexpected": false})),
             ("POST", p) if p.ends_with("/resolve") => Some(json!({"note": "called the patient"})),
             ("POST", "/api/v1/auth/password-reset") => Some(json!({"email": "nobody@clinic.example"})),
+            ("POST", "/api/v1/auth/mfa") => Some(json!({"mfa_token": "not a challenge", "code": "000000"})),
+            ("POST", "/api/v1/me/mfa/totp/confirm") => Some(json!({"code": "000000"})),
+            ("DELETE", "/api/v1/me/mfa") => Some(json!({"password": "wrong password", "code": "000000"})),
             ("POST", "/api/v1/auth/password-reset/confirm") => {
                 Some(json!({"token": "not a token", "new_password": "a long passphrase"}))
             }
             ("PUT", "/api/v1/clinic") => Some(json!({"name": "Riverside Skin Clinic", "time_zone": "UTC"})),
             ("POST", "/api/v1/staff") => Some(json!({
                 "email": format!("new{n}-{who:?}@clinic.example").to_lowercase(),
-                "display_name": "New", "role": "provider", "password": "a long passphrase"
+                "display_name": "New", "role": "provider"
             })),
             _ => None,
         };
+        // The harness sends a DELETE's body only when told to.
+        let method = if method == "DELETE" { "DELETE_JSON" } else { method };
         return app.api(method, &path, t.as_deref(), body.as_ref());
     }
     let agent = app.browser();
@@ -212,7 +220,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             };
             app.send_raw(
                 r.header("Content-Type", "application/x-www-form-urlencoded"),
-                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&effects=x&unexpected=on&note=x&void_reason=x&once=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x",
+                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&effects=x&unexpected=on&note=x&void_reason=x&once=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x&mfa_token=x",
             )
         }
         other => panic!("{other}"),
@@ -280,7 +288,14 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         // Patient B has no session yet: the portal says so, the calendar file is not there.
         ("GET", "/portal" | "/portal/print") => [303, 200, 200, 403, 403, 303],
         ("GET", "/portal/timeline.ics") => [303, 200, 404, 403, 403, 303],
-        ("POST", "/api/v1/auth/login") => all(401),
+        ("POST", "/api/v1/auth/login" | "/api/v1/auth/mfa") => all(401),
+        // Each caller starts a second factor, then confirms it with a wrong code; none has one to remove.
+        ("POST", "/api/v1/me/mfa/totp") => signed_in(200),
+        ("POST", "/api/v1/me/mfa/totp/confirm") => signed_in(422),
+        ("DELETE", "/api/v1/me/mfa") => signed_in(404),
+        ("GET", "/mfa") => page_signed_in(200),
+        ("POST", "/login/mfa") => all(403),
+        ("POST", "/mfa/start" | "/mfa/confirm" | "/mfa/remove") => page_signed_in(403),
         ("POST", "/api/v1/auth/activate") => all(422),
         ("POST", "/api/v1/auth/logout") => signed_in(204),
         ("PUT", "/api/v1/auth/password") => signed_in(422),
@@ -372,6 +387,49 @@ fn every_route_answers_every_caller_as_the_table_says() {
 }
 
 /// Drives the API to every stable error code it declares; fails when one is never produced.
+/// Every route that needs a signed-in caller, called by a manager whose session must first enrol a
+/// second factor: 403 `mfa_enrolment_required` (pages: to `/mfa`), except who-am-I, enrolment and
+/// sign-out.
+#[test]
+fn an_enrolment_only_session_reaches_only_enrolment() {
+    on_each_database(|app| {
+        let clinic = setup(app);
+        let mut wrong = Vec::new();
+        let mut checked = 0;
+        for (n, route) in clinic_web::routes().iter().enumerate() {
+            let method = route.method.as_str();
+            let path = route.path;
+            let Some(want) = expected(method, path) else {
+                continue;
+            };
+            let enrolment = matches!(path, "/api/v1/me" | "/api/v1/auth/logout" | "/logout" | "/mfa")
+                || path.starts_with("/api/v1/me/mfa")
+                || path.starts_with("/mfa/");
+            if enrolment || !matches!(want[0], 401 | 303) || want.iter().all(|s| *s == want[0]) {
+                continue; // reachable, or public
+            }
+            let r = call(app, &clinic, Who::Enrolling, method, path, n);
+            checked += 1;
+            let ok = if path.starts_with("/api/") {
+                r.status == 403 && r.json()["error"] == "mfa_enrolment_required"
+            } else {
+                r.status == 303 && r.header("location") == Some("/mfa")
+            };
+            if !ok {
+                wrong.push(format!("{method} {path}: {} {:?}", r.status, r.header("location")));
+            }
+        }
+        assert!(checked > 40, "{checked}");
+        assert!(
+            wrong.is_empty(),
+            "reached without a second factor:\n{}",
+            wrong.join("\n")
+        );
+        let me = call(app, &clinic, Who::Enrolling, "GET", "/api/v1/me", 0);
+        assert_eq!(me.status, 200);
+    });
+}
+
 #[test]
 fn every_error_code_is_produced() {
     on_each_database(|app| {
@@ -406,7 +464,7 @@ fn every_error_code_is_produced() {
         let big = format!("{{\"email\": \"{}\"}}", "a".repeat(70 * 1024));
         note(app.send_raw(app.agent.post(&url).header("Content-Type", "application/json"), &big));
         note(app.send_raw(app.agent.post(&url).header("Content-Type", "text/plain"), "{}"));
-        let dup = json!({"email": chen, "display_name": "X", "role": "provider", "password": "a long passphrase"});
+        let dup = json!({"email": chen, "display_name": "X", "role": "provider"});
         note(app.api("POST", "/api/v1/staff", Some(&manager), Some(&dup)));
         let me = app.api("GET", "/api/v1/me", Some(&manager), None).json()["id"]
             .as_i64()
@@ -569,6 +627,26 @@ fn every_error_code_is_produced() {
             Some(&provider),
             None,
         ));
+        // Second factor: a session that must enrol first; confirming what was never started; starting
+        // again once it is on.
+        note(app.api("GET", "/api/v1/staff", Some(&app.enrolment_token(&boss)), None));
+        let confirm = |code: &str| {
+            app.api(
+                "POST",
+                "/api/v1/me/mfa/totp/confirm",
+                Some(&provider),
+                Some(&json!({ "code": code })),
+            )
+        };
+        note(confirm("123456"));
+        let started = app.api("POST", "/api/v1/me/mfa/totp", Some(&provider), None).json();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let code = clinic_auth::mfa::code_at(started["secret"].as_str().unwrap(), now).unwrap();
+        assert_eq!(confirm(&code).status, 200);
+        note(app.api("POST", "/api/v1/me/mfa/totp", Some(&provider), None));
         // Pages refuse a forged form with `csrf_failed` (an HTML page, so the code is read from its status
         // and words).
         let forged = app.send_form_with(

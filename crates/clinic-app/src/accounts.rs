@@ -4,15 +4,18 @@
 use crate::audit::event;
 use crate::{Actor, Env, Error, ErrorCode, Result};
 use chrono::{Duration, NaiveDateTime};
+use clinic_auth::DerivedKey;
 use clinic_auth::{
     Allowance, CODES_PER_ADDRESS, PER_ACCOUNT, PER_ACCOUNT_AND_ADDRESS, PER_ADDRESS, TokenKeys, generate_secret,
     hash_code,
 };
 use clinic_db::login_sessions::LoginSession;
 use clinic_db::users::User;
-use clinic_db::{DbConn, DbError, invitations, login_sessions, patients, throttle, users};
+use clinic_db::{DbConn, DbError, invitations, login_sessions, mfa, patients, throttle, users};
+use clinic_domain::clinic::MfaPolicy;
 use clinic_domain::messages::MessageKind;
 use clinic_domain::user::{Email, Role};
+use clinic_domain::{PatientId, UserId};
 
 /// A login session lasts at most this long…
 pub const SESSION_ABSOLUTE_HOURS: i64 = 8;
@@ -29,6 +32,32 @@ pub struct SignedIn {
     pub token: String,
     pub expires_at: NaiveDateTime,
     pub user: User,
+    /// The session may only enrol a second factor (the clinic requires one; the account has none).
+    pub enrolment_only: bool,
+}
+
+/// What a right password leads to.
+#[derive(Debug, Clone)]
+pub enum SignInOutcome {
+    /// Signed in.
+    Signed(SignedIn),
+    /// The account has a second factor: a code must follow, with this token, before it expires.
+    SecondFactor {
+        mfa_token: String,
+        expires_at: NaiveDateTime,
+    },
+}
+
+/// How long the step between a right password and a second-factor code may take.
+pub const MFA_CHALLENGE_MINUTES: i64 = 5;
+
+/// A sign-in attempt, counted before the password is checked.
+#[derive(Debug, Clone)]
+pub struct SignInAttempt {
+    pub user: Option<User>,
+    /// The slow per-account limit had room and counted this attempt; without room, only an account
+    /// with a second factor goes on (a right password then still needs the code).
+    account_counted: bool,
 }
 
 /// The e-mail address as accounts store it (lower case), or the raw text trimmed when it does not parse.
@@ -114,10 +143,21 @@ fn take_or_audit(
 /// Opens a login session for `user` and signs its token.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn open_session(conn: &mut DbConn, env: &Env<'_>, keys: &TokenKeys, user: User) -> Result<SignedIn> {
+    open_session_of(conn, env, keys, user, false)
+}
+
+/// [`open_session`]; an `enrolment_only` session reaches only second-factor enrolment.
+pub fn open_session_of(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    keys: &TokenKeys,
+    user: User,
+    enrolment_only: bool,
+) -> Result<SignedIn> {
     let now = env.now();
     let session_id = generate_secret().map_err(|e| Error::internal("generating a session id", e))?;
     let expires_at = now + Duration::hours(SESSION_ABSOLUTE_HOURS);
-    login_sessions::insert(conn, &session_id, user.id, now, expires_at)?;
+    login_sessions::insert(conn, &session_id, user.id, now, expires_at, enrolment_only)?;
     let token = keys
         .issue(
             user.id.0,
@@ -130,24 +170,53 @@ pub fn open_session(conn: &mut DbConn, env: &Env<'_>, keys: &TokenKeys, user: Us
         token,
         expires_at,
         user,
+        enrolment_only,
     })
 }
 
 /// Sign-in, before the password is checked: one attempt taken from each limit, then the account (if
-/// any) to check against.
+/// any) to check against. When only the slow per-account limit is full, an account with a second
+/// factor goes on: a stranger's guesses from elsewhere cannot lock its owner out.
 #[tracing::instrument(level = "debug", skip_all)]
-pub fn sign_in_lookup(conn: &mut DbConn, env: &Env<'_>, email: &str, address: &str) -> Result<Option<User>> {
-    take_or_audit(conn, env, &sign_in_limits(email, address), "auth.login", None, address)?;
-    Ok(users::find_by_email(conn, email)?)
+pub fn sign_in_lookup(conn: &mut DbConn, env: &Env<'_>, email: &str, address: &str) -> Result<SignInAttempt> {
+    let [pair, from, account] = sign_in_limits(email, address);
+    let near = [pair, from];
+    take_or_audit(conn, env, &near, "auth.login", None, address)?;
+    let user = users::find_by_email(conn, email)?;
+    let account_counted = match take_attempt(conn, std::slice::from_ref(&account), env.now()) {
+        Ok(()) => true,
+        Err(Error::Throttled { .. })
+            if user
+                .as_ref()
+                .is_some_and(|u| mfa::is_enabled(conn, u.id).unwrap_or(false)) =>
+        {
+            false
+        }
+        Err(e) => {
+            give_back(conn, &near)?;
+            if let Error::Throttled { .. } = e {
+                env.trail
+                    .record(event(env.now(), "auth.login", "throttled").address(address).build());
+            }
+            return Err(e);
+        }
+    };
+    Ok(SignInAttempt { user, account_counted })
 }
 
 /// Sign-in whose password could not be checked (the server was busy): its attempt is given back.
-pub fn sign_in_not_evaluated(conn: &mut DbConn, email: &str, address: &str) -> Result<()> {
-    give_back(conn, &sign_in_limits(email, address))
+pub fn sign_in_not_evaluated(conn: &mut DbConn, email: &str, address: &str, attempt: &SignInAttempt) -> Result<()> {
+    let [pair, from, account] = sign_in_limits(email, address);
+    give_back(conn, &[pair, from])?;
+    if attempt.account_counted {
+        give_back(conn, &[account])?;
+    }
+    Ok(())
 }
 
-/// Sign-in, once the password has been checked against `user`'s hash (or a dummy one): a success
-/// gives its attempt back; a failure stays counted.
+/// Sign-in, once the password has been checked against the account's hash (or a dummy one): a
+/// success gives its attempt back and opens a session, or, for an account with a second factor,
+/// a challenge for the code; a failure stays counted.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn sign_in_finish(
     conn: &mut DbConn,
@@ -155,23 +224,44 @@ pub fn sign_in_finish(
     keys: &TokenKeys,
     email: &str,
     address: &str,
-    user: Option<User>,
+    attempt: SignInAttempt,
     password_matches: bool,
-) -> Result<SignedIn> {
+) -> Result<SignInOutcome> {
     let now = env.now();
-    match user {
+    let account_counted = attempt.account_counted;
+    match attempt.user {
         Some(user) if password_matches && user.is_active() => {
-            let [pair, others @ ..] = sign_in_limits(email, address);
+            let [pair, from, account] = sign_in_limits(email, address);
+            if mfa::is_enabled(conn, user.id)? {
+                // Not reset: the code that must follow is counted against the same pair.
+                give_back(conn, &[pair, from])?;
+                if account_counted {
+                    give_back(conn, &[account])?;
+                }
+                return second_factor_challenge(conn, env, &user, address);
+            }
+            if !account_counted {
+                return Err(Error::bug("a sign-in without a second factor passed the account limit"));
+            }
             throttle::reset(conn, &pair.key)?;
-            give_back(conn, &others)?;
-            let signed = open_session(conn, env, keys, user)?;
+            give_back(conn, &[from, account])?;
+            let policy = clinic_db::clinic::get(conn)?
+                .and_then(|c| c.require_mfa_for.parse::<MfaPolicy>().ok())
+                .unwrap_or_default();
+            let must_enrol = policy.covers(user.role);
+            let signed = open_session_of(conn, env, keys, user, must_enrol)?;
             env.trail.record(
                 event(now, "auth.login", "success")
                     .actor(Some(signed.user.id))
                     .address(address)
+                    .detail(if signed.enrolment_only {
+                        "second factor to enrol"
+                    } else {
+                        "password"
+                    })
                     .build(),
             );
-            Ok(signed)
+            Ok(SignInOutcome::Signed(signed))
         }
         other => {
             env.trail.record(
@@ -183,6 +273,99 @@ pub fn sign_in_finish(
             Err(Error::InvalidCredentials)
         }
     }
+}
+
+fn second_factor_challenge(conn: &mut DbConn, env: &Env<'_>, user: &User, address: &str) -> Result<SignInOutcome> {
+    let now = env.now();
+    let token = generate_secret().map_err(|e| Error::internal("generating a sign-in challenge", e))?;
+    let expires_at = now + Duration::minutes(MFA_CHALLENGE_MINUTES);
+    mfa::insert_challenge(conn, &hash_code(&token), user.id, now, expires_at)?;
+    env.trail.record(
+        event(now, "auth.login", "second_factor_required")
+            .actor(Some(user.id))
+            .address(address)
+            .build(),
+    );
+    Ok(SignInOutcome::SecondFactor {
+        mfa_token: token,
+        expires_at,
+    })
+}
+
+/// What a second-factor code for `email` from `address` is counted against: the sign-in pair and
+/// address limits, and the account's own allowance of codes.
+fn code_limits_for(email: &str, address: &str) -> [Limit; 3] {
+    let [pair, from, _] = sign_in_limits(email, address);
+    [pair, from, Limit::new(format!("mfa:{email}"), PER_ACCOUNT_AND_ADDRESS)]
+}
+
+/// Whether `code` is the account's TOTP code now (its step taken, once) or one of its unused recovery
+/// codes (taken). `totp_key` opens the stored secret.
+pub fn second_factor_matches(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    totp_key: &DerivedKey,
+    user: UserId,
+    code: &str,
+) -> Result<bool> {
+    let Some(found) = mfa::find(conn, user)?.filter(|m| m.confirmed_at.is_some()) else {
+        return Ok(false);
+    };
+    let secret = clinic_auth::mfa::open(totp_key, &found.sealed_secret)
+        .map_err(|e| Error::internal("opening a second-factor secret", e))?;
+    let unix = u64::try_from(env.now().and_utc().timestamp()).unwrap_or(0);
+    let step = clinic_auth::mfa::matching_step(&secret, code, unix)
+        .map_err(|e| Error::internal("checking a second-factor code", e))?;
+    if let Some(step) = step {
+        return Ok(mfa::take_step(conn, user, i64::try_from(step).unwrap_or(i64::MAX))?);
+    }
+    Ok(mfa::take_recovery_code(conn, user, &hash_code(code), env.now())?)
+}
+
+/// The second step of signing in: the challenge's token and a TOTP or recovery code. A code is taken
+/// once; a wrong, used or expired one is `InvalidSecondFactor` and counts toward the sign-in limits.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn sign_in_second_factor(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    keys: &TokenKeys,
+    totp_key: &DerivedKey,
+    mfa_token: &str,
+    code: &str,
+    address: &str,
+) -> Result<SignedIn> {
+    let now = env.now();
+    let token_hash = hash_code(mfa_token);
+    let refuse = |actor: Option<UserId>| {
+        env.trail
+            .record(event(now, "auth.mfa", "failure").actor(actor).address(address).build());
+        Err(Error::InvalidSecondFactor)
+    };
+    let Some(user_id) = mfa::challenge_user(conn, &token_hash, now)? else {
+        return refuse(None);
+    };
+    let user = users::find(conn, user_id)?;
+    let limits = code_limits_for(&user.email, address);
+    take_or_audit(conn, env, &limits, "auth.mfa", None, address)?;
+    if !user.is_active() || !second_factor_matches(conn, env, totp_key, user.id, code)? {
+        return refuse(Some(user.id));
+    }
+    if !mfa::use_challenge(conn, &token_hash, now)? {
+        return refuse(Some(user.id));
+    }
+    let [pair, from, own] = limits;
+    throttle::reset(conn, &pair.key)?;
+    throttle::reset(conn, &own.key)?;
+    give_back(conn, &[from])?;
+    let signed = open_session(conn, env, keys, user)?;
+    env.trail.record(
+        event(now, "auth.login", "success")
+            .actor(Some(signed.user.id))
+            .address(address)
+            .detail("password and second factor")
+            .build(),
+    );
+    Ok(signed)
 }
 
 /// Ends the actor's login session.
@@ -202,7 +385,14 @@ fn invalid_code() -> Error {
 
 /// Takes an activation attempt from `address`'s allowance (before the new password is hashed).
 pub fn activation_attempt(conn: &mut DbConn, env: &Env<'_>, address: &str) -> Result<()> {
-    take_or_audit(conn, env, &code_limits("activate", address), "auth.activate", None, address)
+    take_or_audit(
+        conn,
+        env,
+        &code_limits("activate", address),
+        "auth.activate",
+        None,
+        address,
+    )
 }
 
 /// Turns a patient's one-time code into their portal login (or a new password for it) and signs in.
@@ -219,45 +409,26 @@ pub fn activate(
     let now = env.now();
     let code_hash = hash_code(code);
     let outcome = conn.write_transaction(|conn| {
-        let invitation = invitations::find_by_hash(conn, &code_hash)?
-            .filter(|i| i.purpose == invitations::PURPOSE_PATIENT && i.is_usable(now));
-        let Some((invitation, patient_id)) = invitation.and_then(|i| i.patient_id.map(|p| (i, p))) else {
+        let Some(invitation) = invitations::find_by_hash(conn, &code_hash)?.filter(|i| i.is_usable(now)) else {
             return Ok(None);
         };
-        let patient = patients::find(conn, patient_id)?;
-        let Some(email) = patient.email.clone() else {
-            return Ok(None);
-        };
-        let existing = users::find_by_patient(conn, patient_id)?;
-        if existing.as_ref().is_some_and(|u| !u.is_active()) {
-            return Ok(None); // portal access suspended
-        }
-        if !invitations::mark_used(conn, invitation.id, now)? {
-            return Ok(None);
-        }
-        let user = match existing {
-            Some(existing) => {
-                users::set_password_hash(conn, existing.id, password_hash)?;
-                login_sessions::revoke_all_of_user(conn, existing.id, None, now)?;
-                users::find(conn, existing.id)?
+        let user = match (invitation.purpose.as_str(), invitation.patient_id, invitation.user_id) {
+            (invitations::PURPOSE_PATIENT, Some(patient_id), _) => {
+                activate_patient(conn, &invitation, patient_id, password_hash, now)?
             }
-            None => users::insert(
-                conn,
-                &users::NewUser {
-                    email: &email,
-                    display_name: &patient.full_name(),
-                    role: Role::Patient.as_str(),
-                    password_hash,
-                    patient_id: Some(patient_id.0),
-                    created_at: now,
-                },
-            )?,
+            (invitations::PURPOSE_STAFF, _, Some(user_id)) => {
+                activate_staff(conn, &invitation, user_id, password_hash, now)?
+            }
+            _ => None,
+        };
+        let Some(user) = user else {
+            return Ok(None);
         };
         clinic_db::audit::insert(
             conn,
             &event(now, "auth.activate", "success")
                 .actor(Some(user.id))
-                .patient(Some(patient_id))
+                .patient(user.patient_id)
                 .address(address)
                 .build(),
         )?;
@@ -266,7 +437,11 @@ pub fn activate(
     match outcome {
         Some(user) => {
             give_back(conn, &code_limits("activate", address))?;
-            open_session(conn, env, keys, user)
+            let policy = clinic_db::clinic::get(conn)?
+                .and_then(|c| c.require_mfa_for.parse::<MfaPolicy>().ok())
+                .unwrap_or_default();
+            let must_enrol = policy.covers(user.role);
+            open_session_of(conn, env, keys, user, must_enrol)
         }
         None => {
             env.trail
@@ -276,11 +451,92 @@ pub fn activate(
     }
 }
 
+/// A patient's code: their portal login is made, or its password replaced. `None` when the code
+/// cannot be taken (no e-mail address, access suspended, used meanwhile).
+fn activate_patient(
+    conn: &mut DbConn,
+    invitation: &invitations::Invitation,
+    patient_id: PatientId,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<User>, DbError> {
+    let patient = patients::find(conn, patient_id)?;
+    let Some(email) = patient.email.clone() else {
+        return Ok(None);
+    };
+    let existing = users::find_by_patient(conn, patient_id)?;
+    if existing.as_ref().is_some_and(|u| !u.is_active()) {
+        return Ok(None); // portal access suspended
+    }
+    if !invitations::mark_used(conn, invitation.id, now)? {
+        return Ok(None);
+    }
+    let user = match existing {
+        Some(existing) => {
+            users::set_password_hash(conn, existing.id, password_hash)?;
+            login_sessions::revoke_all_of_user(conn, existing.id, None, now)?;
+            users::find(conn, existing.id)?
+        }
+        None => users::insert(
+            conn,
+            &users::NewUser {
+                email: &email,
+                display_name: &patient.full_name(),
+                role: Role::Patient.as_str(),
+                password_hash,
+                patient_id: Some(patient_id.0),
+                created_at: now,
+            },
+        )?,
+    };
+    Ok(Some(user))
+}
+
+/// A staff member's invitation: the invited account's password is set. `None` when the account was
+/// disabled meanwhile or the code used.
+fn activate_staff(
+    conn: &mut DbConn,
+    invitation: &invitations::Invitation,
+    user_id: UserId,
+    password_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<User>, DbError> {
+    let user = users::find(conn, user_id)?;
+    if !user.is_active() || !invitations::mark_used(conn, invitation.id, now)? {
+        return Ok(None);
+    }
+    users::set_password_hash(conn, user.id, password_hash)?;
+    login_sessions::revoke_all_of_user(conn, user.id, None, now)?;
+    Ok(Some(users::find(conn, user.id)?))
+}
+
 /// Takes a password-change attempt from the actor's sign-in limits (before the current password is
 /// checked): a stolen session cannot guess the password faster than a sign-in could.
 pub fn password_change_attempt(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<()> {
     let limits = sign_in_limits(&actor.user.email, &actor.address);
     take_or_audit(conn, env, &limits, "auth.password_change", Some(actor), &actor.address)
+}
+
+/// What a signed-in person's own code (confirming a second factor) is counted against: the sign-in
+/// pair and address limits.
+fn own_code_limits(actor: &Actor) -> [Limit; 2] {
+    let [pair, from, _] = sign_in_limits(&actor.user.email, &actor.address);
+    [pair, from]
+}
+
+/// Takes an attempt at confirming the actor's own second factor.
+pub fn own_code_attempt(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, action: &str) -> Result<()> {
+    take_or_audit(conn, env, &own_code_limits(actor), action, Some(actor), &actor.address)
+}
+
+/// Gives back an attempt [`password_change_attempt`] took (the password was right).
+pub fn password_change_right(conn: &mut DbConn, actor: &Actor) -> Result<()> {
+    give_back(conn, &sign_in_limits(&actor.user.email, &actor.address))
+}
+
+/// Gives back an attempt [`own_code_attempt`] took (the code was right).
+pub fn own_code_right(conn: &mut DbConn, actor: &Actor) -> Result<()> {
+    give_back(conn, &own_code_limits(actor))
 }
 
 /// A password change whose current password was wrong: the attempt stays counted; audited, refused.
@@ -299,7 +555,7 @@ pub fn wrong_current_password(env: &Env<'_>, actor: &Actor) -> Result<()> {
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn set_password(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, password_hash: &str) -> Result<()> {
     let now = env.now();
-    give_back(conn, &sign_in_limits(&actor.user.email, &actor.address))?;
+    password_change_right(conn, actor)?;
     conn.write_transaction(|conn| {
         users::set_password_hash(conn, actor.user.id, password_hash)?;
         login_sessions::revoke_all_of_user(conn, actor.user.id, Some(&actor.session_id), now)?;
@@ -448,6 +704,7 @@ pub fn judge(found: Option<(LoginSession, User)>, subject: &str, now: NaiveDateT
             user,
             session_id: session.id,
             address,
+            enrolment_only: session.enrolment_only,
         },
     }
 }

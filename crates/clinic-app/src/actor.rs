@@ -14,6 +14,8 @@ pub struct Actor {
     pub session_id: String,
     /// The client's address, for the audit log.
     pub address: String,
+    /// The session may only enrol a second factor (the clinic requires one and the account has none).
+    pub enrolment_only: bool,
 }
 
 impl Actor {
@@ -23,6 +25,7 @@ impl Actor {
             user,
             session_id: String::new(),
             address: "command line".into(),
+            enrolment_only: false,
         }
     }
 

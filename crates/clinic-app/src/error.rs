@@ -45,6 +45,9 @@ pub enum ErrorCode {
     NoteRequired,
     CheckInClosed,
     AlertResolved,
+    MfaEnrolmentRequired,
+    MfaAlreadyEnabled,
+    MfaNotStarted,
 }
 
 impl ErrorCode {
@@ -82,6 +85,9 @@ impl ErrorCode {
         ErrorCode::NoteRequired,
         ErrorCode::CheckInClosed,
         ErrorCode::AlertResolved,
+        ErrorCode::MfaEnrolmentRequired,
+        ErrorCode::MfaAlreadyEnabled,
+        ErrorCode::MfaNotStarted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +124,9 @@ impl ErrorCode {
             ErrorCode::NoteRequired => "note_required",
             ErrorCode::CheckInClosed => "check_in_closed",
             ErrorCode::AlertResolved => "alert_resolved",
+            ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
+            ErrorCode::MfaAlreadyEnabled => "mfa_already_enabled",
+            ErrorCode::MfaNotStarted => "mfa_not_started",
         }
     }
 }
@@ -150,6 +159,9 @@ pub enum Error {
     #[error("the e-mail address or password is not right")]
     InvalidCredentials,
     /// Too many failed attempts; try again after this many seconds.
+    /// A second-factor code at sign-in that is wrong, used or expired (401 `invalid_code`).
+    #[error("this code is not valid: it may be mistyped, already used or expired")]
+    InvalidSecondFactor,
     #[error("too many failed attempts; try again in {retry_after} seconds")]
     Throttled { retry_after: i64 },
     /// The database cannot be reached, or is busy beyond the wait.
@@ -200,6 +212,7 @@ impl Error {
             Error::Forbidden => ErrorCode::Forbidden,
             Error::InvalidCredentials => ErrorCode::InvalidCredentials,
             Error::Throttled { .. } => ErrorCode::TooManyAttempts,
+            Error::InvalidSecondFactor => ErrorCode::InvalidCode,
             Error::Unavailable(_) | Error::Busy => ErrorCode::ServiceUnavailable,
             Error::Database(_) | Error::Internal { .. } => ErrorCode::InternalError,
         }

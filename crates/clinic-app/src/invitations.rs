@@ -1,12 +1,13 @@
-//! A provider issues a patient's portal login: a one-time code, shown once and stored hashed.
+//! A provider issues a patient's portal login, and a manager a staff member's invitation: a one-time
+//! code, shown once and stored hashed.
 
 use crate::{Actor, Env, Error, ErrorCode, Result};
 use chrono::{Duration, NaiveDateTime};
 use clinic_auth::{OneTimeCode, generate_code, hash_code};
 use clinic_db::{DbConn, invitations, patients, users};
-use clinic_domain::PatientId;
 use clinic_domain::messages::MessageKind;
 use clinic_domain::user::Role;
+use clinic_domain::{PatientId, UserId};
 
 /// How long an activation code is valid.
 pub const INVITATION_DAYS: i64 = 7;
@@ -51,6 +52,7 @@ pub fn issue(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId
                 created_by: Some(actor.user.id.0),
                 created_at: now,
                 expires_at,
+                user_id: None,
             },
         )?;
         // The link goes by e-mail too; an earlier one still waiting names a code that no longer works.
@@ -76,6 +78,41 @@ pub fn issue(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId
                 .build(),
         )?;
         Ok(expires_at)
+    })?;
+    Ok(Issued {
+        activation_url: format!("{}/activate?code={}", env.public_url, code.as_str()),
+        code,
+        expires_at,
+    })
+}
+
+/// Issues the code with which an invited staff member sets their password, voiding any earlier one.
+#[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
+pub fn issue_for_staff(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, user: UserId) -> Result<Issued> {
+    actor.require(env, &[Role::Manager])?;
+    let code = generate_code().map_err(|e| Error::internal("generating a one-time code", e))?;
+    let now = env.now();
+    let expires_at = now + Duration::days(INVITATION_DAYS);
+    conn.write_transaction(|conn| {
+        invitations::replace(
+            conn,
+            &invitations::NewInvitation {
+                purpose: invitations::PURPOSE_STAFF,
+                patient_id: None,
+                code_hash: &hash_code(code.as_str()),
+                created_by: Some(actor.user.id.0),
+                created_at: now,
+                expires_at,
+                user_id: Some(user.0),
+            },
+        )?;
+        clinic_db::audit::insert(
+            conn,
+            &actor
+                .event(env, "invitation.create", "success")
+                .subject(format!("user:{user}"))
+                .build(),
+        )
     })?;
     Ok(Issued {
         activation_url: format!("{}/activate?code={}", env.public_url, code.as_str()),

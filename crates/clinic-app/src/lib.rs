@@ -19,6 +19,7 @@ pub mod clinic;
 pub mod error;
 pub mod invitations;
 pub mod messages;
+pub mod mfa;
 pub mod patients;
 pub mod reports;
 pub mod series;

@@ -48,7 +48,11 @@ pub fn set_portal_access(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: Pa
         if !active {
             invitations::void_for_patient(conn, id, now)?;
         }
-        let action = if active { "patient.portal_enable" } else { "patient.portal_disable" };
+        let action = if active {
+            "patient.portal_enable"
+        } else {
+            "patient.portal_disable"
+        };
         clinic_db::audit::insert(conn, &actor.event(env, action, "success").patient(Some(id)).build())?;
         Ok(())
     })

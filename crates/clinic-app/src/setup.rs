@@ -29,6 +29,7 @@ pub fn offer_link(conn: &mut DbConn, now: NaiveDateTime) -> Result<Option<OneTim
             created_by: None,
             created_at: now,
             expires_at: now + Duration::days(SETUP_LINK_DAYS),
+            user_id: None,
         },
     )?;
     Ok(Some(code))
@@ -62,12 +63,7 @@ impl SetupRefusal {
 
 /// Whether a setup code would be taken now, checked before the password is hashed; the attempt is
 /// taken from `address`'s allowance for one-time codes first.
-pub fn code_is_usable(
-    conn: &mut DbConn,
-    env: &Env<'_>,
-    code: &str,
-    address: &str,
-) -> Result<Result<(), SetupRefusal>> {
+pub fn code_is_usable(conn: &mut DbConn, env: &Env<'_>, code: &str, address: &str) -> Result<Result<(), SetupRefusal>> {
     if !is_open(conn)? {
         return Ok(Err(SetupRefusal::AlreadySetUp));
     }

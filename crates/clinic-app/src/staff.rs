@@ -81,6 +81,25 @@ pub fn create(
     }
 }
 
+/// The password hash of an invited account before it is activated: no password verifies against it.
+pub const NOT_YET_SET: &str = "!invited: the password is set through the invitation";
+
+/// Invites a staff member (manager): their account is created without a password, and a one-time code
+/// (shown once, stored hashed, valid [`crate::invitations::INVITATION_DAYS`] days) lets them set
+/// their own through activation.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn invite(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    actor: &Actor,
+    new: &NewStaff,
+) -> Result<(User, crate::invitations::Issued)> {
+    actor.require(env, &[Role::Manager])?;
+    let user = create(conn, env, Some(actor), new, NOT_YET_SET)?;
+    let issued = crate::invitations::issue_for_staff(conn, env, actor, user.id)?;
+    Ok((user, issued))
+}
+
 /// Staff accounts, for a manager (audited).
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor) -> Result<Vec<User>> {

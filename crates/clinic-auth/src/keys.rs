@@ -58,6 +58,7 @@ impl std::fmt::Debug for DerivedKey {
 pub const UNSUBSCRIBE: &str = "unsubscribe links";
 pub const SESSION_TOKENS: &str = "session tokens";
 pub const CSRF_TOKENS: &str = "csrf tokens";
+pub const TOTP_SECRETS: &str = "totp secrets";
 
 #[cfg(test)]
 mod tests {

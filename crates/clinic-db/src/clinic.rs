@@ -52,6 +52,12 @@ pub fn insert_if_absent(conn: &mut DbConn, first: &ClinicChanges<'_>) -> DbResul
     Ok(with_conn!(conn, c => clinic::table.find(1).first(c))?)
 }
 
+/// Sets only which accounts must have a second factor (`clinic demo`, tests).
+pub fn set_mfa_policy(conn: &mut DbConn, policy: &str) -> DbResult<()> {
+    with_conn!(conn, c => diesel::update(clinic::table.find(1)).set(clinic::require_mfa_for.eq(policy)).execute(c))?;
+    Ok(())
+}
+
 /// Replaces the settings.
 pub fn update(conn: &mut DbConn, changes: &ClinicChanges<'_>, by: Option<UserId>) -> DbResult<ClinicRow> {
     let changes = ClinicChanges {

@@ -36,7 +36,10 @@ impl From<diesel::result::Error> for DbError {
             }
             // The database went away under an open connection: unavailable, not a failed query; the
             // pool then checks its connections before reusing them (see `pool::Manager`).
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => {
                 crate::pool::connection_lost();
                 DbError::Connect(info.message().trim().to_owned())
             }

@@ -1,4 +1,5 @@
-//! One-time codes (stored as hashes): a patient's portal login and the first manager's setup link.
+//! One-time codes (stored as hashes): a patient's portal login, a staff member's invitation and the
+//! first manager's setup link.
 
 use crate::schema::invitations;
 use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
@@ -8,6 +9,7 @@ use diesel::prelude::*;
 
 pub const PURPOSE_PATIENT: &str = "patient";
 pub const PURPOSE_SETUP: &str = "setup";
+pub const PURPOSE_STAFF: &str = "staff";
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct Invitation {
@@ -26,6 +28,9 @@ pub struct Invitation {
     pub used_at: Option<NaiveDateTime>,
     #[diesel(deserialize_as = MaybeStamp)]
     pub voided_at: Option<NaiveDateTime>,
+    /// The staff account an invitation sets the password of.
+    #[diesel(deserialize_as = crate::NullableId)]
+    pub user_id: Option<UserId>,
 }
 
 impl Invitation {
@@ -43,6 +48,7 @@ pub struct NewInvitation<'a> {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub user_id: Option<i64>,
 }
 
 /// Voids every live invitation of the same kind (and patient), then inserts the new one.
@@ -54,11 +60,14 @@ pub fn replace(conn: &mut DbConn, new: &NewInvitation<'_>) -> DbResult<Invitatio
                 .filter(invitations::purpose.eq(new.purpose))
                 .filter(invitations::used_at.is_null())
                 .filter(invitations::voided_at.is_null());
-            match new.patient_id {
-                Some(p) => diesel::update(live.filter(invitations::patient_id.eq(p)))
+            match (new.patient_id, new.user_id) {
+                (Some(p), _) => diesel::update(live.filter(invitations::patient_id.eq(p)))
                     .set(invitations::voided_at.eq(Some(now)))
                     .execute(c),
-                None => diesel::update(live.filter(invitations::patient_id.is_null()))
+                (None, Some(u)) => diesel::update(live.filter(invitations::user_id.eq(u)))
+                    .set(invitations::voided_at.eq(Some(now)))
+                    .execute(c),
+                (None, None) => diesel::update(live.filter(invitations::patient_id.is_null()))
                     .set(invitations::voided_at.eq(Some(now)))
                     .execute(c),
             }

@@ -14,6 +14,7 @@ mod error;
 pub mod idempotency;
 pub mod invitations;
 pub mod login_sessions;
+pub mod mfa;
 mod nullable_id;
 pub mod outbox;
 pub mod password_resets;

@@ -21,6 +21,8 @@ pub struct LoginSession {
     pub expires_at: NaiveDateTime,
     #[diesel(deserialize_as = MaybeStamp)]
     pub revoked_at: Option<NaiveDateTime>,
+    /// Opened for an account that must enrol a second factor first: reaches only enrolment.
+    pub enrolment_only: bool,
 }
 
 pub fn insert(
@@ -29,6 +31,7 @@ pub fn insert(
     user: UserId,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
+    enrolment_only: bool,
 ) -> DbResult<()> {
     let row = (
         login_sessions::id.eq(id),
@@ -36,8 +39,15 @@ pub fn insert(
         login_sessions::created_at.eq(now),
         login_sessions::last_seen_at.eq(now),
         login_sessions::expires_at.eq(expires_at),
+        login_sessions::enrolment_only.eq(enrolment_only),
     );
     with_conn!(conn, c => diesel::insert_into(login_sessions::table).values(row).execute(c))?;
+    Ok(())
+}
+
+/// The session has a second factor now: it reaches everything its account may.
+pub fn end_enrolment_only(conn: &mut DbConn, id: &str) -> DbResult<()> {
+    with_conn!(conn, c => diesel::update(login_sessions::table.find(id)).set(login_sessions::enrolment_only.eq(false)).execute(c))?;
     Ok(())
 }
 

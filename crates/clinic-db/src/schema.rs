@@ -39,6 +39,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         voided_at -> Nullable<Timestamp>,
+        user_id -> Nullable<BigInt>,
     }
 }
 
@@ -163,6 +164,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        enrolment_only -> Bool,
     }
 }
 
@@ -267,6 +269,35 @@ diesel::joinable!(series_refusals -> series (series_id));
 diesel::joinable!(check_ins -> sessions (session_id));
 diesel::joinable!(alerts -> check_ins (check_in_id));
 diesel::joinable!(alerts -> patients (patient_id));
+diesel::table! {
+    user_mfa (user_id) {
+        user_id -> BigInt,
+        sealed_secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(login_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -288,4 +319,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     check_ins,
     alerts,
     idempotency_keys,
+    user_mfa,
+    recovery_codes,
+    mfa_challenges,
 );

@@ -386,6 +386,7 @@ fn invitations_replace_use_once() {
             created_by: Some(prov.0),
             created_at: now(),
             expires_at: later,
+            user_id: None,
         };
         let first = invitations::replace(c, &new("hash-1")).unwrap();
         let second = invitations::replace(c, &new("hash-2")).unwrap();
@@ -403,6 +404,7 @@ fn invitations_replace_use_once() {
             created_by: None,
             created_at: now(),
             expires_at: later,
+            user_id: None,
         };
         let s1 = invitations::replace(c, &setup).unwrap();
         let s2 = invitations::replace(
@@ -438,7 +440,7 @@ fn login_sessions_revoke() {
         let u = add_user(c, "prov@clinic.example", Role::Provider, None);
         let exp = now() + chrono::Duration::hours(8);
         for id in ["a", "b", "c"] {
-            login_sessions::insert(c, id, u.id, now(), exp).unwrap();
+            login_sessions::insert(c, id, u.id, now(), exp, false).unwrap();
         }
         let later = now() + chrono::Duration::minutes(5);
         login_sessions::touch(c, "a", later).unwrap();
@@ -461,8 +463,8 @@ fn a_session_with_the_patients_latest_session_is_one_query() {
         let c = &mut db.conn();
         let (provider, patient, id) = clinic(c, 3);
         let ana = add_user(c, "ana@example.com", Role::Patient, Some(patient));
-        login_sessions::insert(c, "pat", ana.id, now(), now() + chrono::Duration::hours(8)).unwrap();
-        login_sessions::insert(c, "prov", provider, now(), now() + chrono::Duration::hours(8)).unwrap();
+        login_sessions::insert(c, "pat", ana.id, now(), now() + chrono::Duration::hours(8), false).unwrap();
+        login_sessions::insert(c, "prov", provider, now(), now() + chrono::Duration::hours(8), false).unwrap();
         let (session, user, latest) = login_sessions::find_with_latest_session(c, "pat").unwrap().unwrap();
         assert_eq!(
             (session.id.as_str(), user.id, latest),
@@ -715,8 +717,16 @@ fn throttle_allows_a_limit_per_window_and_gives_back() {
             assert_eq!(throttle::take(c, "k", now(), window, 3).unwrap(), None);
         }
         let later = now() + chrono::Duration::minutes(5);
-        assert_eq!(throttle::take(c, "k", later, window, 3).unwrap(), Some(600), "until the window ends");
-        assert_eq!(throttle::get(c, "k").unwrap().unwrap().failures, 3, "a refusal takes nothing");
+        assert_eq!(
+            throttle::take(c, "k", later, window, 3).unwrap(),
+            Some(600),
+            "until the window ends"
+        );
+        assert_eq!(
+            throttle::get(c, "k").unwrap().unwrap().failures,
+            3,
+            "a refusal takes nothing"
+        );
         throttle::give_back(c, "k").unwrap();
         assert_eq!(throttle::take(c, "k", later, window, 3).unwrap(), None);
         // A new window starts a new count.
@@ -742,8 +752,14 @@ fn throttle_holds_under_parallel_attempts() {
                 std::thread::spawn(move || {
                     barrier.wait();
                     let mut conn = pool.get().unwrap();
-                    throttle::take(&mut conn, "account:a|192.0.2.1", now(), chrono::Duration::minutes(15), 10)
-                        .unwrap()
+                    throttle::take(
+                        &mut conn,
+                        "account:a|192.0.2.1",
+                        now(),
+                        chrono::Duration::minutes(15),
+                        10,
+                    )
+                    .unwrap()
                 })
             })
             .collect();
@@ -761,7 +777,7 @@ fn a_session_is_found_with_its_user() {
     for db in TestDb::all() {
         let c = &mut db.conn();
         let u = add_user(c, "prov@clinic.example", Role::Provider, None);
-        login_sessions::insert(c, "sid-1", u.id, now(), now() + chrono::Duration::hours(8)).unwrap();
+        login_sessions::insert(c, "sid-1", u.id, now(), now() + chrono::Duration::hours(8), false).unwrap();
         let (s, user) = login_sessions::find_with_user(c, "sid-1").unwrap().unwrap();
         assert_eq!((s.user_id, user), (u.id, u));
         assert!(login_sessions::find_with_user(c, "nope").unwrap().is_none());

@@ -26,13 +26,7 @@ pub fn get(conn: &mut DbConn, key: &str) -> DbResult<Option<Throttle>> {
 /// attempts cannot pass the limit between a check and a count (every process shares the row). The
 /// attempt stays counted unless [`give_back`] returns it. `Ok(None)`: taken; `Ok(Some(secs))`: none
 /// left, try again in `secs`.
-pub fn take(
-    conn: &mut DbConn,
-    key: &str,
-    now: NaiveDateTime,
-    window: Duration,
-    limit: i32,
-) -> DbResult<Option<i64>> {
+pub fn take(conn: &mut DbConn, key: &str, now: NaiveDateTime, window: Duration, limit: i32) -> DbResult<Option<i64>> {
     conn.write_transaction(|conn| {
         let fresh = (
             auth_throttle::key.eq(key),

@@ -38,6 +38,15 @@ pub enum Command {
 pub enum UserCommand {
     /// Add a staff account; the password comes from CLINIC_PASSWORD or the first line of stdin.
     Add(UserAddArgs),
+    /// Remove an account's second factor (a lost phone and lost recovery codes); audited. If the
+    /// clinic requires one, the person sets up a new one at their next sign-in.
+    RemoveMfa(UserEmailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserEmailArgs {
+    #[arg(long)]
+    pub email: String,
 }
 
 #[derive(Debug, Args)]

@@ -175,6 +175,9 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
         bail!("the database already has accounts or patients; `clinic demo` only fills an empty database");
     }
     let clinic = clinic_app::clinic::ensure(conn, tz, now.naive_utc()).map_err(|e| anyhow::anyhow!(e.chain()))?;
+    // A demo to try with the printed passwords alone: no second factor required (a clinic's own
+    // default is managers; the clinic settings page changes it).
+    clinic_db::clinic::set_mfa_policy(conn, "none")?;
     let mut b = Builder {
         conn,
         clock: FixedClock(now),

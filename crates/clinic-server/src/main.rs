@@ -57,6 +57,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("created {} account {} ({})", user.role, user.email, user.display_name);
             Ok(())
         }
+        Command::User(UserCommand::RemoveMfa(args)) => {
+            users::remove_mfa(&mut open_conn(&config)?, &args.email, chrono::Utc::now().naive_utc())?;
+            println!(
+                "removed the second factor of {}; every session of the account has ended",
+                args.email.trim()
+            );
+            Ok(())
+        }
         Command::Demo(args) => {
             let mut conn = open_conn(&config)?;
             let logins = demo::fill(&mut conn, config.timezone, chrono::Utc::now())?;

@@ -1,4 +1,4 @@
-//! `clinic user add`.
+//! `clinic user add` and `clinic user remove-mfa`.
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDateTime;
@@ -61,4 +61,26 @@ pub fn add_staff(
         clinic_app::Error::Refused { .. } => anyhow::anyhow!("an account with e-mail {} already exists", new.email),
         other => anyhow::anyhow!(other.chain()),
     })
+}
+
+/// Removes the second factor of the account with `email` and ends its sessions (an operator's remedy
+/// for a lost phone and lost recovery codes), audited as done from the command line.
+pub fn remove_mfa(conn: &mut DbConn, email: &str, now: NaiveDateTime) -> Result<()> {
+    let email = clinic_app::accounts::sign_in_name(email);
+    let user = users::find_by_email(conn, &email)?.with_context(|| format!("no account has the e-mail {email}"))?;
+    if !clinic_db::mfa::is_enabled(conn, user.id)? {
+        bail!("{email} has no second factor");
+    }
+    conn.write_transaction(|conn| {
+        clinic_db::mfa::remove(conn, user.id)?;
+        clinic_db::login_sessions::revoke_all_of_user(conn, user.id, None, now)?;
+        clinic_db::audit::insert(
+            conn,
+            &clinic_app::audit::event(now, "mfa.disable", "success")
+                .subject(format!("user:{}", user.id))
+                .address("command line")
+                .build(),
+        )
+    })?;
+    Ok(())
 }

@@ -244,6 +244,42 @@ fn migrate_user_add_and_demo_work_on_both_databases() {
         ]);
         assert_one_line_error(&with_stdin(cmd, ""), "no password given");
 
+        // remove-mfa: an operator's remedy for a lost phone; refused for an account without one.
+        assert_one_line_error(
+            &clinic(&url)
+                .args(["user", "remove-mfa", "--email", "chen@clinic.example"])
+                .output()
+                .unwrap(),
+            "has no second factor",
+        );
+        assert_one_line_error(
+            &clinic(&url)
+                .args(["user", "remove-mfa", "--email", "nobody@clinic.example"])
+                .output()
+                .unwrap(),
+            "no account",
+        );
+        {
+            let mut conn = db.conn();
+            let chen = clinic_db::users::find_by_email(&mut conn, "chen@clinic.example")
+                .unwrap()
+                .unwrap();
+            let now = chrono::Utc::now().naive_utc();
+            assert!(clinic_db::mfa::start(&mut conn, chen.id, "sealed", now).unwrap());
+            assert!(clinic_db::mfa::confirm(&mut conn, chen.id, 1, &["h".into()], now).unwrap());
+        }
+        let out = clinic(&url)
+            .args(["user", "remove-mfa", "--email", "Chen@Clinic.example"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut conn = db.conn();
+        let chen = clinic_db::users::find_by_email(&mut conn, "chen@clinic.example")
+            .unwrap()
+            .unwrap();
+        assert!(!clinic_db::mfa::is_enabled(&mut conn, chen.id).unwrap());
+        drop(conn);
+
         // demo refuses a database with accounts, and fills an empty one.
         assert_one_line_error(&clinic(&url).arg("demo").output().unwrap(), "empty database");
         let empty = if db.url().is_postgres() {

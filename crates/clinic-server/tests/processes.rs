@@ -275,8 +275,7 @@ fn two_processes_on_one_postgres_act_as_one() {
 /// A second provider (chen is locked out by the throttling check above).
 fn manager_made_provider(agent: &ureq::Agent, base: &str, manager: &str) -> String {
     let body = json!({
-        "email": "second.provider@demo.clinic.example", "display_name": "Second Provider",
-        "role": "provider", "password": "violet kettle harbour"
+        "email": "second.provider@demo.clinic.example", "display_name": "Second Provider", "role": "provider"
     });
     let (status, reply) = call(
         agent,
@@ -287,12 +286,17 @@ fn manager_made_provider(agent: &ureq::Agent, base: &str, manager: &str) -> Stri
     )
     .unwrap();
     assert_eq!(status, 201, "{reply}");
-    token(
+    let activate = json!({"code": reply["code"], "password": "violet kettle harbour"});
+    let (status, reply) = call(
         agent,
-        base,
-        "second.provider@demo.clinic.example",
-        "violet kettle harbour",
+        "POST",
+        &format!("{base}/api/v1/auth/activate"),
+        None,
+        Some(&activate),
     )
+    .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    reply["token"].as_str().unwrap().to_owned()
 }
 
 /// What the writers were told had been saved.

@@ -77,7 +77,11 @@ impl AuditSink {
                             }
                         }
                     }
-                    let closed_before = if stop { None } else { Some(minute_of(clock.now().naive_utc())) };
+                    let closed_before = if stop {
+                        None
+                    } else {
+                        Some(minute_of(clock.now().naive_utc()))
+                    };
                     batch.extend(ended_refusals(&counted, closed_before));
                     let written = batch.is_empty() || flush(&pool, &batch);
                     for w in waiters {
@@ -162,9 +166,7 @@ impl Trail for AuditSink {
 }
 
 fn minute_of(at: NaiveDateTime) -> NaiveDateTime {
-    at.with_second(0)
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap_or(at)
+    at.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(at)
 }
 
 /// The counts of minutes before `before` (all of them when `None`), as rows, taken out of `counts`.

@@ -10,8 +10,8 @@ use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use clinic_app::accounts::{self, Judged, SignedIn};
-use clinic_app::{Actor, Error};
+use clinic_app::accounts::{self, Judged, SignInOutcome, SignedIn};
+use clinic_app::{Actor, Error, ErrorCode};
 use clinic_auth::{DUMMY_HASH_INPUT, Password, hash_password, verify_password};
 use clinic_db::login_sessions::LoginSession;
 use clinic_db::users::User;
@@ -63,6 +63,15 @@ async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Actor,
         .map(|(actor, ())| actor)
 }
 
+/// What a session that must first enrol a second factor may reach: who it is, enrolment, sign-out.
+fn reachable_before_enrolment(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/me" | "/api/v1/me/mfa" | "/api/v1/auth/logout" | "/logout" | "/mfa"
+    ) || path.starts_with("/api/v1/me/mfa/")
+        || path.starts_with("/mfa/")
+}
+
 /// Reads a login session by id with its account, and beside them whatever the handler needs (`Q`).
 pub trait SessionLookup<Q>:
     FnOnce(&mut DbConn, &str) -> Result<Option<(LoginSession, User, Q)>, Error> + Send + 'static
@@ -111,8 +120,9 @@ where
 {
     let state = state_of(req)?;
     let address = client_address(req, &state.settings.trusted_proxies);
+    let open = reachable_before_enrolment(req.path());
     let result = match token.filter(|t| !t.is_empty()) {
-        Some(token) => check_session(&state, &token, address.clone(), lookup, then).await,
+        Some(token) => check_session(&state, &token, address.clone(), open, lookup, then).await,
         None => Err(Error::Unauthorized),
     };
     if let Err(Error::Unauthorized) = &result {
@@ -128,6 +138,7 @@ async fn check_session<Q, T, L, F>(
     state: &AppState,
     token: &str,
     address: String,
+    open_before_enrolment: bool,
     lookup: L,
     then: F,
 ) -> Result<(Actor, T), Error>
@@ -144,7 +155,9 @@ where
         };
         let judged = accounts::judge(found, &claims.sub, env.now(), address);
         let value = match (&judged, extra) {
-            (Judged::Live { actor, .. }, Some(extra)) => Some(then(conn, env, actor, extra)),
+            (Judged::Live { actor, .. }, Some(extra)) if open_before_enrolment || !actor.enrolment_only => {
+                Some(then(conn, env, actor, extra))
+            }
             _ => None,
         };
         Ok((judged, value))
@@ -160,6 +173,10 @@ where
             }
             Ok((actor, value?))
         }
+        (Judged::Live { .. }, None) => Err(Error::refused(
+            ErrorCode::MfaEnrolmentRequired,
+            "set up a second factor first: the clinic requires one for your account",
+        )),
         (Judged::Refused { revoke: Some(id) }, _) => {
             blocking(move || Ok(login_sessions::revoke(&mut *st.conn()?, &id, now)?)).await?;
             Err(Error::Unauthorized)
@@ -200,15 +217,16 @@ impl FromRequest for PageCaller {
     }
 }
 
-/// Checks e-mail and password (throttled, timing-safe for unknown accounts) and opens a session.
-pub async fn sign_in(state: &AppState, email: &str, password: &str, address: &str) -> Result<SignedIn, Error> {
+/// Checks e-mail and password (throttled, timing-safe for unknown accounts) and opens a session, or
+/// for an account with a second factor, a challenge for its code.
+pub async fn sign_in(state: &AppState, email: &str, password: &str, address: &str) -> Result<SignInOutcome, Error> {
     let email = accounts::sign_in_name(email);
     let password = password.to_owned();
     let (addr, key) = (address.to_owned(), email.clone());
     let st = state.clone();
-    let user = blocking(move || accounts::sign_in_lookup(&mut *st.conn()?, &st.env(), &key, &addr)).await?;
+    let attempt = blocking(move || accounts::sign_in_lookup(&mut *st.conn()?, &st.env(), &key, &addr)).await?;
     // Unknown accounts are checked against the dummy hash, so the answer takes as long.
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let stored = attempt.user.as_ref().map(|u| u.password_hash.clone());
     let checked = state
         .hasher
         .run(move || verify_password(&password, stored.as_deref().unwrap_or(&DUMMY_HASH)))
@@ -218,13 +236,55 @@ pub async fn sign_in(state: &AppState, email: &str, password: &str, address: &st
         Err(e) => {
             // Not evaluated (the hashing queue is full): the attempt is given back.
             let (st, addr, key) = (state.clone(), address.to_owned(), email.clone());
-            blocking(move || accounts::sign_in_not_evaluated(&mut *st.conn()?, &key, &addr)).await?;
+            blocking(move || accounts::sign_in_not_evaluated(&mut *st.conn()?, &key, &addr, &attempt)).await?;
             return Err(e);
         }
     };
     let (st, address) = (state.clone(), address.to_owned());
-    blocking(move || accounts::sign_in_finish(&mut *st.conn()?, &st.env(), &st.keys, &email, &address, user, matches))
-        .await
+    blocking(move || {
+        accounts::sign_in_finish(
+            &mut *st.conn()?,
+            &st.env(),
+            &st.keys,
+            &email,
+            &address,
+            attempt,
+            matches,
+        )
+    })
+    .await
+}
+
+/// The second step of signing in: the challenge's token and a code.
+pub async fn sign_in_second_factor(
+    state: &AppState,
+    mfa_token: &str,
+    code: &str,
+    address: &str,
+) -> Result<SignedIn, Error> {
+    let (st, token, code, address) = (state.clone(), mfa_token.to_owned(), code.to_owned(), address.to_owned());
+    blocking(move || {
+        accounts::sign_in_second_factor(
+            &mut *st.conn()?,
+            &st.env(),
+            &st.keys,
+            &st.totp_key,
+            &token,
+            &code,
+            &address,
+        )
+    })
+    .await
+}
+
+/// Removes the actor's second factor with their password and a code.
+pub async fn remove_second_factor(state: &AppState, actor: &Actor, password: &str, code: &str) -> Result<(), Error> {
+    let (st, a) = (state.clone(), actor.clone());
+    blocking(move || accounts::password_change_attempt(&mut *st.conn()?, &st.env(), &a)).await?;
+    let (password, stored) = (password.to_owned(), actor.user.password_hash.clone());
+    let matches = state.hasher.run(move || verify_password(&password, &stored)).await?;
+    let (st, a, code) = (state.clone(), actor.clone(), code.to_owned());
+    blocking(move || clinic_app::mfa::remove(&mut *st.conn()?, &st.env(), &a, &st.totp_key, matches, &code)).await
 }
 
 /// Parses a new password (the policy's refusal names `field`).

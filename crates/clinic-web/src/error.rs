@@ -28,7 +28,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::CheckInClosed => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound | ErrorCode::NoSession => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden | ErrorCode::CsrfFailed => StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden | ErrorCode::CsrfFailed | ErrorCode::MfaEnrolmentRequired => StatusCode::FORBIDDEN,
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -43,7 +43,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotRetryable
         | ErrorCode::OnlyLatestCanBeVoided
         | ErrorCode::SessionVoid
-        | ErrorCode::AlertResolved => StatusCode::CONFLICT,
+        | ErrorCode::AlertResolved
+        | ErrorCode::MfaAlreadyEnabled
+        | ErrorCode::MfaNotStarted => StatusCode::CONFLICT,
     }
 }
 
@@ -94,9 +96,17 @@ pub fn retry_after(e: &Error) -> Option<i64> {
     }
 }
 
+/// The status an error answers with: its code's, except a wrong second-factor code at sign-in (401).
+pub fn status_of_error(e: &Error) -> StatusCode {
+    match e {
+        Error::InvalidSecondFactor => StatusCode::UNAUTHORIZED,
+        e => status_of(e.code()),
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        status_of(self.0.code())
+        status_of_error(&self.0)
     }
 
     fn error_response(&self) -> HttpResponse {

@@ -1,7 +1,7 @@
 //! Rendering pages: askama templates to responses, the error page, and [`PageError`], the pages'
 //! counterpart of the API's error (same statuses, an HTML page, or a redirect to sign in).
 
-use crate::error::{log, status_of};
+use crate::error::log;
 use actix_web::error::UrlencodedError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
@@ -99,7 +99,8 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self.0 {
             Error::Unauthorized => StatusCode::SEE_OTHER,
-            ref e => status_of(e.code()),
+            ref e if is_enrolment_required(e) => StatusCode::SEE_OTHER,
+            ref e => crate::error::status_of_error(e),
         }
     }
 
@@ -107,6 +108,9 @@ impl ResponseError for PageError {
         log(&self.0);
         if let Error::Unauthorized = self.0 {
             return see_other("/login");
+        }
+        if is_enrolment_required(&self.0) {
+            return see_other("/mfa");
         }
         let mut resp = error_page(self.status_code(), &self.0.public_message());
         if let Some(secs) = crate::error::retry_after(&self.0)
@@ -116,6 +120,17 @@ impl ResponseError for PageError {
         }
         resp
     }
+}
+
+/// A signed-in page of a session that must enrol a second factor first: it goes to the enrolment page.
+fn is_enrolment_required(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Refused {
+            code: clinic_app::ErrorCode::MfaEnrolmentRequired,
+            ..
+        }
+    )
 }
 
 /// A form's error in words for the form's page: "needle depth: must be …".

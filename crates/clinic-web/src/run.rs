@@ -30,7 +30,10 @@ where
     let st = state.clone();
     let (value, rows) = blocking(move || {
         let trail = Collected::default();
-        let value = st.conn().map_err(Error::from).and_then(|mut conn| f(&mut conn, &st.env_with(&trail)));
+        let value = st
+            .conn()
+            .map_err(Error::from)
+            .and_then(|mut conn| f(&mut conn, &st.env_with(&trail)));
         Ok((value, trail.take()))
     })
     .await?;
@@ -44,7 +47,9 @@ async fn durable(state: &AppState, rows: Vec<NewAuditEvent>) -> Result<(), Error
     if state.audit.commit(rows).await {
         Ok(())
     } else {
-        Err(Error::Unavailable(DbError::Connect("the audit log could not be written".into())))
+        Err(Error::Unavailable(DbError::Connect(
+            "the audit log could not be written".into(),
+        )))
     }
 }
 

@@ -2,7 +2,7 @@ use crate::audit::AuditSink;
 use crate::hasher::Hasher;
 use clinic_app::Env;
 use clinic_app::clinic::{Clinic, ClinicCache};
-use clinic_auth::{CSRF_TOKENS, DerivedKey, TokenKeys, UNSUBSCRIBE};
+use clinic_auth::{CSRF_TOKENS, DerivedKey, TOTP_SECRETS, TokenKeys, UNSUBSCRIBE};
 use clinic_db::{DbError, Pool, PooledConn};
 use clinic_domain::Clock;
 use std::net::IpAddr;
@@ -24,6 +24,8 @@ pub struct AppState {
     pub clinic: Arc<ClinicCache>,
     /// Signs and checks the one-click unsubscribe links of e-mails.
     pub unsubscribe: DerivedKey,
+    /// Seals and opens the TOTP secrets of second factors.
+    pub totp_key: DerivedKey,
     /// True on SQLite: short reads by key may run on the request's own thread (`run::read`).
     pub inline_reads: bool,
 }
@@ -63,6 +65,7 @@ impl AppState {
             hasher,
             clinic,
             unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
+            totp_key: DerivedKey::derive(signing_key.as_bytes(), TOTP_SECRETS),
             inline_reads,
         })
     }

@@ -1,13 +1,15 @@
 //! Sign-in, sign-out, activation with a one-time code, password change, and `GET /me`.
 
 use crate::address::client_address;
-use crate::auth::{ApiCaller, activate, change_password, confirm_reset, request_reset, sign_in, sign_out};
+use crate::auth::{
+    ApiCaller, activate, change_password, confirm_reset, request_reset, sign_in, sign_in_second_factor, sign_out,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::RouteSpec;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use clinic_app::accounts::SignedIn;
+use clinic_app::accounts::{SignInOutcome, SignedIn};
 use clinic_domain::user::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +17,9 @@ use utoipa::ToSchema;
 pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::POST, "/api/v1/auth/login", || {
         web::post().to(login)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/api/v1/auth/mfa", || {
+        web::post().to(second_factor)
     }));
     v.push(RouteSpec::new(Method::POST, "/api/v1/auth/logout", || {
         web::post().to(logout)
@@ -83,17 +88,77 @@ fn token_view(s: SignedIn) -> TokenView {
     }
 }
 
-/// Sign in (anyone).
+#[derive(Serialize, ToSchema)]
+#[schema(as = MfaRequired)]
+pub(crate) struct MfaRequiredView {
+    #[schema(schema_with = always_true)]
+    mfa_required: bool,
+    /// Sent back with the code to `POST /auth/mfa`, within five minutes.
+    mfa_token: String,
+    expires_at: String,
+}
+
+fn always_true() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
+}
+
+/// A signed-in token, or (for an account with a second factor) the challenge for its code.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = LoginAnswer)]
+pub(crate) enum LoginAnswer {
+    Token(TokenView),
+    MfaRequired(MfaRequiredView),
+}
+
+/// Sign in (anyone). An account with a second factor gets `{mfa_required: true, mfa_token}` and no
+/// token; one the clinic requires a second factor of, but without one, gets a token that reaches
+/// only `/me`, `/me/mfa/*` and sign-out.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", security(()), request_body = LoginBody,
-    responses((status = 200, body = TokenView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginAnswer), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let address = client_address(&req, &state.settings.trusted_proxies);
-    let signed = sign_in(&state, &body.email, &body.password, &address).await?;
+    let answer = match sign_in(&state, &body.email, &body.password, &address).await? {
+        SignInOutcome::Signed(signed) => LoginAnswer::Token(token_view(signed)),
+        SignInOutcome::SecondFactor { mfa_token, expires_at } => LoginAnswer::MfaRequired(MfaRequiredView {
+            mfa_required: true,
+            mfa_token,
+            expires_at: crate::views::utc(expires_at),
+        }),
+    };
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = SecondFactor)]
+pub(crate) struct SecondFactorBody {
+    mfa_token: String,
+    /// The six digits the authenticator app shows, or an unused recovery code.
+    #[schema(max_length = 64)]
+    code: String,
+}
+
+/// Finish signing in with a second-factor code (anyone with an `mfa_token`). A code is accepted once;
+/// a wrong, used or expired code is 401 `invalid_code` and counts toward the sign-in limits.
+#[utoipa::path(post, path = "/api/v1/auth/mfa", tag = "accounts", security(()), request_body = SecondFactorBody,
+    responses((status = 200, body = TokenView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub(crate) async fn second_factor(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SecondFactorBody>,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    let signed = sign_in_second_factor(&state, &body.mfa_token, &body.code, &address).await?;
     Ok(HttpResponse::Ok().json(token_view(signed)))
 }
 

@@ -18,12 +18,16 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::POST, "/api/v1/patients/{id}/invitation", || {
         web::post().to(create)
     }));
-    v.push(RouteSpec::new(Method::POST, "/api/v1/patients/{id}/portal/disable", || {
-        web::post().to(disable)
-    }));
-    v.push(RouteSpec::new(Method::POST, "/api/v1/patients/{id}/portal/enable", || {
-        web::post().to(enable)
-    }));
+    v.push(RouteSpec::new(
+        Method::POST,
+        "/api/v1/patients/{id}/portal/disable",
+        || web::post().to(disable),
+    ));
+    v.push(RouteSpec::new(
+        Method::POST,
+        "/api/v1/patients/{id}/portal/enable",
+        || web::post().to(enable),
+    ));
 }
 
 #[derive(Serialize, ToSchema)]
@@ -85,6 +89,9 @@ pub(crate) async fn enable(
 
 async fn set_portal(state: &AppState, caller: ApiCaller, id: i64, active: bool) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (caller.0, PatientId(id));
-    db(state, move |conn, env| patients::set_portal_access(conn, env, &actor, id, active)).await?;
+    db(state, move |conn, env| {
+        patients::set_portal_access(conn, env, &actor, id, active)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,6 +7,7 @@ mod check_ins;
 mod clinic;
 mod invitations;
 mod messages;
+mod mfa;
 mod openapi;
 pub(crate) mod patients;
 pub(crate) mod reports;
@@ -21,12 +22,13 @@ mod properties;
 pub(crate) use audit::AuditQuery;
 pub(crate) use check_ins::{AlertView, alert_filter};
 pub use openapi::document;
-pub(crate) use staff::create_staff;
+pub(crate) use staff::invite_staff;
 
 use crate::routes::RouteSpec;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
     auth::routes(v);
+    mfa::routes(v);
     clinic::routes(v);
     staff::routes(v);
     patients::routes(v);

@@ -3,7 +3,7 @@
 //! answer (a database that is down, an internal error, an unreadable body) are added here once.
 
 use super::{
-    audit, auth, check_ins, clinic, invitations, messages, patients, reports, series, sessions, staff, timeline,
+    audit, auth, check_ins, clinic, invitations, messages, mfa, patients, reports, series, sessions, staff, timeline,
 };
 use crate::error::ErrorBody;
 use crate::routes::RouteSpec;
@@ -31,7 +31,8 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     security(("bearer" = [])),
     paths(
         auth::login, auth::logout, auth::activate_code, auth::password, auth::me,
-        auth::password_reset, auth::password_reset_confirm,
+        auth::password_reset, auth::password_reset_confirm, auth::second_factor,
+        mfa::start, mfa::confirm, mfa::remove,
         clinic::public, clinic::update,
         messages::list, messages::retry,
         staff::create, staff::list, staff::disable, staff::enable,
@@ -61,11 +62,15 @@ fn openapi_json() {}
 fn error_description(status: &str) -> &'static str {
     match status {
         "400" => "Malformed JSON (`malformed_json`)",
-        "401" => "No valid token (`unauthorized`, `invalid_credentials`)",
-        "403" => "The account's role may not do this (`forbidden`)",
+        "401" => {
+            "No valid token (`unauthorized`, `invalid_credentials`), or a wrong second-factor code at sign-in (`invalid_code`)"
+        }
+        "403" => {
+            "The account's role may not do this (`forbidden`), or the session must first set up a second factor (`mfa_enrolment_required`)"
+        }
         "404" => "Not found, or another patient's record (`not_found`, `no_session`)",
         "409" => {
-            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`)"
+            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`, `mfa_already_enabled`, `mfa_not_started`)"
         }
         "413" => "Body over 64 KiB (`payload_too_large`)",
         "415" => "Not application/json (`unsupported_media_type`)",
@@ -74,7 +79,7 @@ fn error_description(status: &str) -> &'static str {
         }
         "429" => "Too many failed attempts (`too_many_attempts`), see Retry-After",
         "500" => "Internal error (`internal_error`); nothing of the cause is disclosed",
-        "503" => "Database unavailable (`service_unavailable`), see Retry-After",
+        "503" => "Database unavailable or the server busy (`service_unavailable`), see Retry-After",
         _ => "",
     }
 }

@@ -1,15 +1,17 @@
 //! Staff accounts: managers create, list, disable and re-enable them.
 
-use crate::auth::{ApiCaller, hash_off_worker, new_password};
+use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::RouteSpec;
 use crate::run::db;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
+use clinic_app::invitations::Issued;
 use clinic_app::staff::{self, NewStaff};
 use clinic_app::{Actor, Error};
 use clinic_db::users::User;
+use clinic_domain::FieldError;
 use clinic_domain::UserId;
 use clinic_domain::user::Role;
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,20 @@ pub(crate) struct NewStaffBody {
     display_name: String,
     #[schema(schema_with = crate::schemas::staff_role)]
     role: String,
-    password: String,
+    /// Refused (422): staff set their own password through the invitation.
+    #[serde(default)]
+    password: Option<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = StaffInvitation)]
+pub(crate) struct StaffInvitationView {
+    /// The new account's id.
+    id: i64,
+    /// The one-time code the person activates their account with (shown once).
+    code: String,
+    activation_url: String,
+    expires_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -62,29 +77,24 @@ impl From<User> for StaffView {
     }
 }
 
-/// Creates a staff account with a password (shared by the API and the staff page): the role is
-/// checked and the input parsed before the password is hashed.
-pub(crate) async fn create_staff(
+/// Invites a staff member (shared by the API and the staff page): the role is checked and the input
+/// parsed; the person sets their own password with the code.
+pub(crate) async fn invite_staff(
     state: &AppState,
     actor: &Actor,
     email: &str,
     display_name: &str,
     role: &str,
-    password: &str,
-) -> Result<User, Error> {
-    actor.require(&state.env(), &[Role::Manager])?;
+) -> Result<(User, Issued), Error> {
     let new = NewStaff::parse(email, display_name, role)?;
-    let hash = hash_off_worker(state, new_password("password", password)?).await?;
     let actor = actor.clone();
-    db(state, move |conn, env| {
-        staff::create(conn, env, Some(&actor), &new, &hash)
-    })
-    .await
+    db(state, move |conn, env| staff::invite(conn, env, &actor, &new)).await
 }
 
-/// Create a staff account (manager).
+/// Invite a staff member (manager): their account and a one-time code with which they set their own
+/// password (`POST /auth/activate`). A `password` is refused: managers do not choose staff passwords.
 #[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = NewStaffBody,
-    responses((status = 201, body = StaffView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 201, body = StaffInvitationView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn create(
     state: web::Data<AppState>,
@@ -92,8 +102,21 @@ pub(crate) async fn create(
     body: web::Json<NewStaffBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let user = create_staff(&state, &caller.0, &b.email, &b.display_name, &b.role, &b.password).await?;
-    Ok(HttpResponse::Created().json(StaffView::from(user)))
+    caller.0.require(&state.env(), &[Role::Manager])?;
+    if b.password.is_some() {
+        let refused = FieldError::new(
+            "password",
+            "leave it out: staff set their own password with the invitation code",
+        );
+        return Err(Error::from(refused).into());
+    }
+    let (user, issued) = invite_staff(&state, &caller.0, &b.email, &b.display_name, &b.role).await?;
+    Ok(HttpResponse::Created().json(StaffInvitationView {
+        id: user.id.0,
+        code: issued.code.as_str().to_owned(),
+        activation_url: issued.activation_url,
+        expires_at: crate::views::utc(issued.expires_at),
+    }))
 }
 
 /// List staff accounts (manager).

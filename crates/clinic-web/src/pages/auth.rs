@@ -1,7 +1,7 @@
 //! `/login`, `/logout`, `/activate` and the signed-in start page `/`.
 
 use crate::address::client_address;
-use crate::auth::{PageCaller, activate, session_cookie_name, sign_in, sign_out};
+use crate::auth::{PageCaller, activate, session_cookie_name, sign_in, sign_in_second_factor, sign_out};
 use crate::csrf;
 use crate::html::{PageError, render, see_other};
 use crate::routes::RouteSpec;
@@ -11,7 +11,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clinic_app::Error;
-use clinic_app::accounts::{SESSION_ABSOLUTE_HOURS, SignedIn};
+use clinic_app::accounts::{SESSION_ABSOLUTE_HOURS, SignInOutcome, SignedIn};
 use clinic_app::clinic::Clinic;
 use clinic_domain::user::Role;
 use serde::Deserialize;
@@ -21,6 +21,9 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     v.push(RouteSpec::new(Method::GET, "/", || web::get().to(home)));
     v.push(RouteSpec::new(Method::GET, "/login", || web::get().to(login_form)));
     v.push(RouteSpec::new(Method::POST, "/login", || web::post().to(login_submit)));
+    v.push(RouteSpec::new(Method::POST, "/login/mfa", || {
+        web::post().to(login_code_submit)
+    }));
     v.push(RouteSpec::new(Method::GET, "/logout", || web::get().to(logout_form)));
     v.push(RouteSpec::new(Method::POST, "/logout", || {
         web::post().to(logout_submit)
@@ -40,6 +43,22 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login_mfa.html")]
+struct LoginCodePage {
+    clinic: Arc<Clinic>,
+    csrf: String,
+    mfa_token: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginCodeForm {
+    csrf: String,
+    mfa_token: String,
+    code: String,
 }
 
 #[derive(Template)]
@@ -101,7 +120,7 @@ fn session_cookie_of(state: &AppState, value: String) -> Cookie<'static> {
 }
 
 fn signed_in_redirect(state: &AppState, signed: &SignedIn) -> Result<HttpResponse, PageError> {
-    let mut resp = see_other("/");
+    let mut resp = see_other(if signed.enrolment_only { "/mfa" } else { "/" });
     resp.add_cookie(&session_cookie(state, signed))
         .map_err(|e| Error::internal("setting a cookie", e))?;
     Ok(resp)
@@ -152,7 +171,15 @@ async fn login_submit(
     csrf::check_anonymous(&state, &req, &form.csrf)?;
     let address = client_address(&req, &state.settings.trusted_proxies);
     match sign_in(&state, &form.email, &form.password, &address).await {
-        Ok(signed) => signed_in_redirect(&state, &signed),
+        Ok(SignInOutcome::Signed(signed)) => signed_in_redirect(&state, &signed),
+        Ok(SignInOutcome::SecondFactor { mfa_token, .. }) => {
+            anonymous_form(&state, &req, StatusCode::OK, move |csrf, clinic| LoginCodePage {
+                clinic,
+                csrf,
+                mfa_token,
+                error: None,
+            })
+        }
         Err(e @ (Error::InvalidCredentials | Error::Throttled { .. })) => {
             let status = crate::error::status_of(e.code());
             let error = Some(e.public_message());
@@ -161,6 +188,31 @@ async fn login_submit(
                 clinic,
                 csrf,
                 email,
+                error,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn login_code_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginCodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    csrf::check_anonymous(&state, &req, &form.csrf)?;
+    let address = client_address(&req, &state.settings.trusted_proxies);
+    match sign_in_second_factor(&state, &form.mfa_token, &form.code, &address).await {
+        Ok(signed) => signed_in_redirect(&state, &signed),
+        Err(e @ (Error::InvalidSecondFactor | Error::Throttled { .. })) => {
+            let status = crate::error::status_of_error(&e);
+            let error = Some(e.public_message());
+            let mfa_token = form.mfa_token;
+            anonymous_form(&state, &req, status, move |csrf, clinic| LoginCodePage {
+                clinic,
+                csrf,
+                mfa_token,
                 error,
             })
         }

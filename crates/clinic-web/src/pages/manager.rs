@@ -1,7 +1,7 @@
 //! The manager's pages: staff accounts, the series report with its chart and CSV, the audit log.
 
 use crate::api::AuditQuery;
-use crate::api::create_staff;
+use crate::api::invite_staff;
 use crate::api::reports::{RangeQuery, ReportView, csv_response, report_csv_text};
 use crate::auth::PageCaller;
 use crate::csrf;
@@ -217,7 +217,6 @@ struct NewStaffForm {
     display_name: String,
     email: String,
     role: String,
-    password: String,
 }
 
 async fn add_staff(
@@ -228,25 +227,17 @@ async fn add_staff(
 ) -> Result<HttpResponse, PageError> {
     let caller = caller.0;
     csrf::check_form(&state, &req, &caller, &[Role::Manager], &form.csrf)?;
-    match create_staff(
-        &state,
-        &caller,
-        &form.email,
-        &form.display_name,
-        &form.role,
-        &form.password,
-    )
-    .await
-    {
-        Ok(user) => {
-            staff_page(
-                &state,
-                &caller,
-                StatusCode::CREATED,
-                Some(format!("{} can now sign in.", user.email)),
-                None,
-            )
-            .await
+    match invite_staff(&state, &caller, &form.email, &form.display_name, &form.role).await {
+        Ok((user, issued)) => {
+            let notice = format!(
+                "{} is invited. Give them this code, in person or by a channel you trust: {} — or the link {} — \
+                 valid until {}. With it they choose their own password.",
+                user.email,
+                issued.code.as_str(),
+                issued.activation_url,
+                issued.expires_at.date()
+            );
+            staff_page(&state, &caller, StatusCode::CREATED, Some(notice), None).await
         }
         Err(e) if shown_on_form(&e) => {
             let status = crate::error::status_of(e.code());

@@ -5,6 +5,7 @@ mod alerts;
 mod auth;
 mod mail;
 mod manager;
+mod mfa;
 mod portal;
 mod provider;
 mod sessions;
@@ -20,6 +21,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         web::get().to(stylesheet)
     }));
     auth::routes(v);
+    mfa::routes(v);
     setup::routes(v);
     mail::routes(v);
     provider::routes(v);

@@ -661,7 +661,10 @@ async fn set_portal(
     let actor = caller.0;
     csrf::check_session(state, req, &actor.session_id, csrf_field)?;
     let id = PatientId(id);
-    db(state, move |conn, env| patients::set_portal_access(conn, env, &actor, id, active)).await?;
+    db(state, move |conn, env| {
+        patients::set_portal_access(conn, env, &actor, id, active)
+    })
+    .await?;
     Ok(see_other(&format!("/patients/{}#portal-h", id.0)))
 }
 

@@ -127,7 +127,10 @@ async fn setup_submit(
     };
     // The code is checked before any hashing: a wrong one costs nothing.
     let (code, address) = (form.code.clone(), client_address(&req, &state.settings.trusted_proxies));
-    let usable = db(&state, move |conn, env| setup::code_is_usable(conn, env, &code, &address)).await?;
+    let usable = db(&state, move |conn, env| {
+        setup::code_is_usable(conn, env, &code, &address)
+    })
+    .await?;
     if let Err(refusal) = usable {
         let errors = vec![refusal.message().to_owned()];
         return form_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, form, errors);

@@ -1,0 +1,10 @@
+DROP INDEX invitations_user;
+ALTER TABLE invitations DROP CONSTRAINT invitations_staff_check;
+DELETE FROM invitations WHERE purpose = 'staff';
+ALTER TABLE invitations DROP CONSTRAINT invitations_purpose_check;
+ALTER TABLE invitations ADD CONSTRAINT invitations_purpose_check CHECK (purpose IN ('patient', 'setup'));
+ALTER TABLE invitations DROP COLUMN user_id;
+ALTER TABLE login_sessions DROP COLUMN enrolment_only;
+DROP TABLE mfa_challenges;
+DROP TABLE recovery_codes;
+DROP TABLE user_mfa;

@@ -37,7 +37,8 @@ measure() { # backend url
     password_of() { echo "$out" | awk -v e="$1" '$2 == e {print $3}'; }
     port=$(free_port)
     base="http://127.0.0.1:$port"
-    DATABASE_URL="$url" RUST_LOG=warn "$BIN" serve --bind "127.0.0.1:$port" >"$work/serve-$backend.log" 2>&1 &
+    DATABASE_URL="$url" RUST_LOG=warn CLINIC_TRUSTED_PROXIES=127.0.0.1 "$BIN" serve --bind "127.0.0.1:$port" \
+        >"$work/serve-$backend.log" 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do curl -fs "$base/health" >/dev/null && break; sleep 0.1; done
 

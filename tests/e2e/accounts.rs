@@ -729,7 +729,8 @@ fn a_second_server_on_the_same_database_honours_tokens_and_revocation() {
     on_each_database(|app| {
         let chen = app.add_staff("provider", "chen@clinic.example");
         let token = app.token(&chen, STAFF_PASSWORD);
-        let (other, _) = clinic_e2e::spawn_app_on(&app.db);
+        let second = clinic_e2e::spawn_app_on(&app.db);
+        let other = second.address.clone();
         let me = |base: &str| {
             app.send(
                 app.agent

@@ -4,6 +4,7 @@
 mod accounts;
 mod browser;
 mod clinical;
+mod consent;
 mod corrections;
 mod health;
 mod mail;

@@ -189,6 +189,11 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             ("POST", p) if p.ends_with("/resolve") => Some(json!({"note": "called the patient"})),
             ("POST", "/api/v1/auth/password-reset") => Some(json!({"email": "nobody@clinic.example"})),
             ("POST", "/api/v1/auth/mfa") => Some(json!({"mfa_token": "not a challenge", "code": "000000"})),
+            ("POST", "/api/v1/consent-forms") => Some(json!({"title": "Consent", "body": "The clinic's wording."})),
+            // Patient A signs for their open series the version the manager's cell published.
+            ("POST", "/api/v1/me/consent") => Some(json!({
+                "series_id": c.series_a, "form_version": 1, "typed_name": "Ana Patient", "agree": true
+            })),
             ("POST", "/api/v1/me/mfa/totp/confirm") => Some(json!({"code": "000000"})),
             ("DELETE", "/api/v1/me/mfa") => Some(json!({"password": "wrong password", "code": "000000"})),
             ("POST", "/api/v1/auth/password-reset/confirm") => {
@@ -220,7 +225,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             };
             app.send_raw(
                 r.header("Content-Type", "application/x-www-form-urlencoded"),
-                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&effects=x&unexpected=on&note=x&void_reason=x&once=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x&mfa_token=x",
+                "csrf=forged&code=x&email=x&password=x&display_name=x&first_name=x&last_name=x&date_of_birth=x&phone=x&condition=x&planned_sessions=3&reason=&review_note=&performed_on=x&treatment_areas=x&effects=x&unexpected=on&note=x&void_reason=x&once=x&device=x&needle_depth_mm=1&notes=&current_password=x&new_password=x&role=provider&token=x&mfa_token=x&series_id=1&form_version=1&typed_name=x&title=x&body=x",
             )
         }
         other => panic!("{other}"),
@@ -289,6 +294,14 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         ("GET", "/portal" | "/portal/print") => [303, 200, 200, 403, 403, 303],
         ("GET", "/portal/timeline.ics") => [303, 200, 404, 403, 403, 303],
         ("POST", "/api/v1/auth/login" | "/api/v1/auth/mfa") => all(401),
+        ("POST", "/api/v1/consent-forms") => [401, 403, 403, 403, 201, 401],
+        ("GET", "/api/v1/consent-forms") => [401, 403, 403, 200, 200, 401],
+        ("GET", "/api/v1/me/consent") => [401, 200, 200, 403, 403, 401],
+        // Patient B names patient A's series: not theirs.
+        ("POST", "/api/v1/me/consent") => [401, 201, 404, 403, 403, 401],
+        ("GET", "/portal/consent") => [303, 200, 200, 403, 403, 303],
+        ("GET", "/consent-forms") => [303, 403, 403, 403, 200, 303],
+        ("POST", "/portal/consent" | "/consent-forms") => [303, 403, 403, 403, 403, 303],
         // Each caller starts a second factor, then confirms it with a wrong code; none has one to remove.
         ("POST", "/api/v1/me/mfa/totp") => signed_in(200),
         ("POST", "/api/v1/me/mfa/totp/confirm") => signed_in(422),
@@ -627,6 +640,42 @@ fn every_error_code_is_produced() {
             Some(&provider),
             None,
         ));
+        // Consent: a first session without a signature; a signature of a version not in force; twice.
+        let form = json!({"title": "Consent", "body": "The clinic's wording."});
+        let version = app
+            .api("POST", "/api/v1/consent-forms", Some(&manager), Some(&form))
+            .json()["version"]
+            .as_i64()
+            .unwrap();
+        let eva = app.add_patient("Eva", Some("eva@mail.example"));
+        let eva_token = app.patient_token(&provider, eva, "patient e passphrase");
+        let eva_series = app
+            .api(
+                "POST",
+                &format!("/api/v1/patients/{eva}/series"),
+                Some(&provider),
+                Some(&json!({"condition": "other"})),
+            )
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        note(app.api(
+            "POST",
+            &format!("/api/v1/series/{eva_series}/sessions"),
+            Some(&provider),
+            Some(&crate::clinical::session(false, false)),
+        ));
+        let sign = |v: i64| {
+            app.api(
+                "POST",
+                "/api/v1/me/consent",
+                Some(&eva_token),
+                Some(&json!({"series_id": eva_series, "form_version": v, "typed_name": "Eva", "agree": true})),
+            )
+        };
+        note(sign(version + 1));
+        assert_eq!(sign(version).status, 201);
+        note(sign(version));
         // Second factor: a session that must enrol first; confirming what was never started; starting
         // again once it is on.
         note(app.api("GET", "/api/v1/staff", Some(&app.enrolment_token(&boss)), None));

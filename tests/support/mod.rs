@@ -15,6 +15,23 @@ pub struct TestApp {
     pub setup_code: Option<String>,
     pub db: TestDb,
     pub agent: ureq::Agent,
+    running: Option<Running>,
+}
+
+/// A server started by a test: stopped when the test's app is dropped, before its database is, so no
+/// process outlives its database (and nothing reconnects to a dropped one while the test binary exits).
+struct Running {
+    handle: actix_web::dev::ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            actix_web::rt::System::new().block_on(running.handle.stop(false));
+            let _ = running.thread.join();
+        }
+    }
 }
 
 /// One response, read whole.
@@ -61,7 +78,7 @@ pub fn spawn_app_at(
     // Tests play clients at many addresses through X-Forwarded-For.
     config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     adjust(&mut config);
-    let (port, setup_code) = start_config(config, clock);
+    let (port, setup_code, running) = start_running(config, clock);
     // Most tests sign managers in with a password alone; the second factor the clinic requires of
     // managers by default has tests of its own (`mfa.rs`), which set it back.
     clinic_db::clinic::set_mfa_policy(&mut db.conn(), "none").expect("mfa policy");
@@ -75,31 +92,48 @@ pub fn spawn_app_at(
         setup_code,
         db,
         agent,
+        running: Some(running),
     }
 }
 
-/// Starts a second server on an existing database (as another process would); returns its address
-/// and its setup code, if it offered one.
-pub fn spawn_app_on(db: &TestDb) -> (String, Option<String>) {
-    let (port, code) = start_server(&db.url_string());
-    (format!("http://127.0.0.1:{port}"), code)
+/// Another server on an existing database (as another process would), stopped when dropped.
+pub struct OtherServer {
+    pub address: String,
+    /// The setup code it offered, if any.
+    pub setup_code: Option<String>,
+    running: Option<Running>,
 }
 
-fn start_server(database_url: &str) -> (u16, Option<String>) {
-    start_config(
-        Config::new("127.0.0.1:0", database_url).expect("config"),
-        std::sync::Arc::new(clinic_domain::SystemClock),
-    )
+impl Drop for OtherServer {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            actix_web::rt::System::new().block_on(running.handle.stop(false));
+            let _ = running.thread.join();
+        }
+    }
 }
 
-/// Starts another server on `db` with the configuration adjusted (e.g. a mail server set); returns
-/// its address.
-pub fn spawn_server_on(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> String {
+/// Starts a second server on an existing database (as another process would).
+pub fn spawn_app_on(db: &TestDb) -> OtherServer {
+    let config = Config::new("127.0.0.1:0", &db.url_string()).expect("config");
+    other_server(config)
+}
+
+fn other_server(config: Config) -> OtherServer {
+    let (port, setup_code, running) = start_running(config, std::sync::Arc::new(clinic_domain::SystemClock));
+    OtherServer {
+        address: format!("http://127.0.0.1:{port}"),
+        setup_code,
+        running: Some(running),
+    }
+}
+
+/// Starts another server on `db` with the configuration adjusted (e.g. a mail server set).
+pub fn spawn_server_on(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> OtherServer {
     let mut config = Config::new("127.0.0.1:0", &db.url_string()).expect("config");
     config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     adjust(&mut config);
-    let (port, _) = start_config(config, std::sync::Arc::new(clinic_domain::SystemClock));
-    format!("http://127.0.0.1:{port}")
+    other_server(config)
 }
 
 /// Points `config` at the SMTP server at `url`, retrying fast so tests see the end of it.
@@ -111,14 +145,15 @@ pub fn with_mail_server(config: &mut Config, url: &str) {
     config.mail.lease = std::time::Duration::from_secs(3);
 }
 
-fn start_config(config: Config, clock: std::sync::Arc<dyn clinic_domain::Clock>) -> (u16, Option<String>) {
+fn start_running(config: Config, clock: std::sync::Arc<dyn clinic_domain::Clock>) -> (u16, Option<String>, Running) {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let system = actix_web::rt::System::new();
         system.block_on(async move {
             match Application::build_with_clock(config, clock) {
                 Ok(app) => {
-                    let _ = tx.send(Ok((app.port(), app.setup_code.as_ref().map(|c| c.as_str().to_owned()))));
+                    let code = app.setup_code.as_ref().map(|c| c.as_str().to_owned());
+                    let _ = tx.send(Ok((app.port(), code, app.handle())));
                     let _ = app.run_until_stopped().await;
                 }
                 Err(e) => {
@@ -127,9 +162,11 @@ fn start_config(config: Config, clock: std::sync::Arc<dyn clinic_domain::Clock>)
             }
         });
     });
-    rx.recv()
+    let (port, code, handle) = rx
+        .recv()
         .expect("server thread")
-        .unwrap_or_else(|e| panic!("start: {e}"))
+        .unwrap_or_else(|e| panic!("start: {e}"));
+    (port, code, Running { handle, thread })
 }
 
 /// Runs `test` against a fresh application on every configured database.

@@ -48,6 +48,9 @@ pub enum ErrorCode {
     MfaEnrolmentRequired,
     MfaAlreadyEnabled,
     MfaNotStarted,
+    ConsentRequired,
+    ConsentFormOutdated,
+    ConsentAlreadySigned,
 }
 
 impl ErrorCode {
@@ -88,6 +91,9 @@ impl ErrorCode {
         ErrorCode::MfaEnrolmentRequired,
         ErrorCode::MfaAlreadyEnabled,
         ErrorCode::MfaNotStarted,
+        ErrorCode::ConsentRequired,
+        ErrorCode::ConsentFormOutdated,
+        ErrorCode::ConsentAlreadySigned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +133,9 @@ impl ErrorCode {
             ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
             ErrorCode::MfaAlreadyEnabled => "mfa_already_enabled",
             ErrorCode::MfaNotStarted => "mfa_not_started",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::ConsentFormOutdated => "consent_form_outdated",
+            ErrorCode::ConsentAlreadySigned => "consent_already_signed",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod actor;
 pub mod audit;
 pub mod check_ins;
 pub mod clinic;
+pub mod consent;
 pub mod error;
 pub mod invitations;
 pub mod messages;

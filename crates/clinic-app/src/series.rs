@@ -120,7 +120,6 @@ pub struct Recorded {
 
 /// Records the next session of a series under the series rule. The refusal of a session beyond the
 /// maximum is itself stored (with its audit row) before it is answered.
-#[tracing::instrument(level = "debug", skip_all, fields(series = %id))]
 pub fn record_session(
     conn: &mut DbConn,
     env: &Env<'_>,
@@ -128,10 +127,25 @@ pub fn record_session(
     id: SeriesId,
     record: &SessionRecord,
 ) -> Result<Recorded> {
+    record_session_with(conn, env, actor, id, record, None)
+}
+
+/// [`record_session`]; the first session of a series without the patient's signed consent needs
+/// `consent_override` (a reason, audited) once the clinic has a consent form.
+#[tracing::instrument(level = "debug", skip_all, fields(series = %id))]
+pub fn record_session_with(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    actor: &Actor,
+    id: SeriesId,
+    record: &SessionRecord,
+    consent_override: Option<&clinic_domain::session::Notes>,
+) -> Result<Recorded> {
     actor.require(env, &[Role::Provider])?;
     let (now, today) = (env.now(), env.today());
     let outcome = conn.write_transaction(|conn| {
         let s = series::find(conn, id)?;
+        crate::consent::check_first_session(conn, env, actor, &s, consent_override)?;
         let patient = patients::find(conn, s.patient_id)?;
         clinic_domain::session::performed_on(record.performed_on, today, patient.date_of_birth)?;
         let outcome = series::record_session(conn, id, record, actor.user.id, now)?;

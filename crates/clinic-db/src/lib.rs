@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod check_ins;
 pub mod clinic;
 mod conn;
+pub mod consent;
 mod error;
 pub mod idempotency;
 pub mod invitations;

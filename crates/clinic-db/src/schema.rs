@@ -298,6 +298,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consent_forms (version) {
+        version -> BigInt,
+        title -> Text,
+        body -> Text,
+        published_at -> Timestamp,
+        published_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> BigInt,
+        series_id -> BigInt,
+        patient_id -> BigInt,
+        form_version -> BigInt,
+        typed_name -> Text,
+        text_sha256 -> Text,
+        signed_at -> Timestamp,
+        signed_by -> BigInt,
+        address -> Text,
+    }
+}
+
 diesel::joinable!(login_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -322,4 +346,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_mfa,
     recovery_codes,
     mfa_challenges,
+    consent_forms,
+    consents,
 );

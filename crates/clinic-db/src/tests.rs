@@ -1173,3 +1173,42 @@ fn voids_racing_records_keep_the_cap_and_the_numbering() {
         assert!(n >= 1, "{}: some records came after the voids", db.backend_name());
     }
 }
+
+#[test]
+fn consent_forms_are_immutable_and_signed_once_per_version() {
+    use crate::consent::{self, NewConsent};
+    use crate::schema::consent_forms;
+    use diesel::prelude::*;
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, series_id) = clinic(c, 3);
+        let form = consent::publish(c, "Consent", "Wording.", Some(prov), now()).unwrap();
+        let changed = crate::with_conn!(c, x => diesel::update(consent_forms::table.find(form.version))
+            .set(consent_forms::body.eq("Other wording."))
+            .execute(x));
+        assert!(
+            changed.is_err(),
+            "{}: a published version cannot change",
+            db.backend_name()
+        );
+        let deleted = crate::with_conn!(c, x => diesel::delete(consent_forms::table).execute(x));
+        assert!(deleted.is_err(), "{}: nor be deleted", db.backend_name());
+        let user = add_user(c, "ana@mail.example", Role::Patient, Some(patient));
+        let new = NewConsent {
+            series: series_id,
+            patient,
+            form_version: form.version,
+            typed_name: "Ana",
+            text_sha256: "00",
+            signed_by: user.id,
+            address: "192.0.2.1",
+            now: now(),
+        };
+        consent::sign(c, &new).unwrap();
+        assert!(matches!(consent::sign(c, &new), Err(DbError::Conflict(_))));
+        assert_eq!(
+            consent::of_series(c, series_id).unwrap().unwrap().form_version,
+            form.version
+        );
+    }
+}

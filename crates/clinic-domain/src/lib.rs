@@ -7,6 +7,7 @@
 pub mod checkin;
 pub mod clinic;
 pub mod clock;
+pub mod consent;
 pub mod error;
 pub mod ids;
 pub mod messages;

@@ -247,6 +247,17 @@ pub fn fill(conn: &mut DbConn, tz: Tz, now: DateTime<Utc>) -> Result<Vec<DemoLog
 
     // Reads and refusals the actions audited outside their transactions.
     clinic_db::audit::insert_many(b.conn, &b.trail.take())?;
+    // The product ships no consent wording: the demo's form says it is an example to replace.
+    clinic_db::consent::publish(
+        b.conn,
+        "Example consent form: replace it with your clinic's own",
+        "This text is an example that comes with the demo clinic, so that signing a consent can be tried \
+         out. It is not a consent form. Before treating patients, a manager publishes the clinic's own \
+         wording on the Consent forms page (or with POST /api/v1/consent-forms); each version is kept \
+         unchanged once published.",
+        None,
+        now.naive_utc(),
+    )?;
     Ok(b.logins)
 }
 

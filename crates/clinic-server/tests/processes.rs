@@ -141,7 +141,9 @@ fn session_body() -> Value {
         "needle_depth_mm": 0.5,
         "products_applied": ["moisturizer"],
         "notes": null,
-        "acknowledge_beyond_typical": true
+        "acknowledge_beyond_typical": true,
+        // The demo clinic has a consent form; these patients have not signed it.
+        "consent_override_reason": "load test"
     })
 }
 

@@ -25,7 +25,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::ReasonRequired
         | ErrorCode::IdempotencyKeyReused
         | ErrorCode::NoteRequired
-        | ErrorCode::CheckInClosed => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::CheckInClosed
+        | ErrorCode::ConsentRequired => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound | ErrorCode::NoSession => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden | ErrorCode::CsrfFailed | ErrorCode::MfaEnrolmentRequired => StatusCode::FORBIDDEN,
@@ -45,7 +46,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::SessionVoid
         | ErrorCode::AlertResolved
         | ErrorCode::MfaAlreadyEnabled
-        | ErrorCode::MfaNotStarted => StatusCode::CONFLICT,
+        | ErrorCode::MfaNotStarted
+        | ErrorCode::ConsentFormOutdated
+        | ErrorCode::ConsentAlreadySigned => StatusCode::CONFLICT,
     }
 }
 

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod check_ins;
 mod clinic;
+mod consent;
 mod invitations;
 mod messages;
 mod mfa;
@@ -30,6 +31,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     auth::routes(v);
     mfa::routes(v);
     clinic::routes(v);
+    consent::routes(v);
     staff::routes(v);
     patients::routes(v);
     invitations::routes(v);

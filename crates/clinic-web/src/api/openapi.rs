@@ -3,7 +3,8 @@
 //! answer (a database that is down, an internal error, an unreadable body) are added here once.
 
 use super::{
-    audit, auth, check_ins, clinic, invitations, messages, mfa, patients, reports, series, sessions, staff, timeline,
+    audit, auth, check_ins, clinic, consent, invitations, messages, mfa, patients, reports, series, sessions, staff,
+    timeline,
 };
 use crate::error::ErrorBody;
 use crate::routes::RouteSpec;
@@ -34,6 +35,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         auth::password_reset, auth::password_reset_confirm, auth::second_factor,
         mfa::start, mfa::confirm, mfa::remove,
         clinic::public, clinic::update,
+        consent::publish, consent::forms, consent::mine, consent::sign,
         messages::list, messages::retry,
         staff::create, staff::list, staff::disable, staff::enable,
         patients::create, patients::list, patients::show, patients::update,
@@ -70,12 +72,12 @@ fn error_description(status: &str) -> &'static str {
         }
         "404" => "Not found, or another patient's record (`not_found`, `no_session`)",
         "409" => {
-            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`, `mfa_already_enabled`, `mfa_not_started`)"
+            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`, `mfa_already_enabled`, `mfa_not_started`, `consent_form_outdated`, `consent_already_signed`)"
         }
         "413" => "Body over 64 KiB (`payload_too_large`)",
         "415" => "Not application/json (`unsupported_media_type`)",
         "422" => {
-            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`, `reason_required`, `note_required`, `idempotency_key_reused`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`, `check_in_closed`)"
+            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`, `reason_required`, `note_required`, `idempotency_key_reused`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`, `check_in_closed`, `consent_required`)"
         }
         "429" => "Too many failed attempts (`too_many_attempts`), see Retry-After",
         "500" => "Internal error (`internal_error`); nothing of the cause is disclosed",

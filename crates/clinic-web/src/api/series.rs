@@ -139,6 +139,14 @@ pub(crate) struct RecordBody {
     #[schema(schema_with = crate::schemas::stage_key)]
     pub notes_stage: Option<String>,
     pub acknowledge_beyond_typical: Option<bool>,
+    /// Why the first session of a series goes ahead without the patient's signed consent (audited);
+    /// without it, such a session is refused with `consent_required` once the clinic has a consent form.
+    pub consent_override_reason: Option<String>,
+}
+
+/// The reason to record a first session without a signed consent, if one is given.
+pub(crate) fn override_reason(raw: Option<&str>) -> Result<Option<Notes>, FieldError> {
+    Notes::parse("consent_override_reason", raw.filter(|r| !r.trim().is_empty()))
 }
 
 /// Region codes as a request gives them.
@@ -212,9 +220,10 @@ pub(crate) async fn record(
     actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
     let (key, fingerprint) = (idempotency::key_of(&req)?, idempotency::fingerprint(&req, &*body));
     let record = SessionRecord::try_from(&*body)?;
+    let consent_override = override_reason(body.consent_override_reason.as_deref())?;
     let a = actor.clone();
     let answer = idempotency::run(&state, &actor, key, fingerprint, move |conn, env| {
-        let recorded = series::record_session(conn, env, &a, id, &record)?;
+        let recorded = series::record_session_with(conn, env, &a, id, &record, consent_override.as_ref())?;
         Ok((StatusCode::CREATED, idempotency::json(&RecordedView::from(&recorded))?))
     })
     .await?;

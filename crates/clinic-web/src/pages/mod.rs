@@ -3,6 +3,7 @@
 
 mod alerts;
 mod auth;
+mod consent;
 mod mail;
 mod manager;
 mod mfa;
@@ -28,6 +29,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     sessions::routes(v);
     alerts::routes(v);
     portal::routes(v);
+    consent::routes(v);
     manager::routes(v);
 }
 

@@ -116,6 +116,11 @@ struct PatientPage {
     patient: PatientView,
     has_login: bool,
     portal_suspended: bool,
+    /// The patient's consent signatures, in words.
+    consent_lines: Vec<String>,
+    /// Open series whose first session needs a signature or a reason.
+    consent_missing: Vec<i64>,
+    has_consent_form: bool,
     has_open_series: bool,
     series: Vec<SeriesView>,
     can_edit: bool,
@@ -130,6 +135,12 @@ struct PatientPage {
     warnings: Vec<String>,
     error: Option<String>,
     messages: Vec<MessageRow>,
+}
+
+impl PatientPage {
+    fn needs_consent(&self, series: &i64) -> bool {
+        self.consent_missing.contains(series)
+    }
 }
 
 /// One e-mail on the patient's page.
@@ -464,12 +475,36 @@ async fn shown_patient(
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let (chart, mail, attention) = db(state, move |conn, env| {
+    let (chart, mail, attention, (consents, has_consent_form)) = db(state, move |conn, env| {
         let chart = patients::chart(conn, env, &a, id, true)?;
         let mail = messages::list(conn, env, &a, id)?;
-        Ok((chart, mail, check_ins::open_count(conn)?))
+        let consents = (
+            clinic_app::consent::of_patient(conn, id)?,
+            clinic_db::consent::any_published(conn)?,
+        );
+        Ok((chart, mail, check_ins::open_count(conn)?, consents))
     })
     .await?;
+    // Open series whose first session would need the patient's signature (or a reason).
+    let consent_missing: Vec<i64> = chart
+        .series
+        .iter()
+        .filter(|(s, _)| has_consent_form && s.series.is_open() && s.sessions_recorded == 0)
+        .map(|(s, _)| s.series.id.0)
+        .filter(|sid| !consents.iter().any(|c| c.series_id.0 == *sid))
+        .collect();
+    let consent_lines: Vec<String> = consents
+        .iter()
+        .map(|c| {
+            format!(
+                "Series {}: consent version {} signed {} UTC as \u{201c}{}\u{201d}",
+                c.series_id,
+                c.form_version,
+                c.signed_at.format("%Y-%m-%d %H:%M"),
+                c.typed_name
+            )
+        })
+        .collect();
     let outcome = match outcome.notice.is_none() && outcome.error.is_none() {
         true => Outcome::after(done, &chart),
         false => outcome,
@@ -492,6 +527,9 @@ async fn shown_patient(
         patient: PatientView::from(&chart.patient),
         has_login: chart.has_portal_login,
         portal_suspended: chart.portal_suspended,
+        consent_lines,
+        consent_missing,
+        has_consent_form,
         series,
         can_edit: actor.user.role == Role::Provider,
         csrf: csrf::session_token(state, &actor.session_id),
@@ -578,6 +616,7 @@ async fn record(
     let patient = db(&state, move |conn, _| series::patient_of(conn, id)).await?;
     let recorded = async {
         let record = SessionFields::record(&form)?;
+        let consent_override = crate::api::series::override_reason(Some(form.get("consent_override_reason")))?;
         let a = actor.clone();
         idempotency::run_form(
             &state,
@@ -586,7 +625,7 @@ async fn record(
             form.get(ONCE),
             &form.request(),
             move |conn, env| {
-                let r = series::record_session(conn, env, &a, id, &record)?;
+                let r = series::record_session_with(conn, env, &a, id, &record, consent_override.as_ref())?;
                 Ok((StatusCode::CREATED, serde_json::json!({ "session_id": r.session.id.0 })))
             },
         )

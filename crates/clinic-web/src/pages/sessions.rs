@@ -179,6 +179,7 @@ impl SessionFields {
             notes: Some(form.get("notes").to_owned()),
             notes_stage: (!stage.is_empty()).then(|| stage.to_owned()),
             acknowledge_beyond_typical: Some(form.ticked("acknowledge_beyond_typical")),
+            consent_override_reason: None,
         };
         Ok(SessionRecord::try_from(&body)?)
     }

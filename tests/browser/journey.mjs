@@ -65,6 +65,8 @@ try {
   await p.check('#product-sunscreen-0');
   await p.fill('input[name=needle_depth_mm]', '0.5');
   await p.fill('textarea[name=notes]', 'Hyaluronic serum at night');
+  // The patient has not signed the consent yet: the provider gives the reason to go ahead.
+  await p.fill('input[name=consent_override_reason]', 'Signed on paper at the desk');
   // A double click sends the form twice; its one-time key records it once.
   await p.dblclick('button:has-text("Record session")');
   await p.waitForURL(/recorded=\d+/);
@@ -74,6 +76,22 @@ try {
   const rows = await p.locator('table:has(caption:text("Sessions")) tbody tr').count();
   if (rows !== 1) fail(`sessions after a double click and a reload: ${rows}`);
   await expectText(p, 'Around the eyes (periorbital)');
+  // Before and after photos, shown side by side.
+  for (const kind of ['before', 'after']) {
+    await p.selectOption('#photo-kind', kind);
+    await p.setInputFiles('#photo-file', process.env.PHOTO_FILE);
+    await p.click('button:has-text("Upload photo")');
+    await p.waitForURL(/#photos$/);
+  }
+  const figures = p.locator('.before-after figure');
+  if ((await figures.count()) !== 2) fail(`before/after figures: ${await figures.count()}`);
+  const [left, right] = [await figures.nth(0).boundingBox(), await figures.nth(1).boundingBox()];
+  if (!(Math.abs(left.y - right.y) < 2 && right.x > left.x + left.width - 1)) {
+    fail(`before and after are not side by side: ${JSON.stringify([left, right])}`);
+  }
+  const photoSrc = await p.locator('.before-after img').first().getAttribute('src');
+  const shown = await p.request.get(`${base}${photoSrc}`);
+  if (shown.status() !== 200 || shown.headers()['content-type'] !== 'image/jpeg') fail(`thumbnail: ${shown.status()}`);
   await p.click('button:has-text("Issue portal login")');
   const code = (await p.textContent('.code')).trim();
   await p.screenshot({ path: `${out}/provider-login-slip.png` });
@@ -90,6 +108,17 @@ try {
   const today = await a.textContent('section.today');
   if (!today.includes('Days 2–7')) fail(`today's stage: ${today}`);
   if (!today.includes('micro-bruising')) fail(`no bruising note in today's stage: ${today}`);
+  // The patient signs the clinic's consent, on the portal's own page.
+  await a.goto(`${base}/portal/consent`);
+  await expectText(a, 'Consent to micro-needling');
+  await a.fill('#typed_name', 'Ana Silva');
+  await a.check('#agree');
+  await a.click('button:has-text("Sign")');
+  await expectText(a, 'You signed version 1');
+  // The clinic does not let patients see photos: one of hers is "not found" to her.
+  const hidden = await a.request.get(`${base}${photoSrc.replace('/thumbnail', '')}`);
+  if (hidden.status() !== 404) fail(`a patient without permission got ${hidden.status()} for a photo`);
+  await a.goto(`${base}/portal`);
   // A check-in with something the aftercare did not mention reaches the provider's queue.
   await a.check('#effect-dryness');
   await a.check('#unexpected');

@@ -1,5 +1,6 @@
 //! A real browser: Debian's chromium, driven by Playwright (tests/browser/journey.mjs), through the
-//! provider's and the patient's journeys with JavaScript off, plus an axe-core accessibility check.
+//! provider's and the patient's journeys with JavaScript off (recording, before and after photos side by
+//! side, the portal, signing the consent, a check-in), plus an axe-core accessibility check.
 //! Screenshots of the portal land in target/screenshots/. Skipped locally (with a note) when node,
 //! chromium or the npm packages are missing; under CI that is a failure.
 
@@ -33,9 +34,21 @@ fn provider_and_patient_journeys_in_chromium() {
     }
     on_each_database(|app| {
         let email = app.add_staff("provider", "chen@clinic.example");
+        // The clinic's consent form (the patient signs it in the portal) and a photo to upload.
+        clinic_db::consent::publish(
+            &mut app.db.conn(),
+            "Consent to micro-needling",
+            "The clinic's own wording, written by its manager.",
+            None,
+            chrono::Utc::now().naive_utc(),
+        )
+        .unwrap();
         let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../target/screenshots")
             .join(app.db.backend_name().to_lowercase());
+        std::fs::create_dir_all(&out).unwrap();
+        let photo = out.join("upload.jpg");
+        std::fs::write(&photo, clinic_e2e::small_jpeg(120, 90)).unwrap();
         let run = Command::new("node")
             .arg(dir.join("journey.mjs"))
             .current_dir(&dir)
@@ -43,6 +56,7 @@ fn provider_and_patient_journeys_in_chromium() {
             .env("OUT_DIR", &out)
             .env("PROVIDER_EMAIL", &email)
             .env("PROVIDER_PASSWORD", STAFF_PASSWORD)
+            .env("PHOTO_FILE", &photo)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&run.stdout);

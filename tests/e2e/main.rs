@@ -14,4 +14,5 @@ mod mfa;
 mod one_home;
 mod openapi;
 mod pages;
+mod photos;
 mod setup;

@@ -38,6 +38,9 @@ struct Clinic {
     spare_provider: i64,
     /// A patient with a portal login that the table suspends and restores.
     portal_patient: i64,
+    /// A photo of patient A's first session, and another that the table withdraws.
+    photo: i64,
+    photo_to_withdraw: i64,
     disabled_token: String,
     manager_email: String,
     provider_email: String,
@@ -87,6 +90,12 @@ fn setup(app: &TestApp) -> Clinic {
         Some(&session_body()),
     );
     let session_to_void = only.json()["session"]["id"].as_i64().unwrap();
+    let photo_of = |kind: &str| {
+        let r = app.upload_photo(&provider, session_a, kind, &clinic_e2e::small_jpeg(8, 8));
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["id"].as_i64().unwrap()
+    };
+    let (photo, photo_to_withdraw) = (photo_of("before"), photo_of("after"));
     let a = app.session_token("ana@mail.example");
     let flagged = json!({"effects": [], "unexpected": true, "note": "a rash"});
     let checked = app.api("POST", "/api/v1/me/check-ins", Some(&a), Some(&flagged));
@@ -118,6 +127,8 @@ fn setup(app: &TestApp) -> Clinic {
         alert,
         spare_provider: id_of("spare@clinic.example"),
         portal_patient,
+        photo,
+        photo_to_withdraw,
         disabled_token,
         manager_email,
         provider_email,
@@ -153,6 +164,10 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
         c.alert
     } else if path.contains("/{id}/portal/") {
         c.portal_patient
+    } else if path.ends_with("/withdraw") {
+        c.photo_to_withdraw
+    } else if path.contains("/photos/") {
+        c.photo
     } else {
         c.patient_a
     };
@@ -165,6 +180,12 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
     let path = path
         .replace("{id}", &id.to_string())
         .replace("{token}", "1-AAAAAAAAAAAAAAAAAAAAAA");
+    if method == "POST" && path.starts_with("/api/v1/sessions/") && path.ends_with("/photos") {
+        let Some(t) = t.as_deref() else {
+            return app.api("POST", &path, None, None);
+        };
+        return app.upload_photo(t, c.session_a, "after", &clinic_e2e::small_jpeg(8, 8));
+    }
     if path.starts_with("/api/") {
         let body = match (method, path.as_str()) {
             ("POST", "/api/v1/auth/login") => {
@@ -190,6 +211,7 @@ fn call(app: &TestApp, c: &Clinic, who: Who, method: &str, path: &str, n: usize)
             ("POST", "/api/v1/auth/password-reset") => Some(json!({"email": "nobody@clinic.example"})),
             ("POST", "/api/v1/auth/mfa") => Some(json!({"mfa_token": "not a challenge", "code": "000000"})),
             ("POST", "/api/v1/consent-forms") => Some(json!({"title": "Consent", "body": "The clinic's wording."})),
+            ("POST", p) if p.ends_with("/withdraw") => Some(json!({"reason": "taken of the wrong patient"})),
             // Patient A signs for their open series the version the manager's cell published.
             ("POST", "/api/v1/me/consent") => Some(json!({
                 "series_id": c.series_a, "form_version": 1, "typed_name": "Ana Patient", "agree": true
@@ -295,6 +317,15 @@ fn expected(method: &str, path: &str) -> Option<[u16; 6]> {
         ("GET", "/portal/timeline.ics") => [303, 200, 404, 403, 403, 303],
         ("POST", "/api/v1/auth/login" | "/api/v1/auth/mfa") => all(401),
         ("POST", "/api/v1/consent-forms") => [401, 403, 403, 403, 201, 401],
+        ("POST", "/api/v1/sessions/{id}/photos") => [401, 403, 403, 201, 403, 401],
+        // The clinic does not let patients see photos (the default).
+        ("GET", "/api/v1/photos/{id}" | "/api/v1/photos/{id}/thumbnail" | "/api/v1/patients/{id}/photos") => {
+            [401, 404, 404, 200, 200, 401]
+        }
+        ("POST", "/api/v1/photos/{id}/withdraw") => [401, 403, 403, 200, 403, 401],
+        ("GET", "/photos/{id}" | "/photos/{id}/thumbnail") => [303, 404, 404, 200, 200, 303],
+        // Not multipart: the provider is told how to send it; the rest are refused by role.
+        ("POST", "/patients/{id}/photos") => [303, 403, 403, 422, 403, 303],
         ("GET", "/api/v1/consent-forms") => [401, 403, 403, 200, 200, 401],
         ("GET", "/api/v1/me/consent") => [401, 200, 200, 403, 403, 401],
         // Patient B names patient A's series: not theirs.
@@ -676,6 +707,25 @@ fn every_error_code_is_produced() {
         note(sign(version + 1));
         assert_eq!(sign(version).status, 201);
         note(sign(version));
+        // Photos: a file that is no image; a photo withdrawn twice.
+        let eva_session = app
+            .api("GET", &format!("/api/v1/series/{eva_series}"), Some(&provider), None)
+            .json()["sessions"][0]["id"]
+            .as_i64();
+        let photo_session = eva_session.unwrap_or(first);
+        note(app.upload_photo(&provider, photo_session, "before", b"not an image"));
+        let shot = app.upload_photo(&provider, photo_session, "before", &clinic_e2e::small_jpeg(8, 8));
+        let shot = shot.json()["id"].as_i64().unwrap();
+        let withdraw = || {
+            app.api(
+                "POST",
+                &format!("/api/v1/photos/{shot}/withdraw"),
+                Some(&provider),
+                Some(&json!({"reason": "blurred"})),
+            )
+        };
+        assert_eq!(withdraw().status, 200);
+        note(withdraw());
         // Second factor: a session that must enrol first; confirming what was never started; starting
         // again once it is on.
         note(app.api("GET", "/api/v1/staff", Some(&app.enrolment_token(&boss)), None));

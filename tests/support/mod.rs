@@ -191,6 +191,16 @@ fn read(resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     Reply { status, headers, body }
 }
 
+/// A small JPEG (a photo to upload).
+pub fn small_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .expect("jpeg");
+    out
+}
+
 /// The value of the hidden `csrf` field in a page.
 pub fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
@@ -404,6 +414,30 @@ impl TestApp {
         clinic_app::accounts::open_session_of(&mut conn, &env, &keys, user, true)
             .unwrap()
             .token
+    }
+
+    /// Uploads a photo of `session` as multipart (`kind`, `file`) with a bearer token.
+    pub fn upload_photo(&self, token: &str, session: i64, kind: &str, file: &[u8]) -> Reply {
+        let boundary = "clinic-test-boundary-7d1f";
+        let mut body = Vec::new();
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n").as_bytes(),
+        );
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend(file);
+        body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+        read(
+            self.agent
+                .post(&self.url(&format!("/api/v1/sessions/{session}/photos")))
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+                .send(&body[..]),
+        )
     }
 
     /// The signing key the server generated and keeps in the database.

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     ConsentRequired,
     ConsentFormOutdated,
     ConsentAlreadySigned,
+    UnsupportedImage,
+    PhotoWithdrawn,
 }
 
 impl ErrorCode {
@@ -94,6 +96,8 @@ impl ErrorCode {
         ErrorCode::ConsentRequired,
         ErrorCode::ConsentFormOutdated,
         ErrorCode::ConsentAlreadySigned,
+        ErrorCode::UnsupportedImage,
+        ErrorCode::PhotoWithdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -136,6 +140,8 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::ConsentFormOutdated => "consent_form_outdated",
             ErrorCode::ConsentAlreadySigned => "consent_already_signed",
+            ErrorCode::UnsupportedImage => "unsupported_image",
+            ErrorCode::PhotoWithdrawn => "photo_withdrawn",
         }
     }
 }

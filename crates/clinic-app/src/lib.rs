@@ -22,6 +22,7 @@ pub mod invitations;
 pub mod messages;
 pub mod mfa;
 pub mod patients;
+pub mod photos;
 pub mod reports;
 pub mod series;
 pub mod sessions;

@@ -20,6 +20,7 @@ mod nullable_id;
 pub mod outbox;
 pub mod password_resets;
 pub mod patients;
+pub mod photos;
 mod pool;
 pub mod reports;
 pub mod schema;

@@ -322,6 +322,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    photo_blobs (sha256) {
+        sha256 -> Text,
+        bytes -> Binary,
+        size -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photos (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        patient_id -> BigInt,
+        kind -> Text,
+        sha256 -> Text,
+        thumbnail_sha256 -> Text,
+        width -> Integer,
+        height -> Integer,
+        uploaded_by -> BigInt,
+        uploaded_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawn_by -> Nullable<BigInt>,
+        withdraw_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(login_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -348,4 +375,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_challenges,
     consent_forms,
     consents,
+    photo_blobs,
+    photos,
 );

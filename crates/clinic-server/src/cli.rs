@@ -32,6 +32,9 @@ pub enum Command {
     User(UserCommand),
     /// Fill an empty database with a demo clinic and print its logins.
     Demo(DemoArgs),
+    /// Verify every stored photo against its SHA-256 and that every photo's bytes are there; exits
+    /// non-zero on any problem.
+    CheckPhotos,
 }
 
 #[derive(Debug, Subcommand)]

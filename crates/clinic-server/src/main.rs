@@ -65,6 +65,25 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::CheckPhotos => {
+            let found = clinic_app::photos::check(&mut open_conn(&config)?).map_err(|e| anyhow::anyhow!(e.chain()))?;
+            for problem in &found.problems {
+                eprintln!("{problem}");
+            }
+            if !found.problems.is_empty() {
+                anyhow::bail!(
+                    "{} problem(s) in {} stored files of {} photos",
+                    found.problems.len(),
+                    found.blobs,
+                    found.photos
+                );
+            }
+            println!(
+                "{} photos, {} stored files: every file matches its hash",
+                found.photos, found.blobs
+            );
+            Ok(())
+        }
         Command::Demo(args) => {
             let mut conn = open_conn(&config)?;
             let logins = demo::fill(&mut conn, config.timezone, chrono::Utc::now())?;

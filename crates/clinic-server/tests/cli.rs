@@ -280,6 +280,15 @@ fn migrate_user_add_and_demo_work_on_both_databases() {
         assert!(!clinic_db::mfa::is_enabled(&mut conn, chen.id).unwrap());
         drop(conn);
 
+        // check-photos: nothing stored yet is nothing wrong.
+        let out = clinic(&url).arg("check-photos").output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("0 photos, 0 stored files"),
+            "{}",
+            text(&out.stdout)
+        );
+
         // demo refuses a database with accounts, and fills an empty one.
         assert_one_line_error(&clinic(&url).arg("demo").output().unwrap(), "empty database");
         let empty = if db.url().is_postgres() {

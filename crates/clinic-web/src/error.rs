@@ -26,7 +26,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::IdempotencyKeyReused
         | ErrorCode::NoteRequired
         | ErrorCode::CheckInClosed
-        | ErrorCode::ConsentRequired => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::ConsentRequired
+        | ErrorCode::UnsupportedImage => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound | ErrorCode::NoSession => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden | ErrorCode::CsrfFailed | ErrorCode::MfaEnrolmentRequired => StatusCode::FORBIDDEN,
@@ -48,7 +49,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::MfaAlreadyEnabled
         | ErrorCode::MfaNotStarted
         | ErrorCode::ConsentFormOutdated
-        | ErrorCode::ConsentAlreadySigned => StatusCode::CONFLICT,
+        | ErrorCode::ConsentAlreadySigned
+        | ErrorCode::PhotoWithdrawn => StatusCode::CONFLICT,
     }
 }
 

@@ -11,6 +11,7 @@ mod messages;
 mod mfa;
 mod openapi;
 pub(crate) mod patients;
+pub(crate) mod photos;
 pub(crate) mod reports;
 pub(crate) mod series;
 pub(crate) mod sessions;
@@ -38,6 +39,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     messages::routes(v);
     series::routes(v);
     sessions::routes(v);
+    photos::routes(v);
     check_ins::routes(v);
     timeline::routes(v);
     reports::routes(v);

@@ -3,8 +3,8 @@
 //! answer (a database that is down, an internal error, an unreadable body) are added here once.
 
 use super::{
-    audit, auth, check_ins, clinic, consent, invitations, messages, mfa, patients, reports, series, sessions, staff,
-    timeline,
+    audit, auth, check_ins, clinic, consent, invitations, messages, mfa, patients, photos, reports, series, sessions,
+    staff, timeline,
 };
 use crate::error::ErrorBody;
 use crate::routes::RouteSpec;
@@ -44,6 +44,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
         invitations::enable,
         series::open, series::list, series::show, series::record, series::complete,
         sessions::amend, sessions::revisions, sessions::void,
+        photos::upload, photos::full, photos::thumbnail, photos::list, photos::withdraw,
         check_ins::check_in, check_ins::alerts, check_ins::resolve,
         timeline::mine, timeline::mine_ics, timeline::of_patient,
         reports::report_json, reports::report_csv, audit::audit_json,
@@ -72,12 +73,12 @@ fn error_description(status: &str) -> &'static str {
         }
         "404" => "Not found, or another patient's record (`not_found`, `no_session`)",
         "409" => {
-            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`, `mfa_already_enabled`, `mfa_not_started`, `consent_form_outdated`, `consent_already_signed`)"
+            "Refused by a rule (`open_series_exists`, `series_maximum_reached`, `series_closed`, `email_taken`, `last_manager`, `not_retryable`, `only_latest_can_be_voided`, `session_void`, `alert_resolved`, `mfa_already_enabled`, `mfa_not_started`, `consent_form_outdated`, `consent_already_signed`, `photo_withdrawn`)"
         }
-        "413" => "Body over 64 KiB (`payload_too_large`)",
+        "413" => "Body over 64 KiB, or a photo over 15 MB (`payload_too_large`)",
         "415" => "Not application/json (`unsupported_media_type`)",
         "422" => {
-            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`, `reason_required`, `note_required`, `idempotency_key_reused`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`, `check_in_closed`, `consent_required`)"
+            "Invalid input (`validation_failed` with `field`, `invalid_body`, `invalid_time_zone`, `reason_required`, `note_required`, `idempotency_key_reused`) or a rule (`beyond_typical_acknowledgement_required`, `review_note_required`, `invalid_code`, `patient_email_required`, `check_in_closed`, `consent_required`, `unsupported_image`)"
         }
         "429" => "Too many failed attempts (`too_many_attempts`), see Retry-After",
         "500" => "Internal error (`internal_error`); nothing of the cause is disclosed",

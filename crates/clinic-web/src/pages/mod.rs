@@ -7,6 +7,7 @@ mod consent;
 mod mail;
 mod manager;
 mod mfa;
+mod photos;
 mod portal;
 mod provider;
 mod sessions;
@@ -30,6 +31,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
     alerts::routes(v);
     portal::routes(v);
     consent::routes(v);
+    photos::routes(v);
     manager::routes(v);
 }
 

@@ -121,6 +121,8 @@ struct PatientPage {
     /// Open series whose first session needs a signature or a reason.
     consent_missing: Vec<i64>,
     has_consent_form: bool,
+    /// Sessions with their before and after photos, side by side.
+    photo_rows: Vec<PhotoRow>,
     has_open_series: bool,
     series: Vec<SeriesView>,
     can_edit: bool,
@@ -135,6 +137,39 @@ struct PatientPage {
     warnings: Vec<String>,
     error: Option<String>,
     messages: Vec<MessageRow>,
+}
+
+/// One session's photos: before and after, by id.
+pub(crate) struct PhotoRow {
+    session_id: i64,
+    label: String,
+    before: Vec<i64>,
+    after: Vec<i64>,
+}
+
+impl PhotoRow {
+    /// A row for every session that is not void (upload targets), with its photos.
+    fn of(chart: &clinic_app::patients::Chart, photos: &[clinic_db::photos::Photo]) -> Vec<Self> {
+        let mut rows = Vec::new();
+        for (_, sessions) in &chart.series {
+            for s in sessions.iter().filter(|s| s.voided_at.is_none()) {
+                let of = |kind: &str| {
+                    photos
+                        .iter()
+                        .filter(|p| p.session_id == s.id && p.kind == kind)
+                        .map(|p| p.id)
+                        .collect()
+                };
+                rows.push(PhotoRow {
+                    session_id: s.id.0,
+                    label: format!("Session {} on {}", s.session_number, s.performed_on),
+                    before: of("before"),
+                    after: of("after"),
+                });
+            }
+        }
+        rows
+    }
 }
 
 impl PatientPage {
@@ -475,16 +510,18 @@ async fn shown_patient(
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let (chart, mail, attention, (consents, has_consent_form)) = db(state, move |conn, env| {
+    let (chart, mail, attention, (consents, has_consent_form), photos) = db(state, move |conn, env| {
         let chart = patients::chart(conn, env, &a, id, true)?;
         let mail = messages::list(conn, env, &a, id)?;
         let consents = (
             clinic_app::consent::of_patient(conn, id)?,
             clinic_db::consent::any_published(conn)?,
         );
-        Ok((chart, mail, check_ins::open_count(conn)?, consents))
+        let photos = clinic_app::photos::of_patient(conn, env, &a, id)?;
+        Ok((chart, mail, check_ins::open_count(conn)?, consents, photos))
     })
     .await?;
+    let photo_rows = PhotoRow::of(&chart, &photos);
     // Open series whose first session would need the patient's signature (or a reason).
     let consent_missing: Vec<i64> = chart
         .series
@@ -530,6 +567,7 @@ async fn shown_patient(
         consent_lines,
         consent_missing,
         has_consent_form,
+        photo_rows,
         series,
         can_edit: actor.user.role == Role::Provider,
         csrf: csrf::session_token(state, &actor.session_id),

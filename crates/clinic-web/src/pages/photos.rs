@@ -1,0 +1,68 @@
+//! Photos on the pages: the patient page's upload form (multipart, with its CSRF token as a part) and
+//! the images the page shows (cookie session; every view audited).
+
+use crate::api::photos::{jpeg_response, read_parts, store_upload};
+use crate::auth::PageCaller;
+use crate::csrf;
+use crate::html::{PageError, see_other};
+use crate::routes::RouteSpec;
+use crate::run::db;
+use crate::state::AppState;
+use actix_multipart::Multipart;
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use clinic_app::{Error, photos};
+use clinic_domain::SessionId;
+
+pub fn routes(v: &mut Vec<RouteSpec>) {
+    v.push(RouteSpec::new(Method::GET, "/photos/{id}", || web::get().to(full)));
+    v.push(RouteSpec::new(Method::GET, "/photos/{id}/thumbnail", || {
+        web::get().to(thumbnail)
+    }));
+    v.push(RouteSpec::new(Method::POST, "/patients/{id}/photos", || {
+        web::post().to(upload)
+    }));
+}
+
+async fn full(state: web::Data<AppState>, caller: PageCaller, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (caller.0, path.into_inner());
+    let bytes = db(&state, move |conn, env| photos::view(conn, env, &actor, id, false)).await?;
+    Ok(jpeg_response(bytes))
+}
+
+async fn thumbnail(
+    state: web::Data<AppState>,
+    caller: PageCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (caller.0, path.into_inner());
+    let bytes = db(&state, move |conn, env| photos::view(conn, env, &actor, id, true)).await?;
+    Ok(jpeg_response(bytes))
+}
+
+async fn upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: PageCaller,
+    path: web::Path<i64>,
+    payload: Multipart,
+) -> Result<HttpResponse, PageError> {
+    let actor = caller.0;
+    actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
+    let parts = read_parts(payload).await?;
+    let text = |name: &str| {
+        parts
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, b)| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    csrf::check_session(&state, &req, &actor.session_id, &text("csrf"))?;
+    let session: i64 = text("session_id")
+        .trim()
+        .parse()
+        .map_err(|_| Error::from(clinic_domain::FieldError::new("session_id", "choose a session")))?;
+    store_upload(&state, actor, SessionId(session), parts).await?;
+    Ok(see_other(&format!("/patients/{}#photos", path.into_inner())))
+}

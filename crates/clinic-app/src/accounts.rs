@@ -241,7 +241,8 @@ pub fn sign_in_finish(
                 return second_factor_challenge(conn, env, &user, address);
             }
             if !account_counted {
-                return Err(Error::bug("a sign-in without a second factor passed the account limit"));
+                // Its second factor was removed since the lookup: the slow limit applies after all.
+                return Err(Error::Throttled { retry_after: 60 });
             }
             throttle::reset(conn, &pair.key)?;
             give_back(conn, &[from, account])?;

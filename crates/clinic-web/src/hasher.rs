@@ -22,12 +22,17 @@ pub struct Hasher {
 impl Hasher {
     /// Starts `threads` hashing threads (at least one) behind a queue of `waiting` jobs.
     pub fn start(threads: usize, waiting: usize) -> std::io::Result<Self> {
+        Self::start_named("hasher", threads, waiting)
+    }
+
+    /// [`Self::start`], the threads named `name-N` (the same bounded runner serves photo processing).
+    pub fn start_named(name: &str, threads: usize, waiting: usize) -> std::io::Result<Self> {
         let (jobs, queue) = sync_channel::<Job>(waiting);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
-                .name(format!("hasher-{n}"))
+                .name(format!("{name}-{n}"))
                 .spawn(move || work(&queue))?;
         }
         Ok(Self { jobs })

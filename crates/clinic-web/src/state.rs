@@ -20,6 +20,9 @@ pub struct AppState {
     pub audit: Arc<AuditSink>,
     /// Runs argon2 work: one thread per core.
     pub hasher: Hasher,
+    /// Decodes and re-encodes uploaded photos: one thread, off the async workers and the blocking pool
+    /// that database work uses, so uploads never stall other requests; a full queue is 503.
+    pub imaging: Hasher,
     /// The clinic's settings as this process last read them.
     pub clinic: Arc<ClinicCache>,
     /// Signs and checks the one-click unsubscribe links of e-mails.
@@ -55,6 +58,8 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
         let hasher = Hasher::start(cores, settings.hash_queue)?;
+        // One photo at a time: a 40-megapixel image takes about 250 MB while it is processed.
+        let imaging = Hasher::start_named("photo", 1, 8)?;
         Ok(Self {
             pool,
             clock,
@@ -63,6 +68,7 @@ impl AppState {
             csrf_key: Arc::from(DerivedKey::derive(signing_key.as_bytes(), CSRF_TOKENS).as_bytes()),
             audit,
             hasher,
+            imaging,
             clinic,
             unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
             totp_key: DerivedKey::derive(signing_key.as_bytes(), TOTP_SECRETS),

@@ -135,10 +135,9 @@ pub(crate) async fn store_upload(
     let Some(file) = parts.into_iter().find(|(n, _)| n == "file").map(|(_, b)| b) else {
         return Err(FieldError::new("file", "attach the photo as the part named file").into());
     };
-    // Decoding and re-encoding take CPU: the blocking pool, never an async worker.
-    let processed: Processed = web::block(move || photos::process(&file))
-        .await
-        .map_err(|e| Error::internal("processing a photo", e))??;
+    // Decoding and re-encoding take CPU and memory: the photo thread, never an async worker nor the
+    // blocking pool that the database work of other requests runs on.
+    let processed: Processed = state.imaging.run(move || photos::process(&file)).await??;
     db(state, move |conn, env| {
         photos::upload(conn, env, &actor, session, kind, &processed)
     })

@@ -15,4 +15,5 @@ mod one_home;
 mod openapi;
 mod pages;
 mod photos;
+mod photos_s3;
 mod setup;

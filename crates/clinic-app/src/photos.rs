@@ -110,7 +110,8 @@ pub fn process(bytes: &[u8]) -> Result<Processed> {
     })
 }
 
-/// Stores a processed photo of a session (provider): the bytes and the row in one transaction.
+/// Stores a processed photo of a session (provider): the row, and with `bytes_here` the bytes too, in
+/// one transaction (without, the caller has put them in object storage already).
 #[tracing::instrument(level = "debug", skip_all, fields(session = %session))]
 pub fn upload(
     conn: &mut DbConn,
@@ -119,14 +120,17 @@ pub fn upload(
     session: SessionId,
     kind: Kind,
     photo: &Processed,
+    bytes_here: bool,
 ) -> Result<Photo> {
     actor.require(env, &[Role::Provider])?;
     let now = env.now();
     conn.write_transaction(|conn| {
         let found = series::find_session(conn, session)?;
         let patient = series::find(conn, found.series_id)?.patient_id;
-        store::put_blob(conn, &photo.sha256, &photo.image, now)?;
-        store::put_blob(conn, &photo.thumbnail_sha256, &photo.thumbnail, now)?;
+        if bytes_here {
+            store::put_blob(conn, &photo.sha256, &photo.image, now)?;
+            store::put_blob(conn, &photo.thumbnail_sha256, &photo.thumbnail, now)?;
+        }
         let row = store::insert(
             conn,
             &NewPhoto {
@@ -163,20 +167,14 @@ fn may_see(env: &Env<'_>, actor: &Actor, patient: PatientId) -> bool {
     }
 }
 
-/// A photo's bytes (or its thumbnail's), audited. Withdrawn photos and photos the caller may not see
-/// are "not found".
+/// The key of a photo's bytes (or its thumbnail's) for a caller who may see it, the view audited.
+/// Withdrawn photos and photos the caller may not see are "not found".
 #[tracing::instrument(level = "debug", skip_all, fields(photo = id))]
-pub fn view(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: i64, thumbnail: bool) -> Result<Vec<u8>> {
+pub fn view_key(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: i64, thumbnail: bool) -> Result<String> {
     let photo = store::find(conn, id)?;
     if photo.is_withdrawn() || !may_see(env, actor, photo.patient_id) {
         return Err(Error::NotFound);
     }
-    let key = if thumbnail {
-        &photo.thumbnail_sha256
-    } else {
-        &photo.sha256
-    };
-    let bytes = store::blob(conn, key)?.ok_or_else(|| Error::bug("a photo's bytes are missing"))?;
     env.trail.record(
         actor
             .event(env, "photo.view", "success")
@@ -185,7 +183,17 @@ pub fn view(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: i64, thumbnail:
             .detail(if thumbnail { "thumbnail" } else { "photo" })
             .build(),
     );
-    Ok(bytes)
+    Ok(if thumbnail {
+        photo.thumbnail_sha256
+    } else {
+        photo.sha256
+    })
+}
+
+/// A photo's bytes from the database store (see [`view_key`]).
+pub fn view(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: i64, thumbnail: bool) -> Result<Vec<u8>> {
+    let key = view_key(conn, env, actor, id, thumbnail)?;
+    store::blob(conn, &key)?.ok_or_else(|| Error::bug("a photo's bytes are missing"))
 }
 
 /// A patient's photos that are not withdrawn, audited.

@@ -23,6 +23,8 @@ pub struct Config {
     pub mail: MailSettings,
     /// Password checks that may wait for a hashing thread (`CLINIC_HASH_QUEUE`); more get 503.
     pub hash_queue: usize,
+    /// Where photo bytes are kept (`CLINIC_PHOTO_STORE` and the standard AWS variables).
+    pub photo_store: clinic_web::photo_store::PhotoStoreConfig,
 }
 
 /// The queue of password checks waiting for a hashing thread, unless configured.
@@ -73,6 +75,9 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let photo_store =
+            clinic_web::photo_store::PhotoStoreConfig::parse(env("CLINIC_PHOTO_STORE").as_deref(), |k| env(k))
+                .map_err(anyhow::Error::msg)?;
         let mut mail = MailSettings::parse(env("CLINIC_SMTP_URL").as_deref(), env("CLINIC_MAIL_FROM").as_deref())?;
         if let Some(n) = env("CLINIC_MAIL_MAX_ATTEMPTS") {
             mail.max_attempts = n
@@ -104,6 +109,7 @@ impl Config {
         Ok(Self {
             mail,
             hash_queue,
+            photo_store,
             trusted_proxies,
             bind: bind.to_owned(),
             database_url,

@@ -66,7 +66,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::CheckPhotos => {
-            let found = clinic_app::photos::check(&mut open_conn(&config)?).map_err(|e| anyhow::anyhow!(e.chain()))?;
+            let mut conn = open_conn(&config)?;
+            let store = clinic_web::photo_store::PhotoStore::open(&config.photo_store).map_err(anyhow::Error::msg)?;
+            let found = if store.in_database() {
+                clinic_app::photos::check(&mut conn)
+            } else {
+                let photos = clinic_db::photos::all(&mut conn)?;
+                actix_web::rt::System::new().block_on(store.check_objects(&photos))
+            }
+            .map_err(|e| anyhow::anyhow!(e.chain()))?;
             for problem in &found.problems {
                 eprintln!("{problem}");
             }

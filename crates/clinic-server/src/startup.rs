@@ -66,6 +66,7 @@ impl Application {
             public_url: public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             hash_queue: config.hash_queue,
+            photo_store: config.photo_store.clone(),
         };
         let mailer = Mailer::start(MailerConfig {
             pool: pool.clone(),

@@ -17,6 +17,7 @@ mod health;
 mod html;
 mod idempotency;
 mod pages;
+pub mod photo_store;
 mod routes;
 mod run;
 mod schemas;

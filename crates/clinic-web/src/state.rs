@@ -20,6 +20,8 @@ pub struct AppState {
     pub audit: Arc<AuditSink>,
     /// Runs argon2 work: one thread per core.
     pub hasher: Hasher,
+    /// Where photo bytes are kept.
+    pub photos: crate::photo_store::PhotoStore,
     /// Decodes and re-encodes uploaded photos: one thread, off the async workers and the blocking pool
     /// that database work uses, so uploads never stall other requests; a full queue is 503.
     pub imaging: Hasher,
@@ -44,6 +46,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Password checks that may wait for a hashing thread; more are answered 503 at once.
     pub hash_queue: usize,
+    /// Where photo bytes are kept (`CLINIC_PHOTO_STORE`).
+    pub photo_store: crate::photo_store::PhotoStoreConfig,
 }
 
 impl AppState {
@@ -58,6 +62,8 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
         let hasher = Hasher::start(cores, settings.hash_queue)?;
+        let photos = crate::photo_store::PhotoStore::open(&settings.photo_store)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         // One photo at a time: a 40-megapixel image takes about 250 MB while it is processed.
         let imaging = Hasher::start_named("photo", 1, 8)?;
         Ok(Self {
@@ -69,6 +75,7 @@ impl AppState {
             audit,
             hasher,
             imaging,
+            photos,
             clinic,
             unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
             totp_key: DerivedKey::derive(signing_key.as_bytes(), TOTP_SECRETS),

@@ -138,10 +138,31 @@ pub(crate) async fn store_upload(
     // Decoding and re-encoding take CPU and memory: the photo thread, never an async worker nor the
     // blocking pool that the database work of other requests runs on.
     let processed: Processed = state.imaging.run(move || photos::process(&file)).await??;
+    // Object storage: the bytes first, under their hash; the row after (see `photo_store`).
+    let in_database = state.photos.in_database();
+    if !in_database {
+        state.photos.put(&processed.sha256, processed.image.clone()).await?;
+        state
+            .photos
+            .put(&processed.thumbnail_sha256, processed.thumbnail.clone())
+            .await?;
+    }
     db(state, move |conn, env| {
-        photos::upload(conn, env, &actor, session, kind, &processed)
+        photos::upload(conn, env, &actor, session, kind, &processed, in_database)
     })
     .await
+}
+
+/// A photo's bytes for `actor`, from whichever store holds them; the view audited.
+pub(crate) async fn photo_bytes(state: &AppState, actor: Actor, id: i64, thumbnail: bool) -> Result<Vec<u8>, Error> {
+    if state.photos.in_database() {
+        return db(state, move |conn, env| photos::view(conn, env, &actor, id, thumbnail)).await;
+    }
+    let key = db(state, move |conn, env| {
+        photos::view_key(conn, env, &actor, id, thumbnail)
+    })
+    .await?;
+    state.photos.get(&key).await
 }
 
 /// Upload a before or after photo of a session (provider; multipart `file` and `kind`). The image is
@@ -180,8 +201,7 @@ pub(crate) async fn full(
     caller: ApiCaller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, id) = (caller.0, path.into_inner());
-    let bytes = db(&state, move |conn, env| photos::view(conn, env, &actor, id, false)).await?;
+    let bytes = photo_bytes(&state, caller.0, path.into_inner(), false).await?;
     Ok(jpeg_response(bytes))
 }
 
@@ -194,8 +214,7 @@ pub(crate) async fn thumbnail(
     caller: ApiCaller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, id) = (caller.0, path.into_inner());
-    let bytes = db(&state, move |conn, env| photos::view(conn, env, &actor, id, true)).await?;
+    let bytes = photo_bytes(&state, caller.0, path.into_inner(), true).await?;
     Ok(jpeg_response(bytes))
 }
 

@@ -1,17 +1,16 @@
 //! Photos on the pages: the patient page's upload form (multipart, with its CSRF token as a part) and
 //! the images the page shows (cookie session; every view audited).
 
-use crate::api::photos::{jpeg_response, read_parts, store_upload};
+use crate::api::photos::{jpeg_response, photo_bytes, read_parts, store_upload};
 use crate::auth::PageCaller;
 use crate::csrf;
 use crate::html::{PageError, see_other};
 use crate::routes::RouteSpec;
-use crate::run::db;
 use crate::state::AppState;
 use actix_multipart::Multipart;
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
-use clinic_app::{Error, photos};
+use clinic_app::Error;
 use clinic_domain::SessionId;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
@@ -25,8 +24,7 @@ pub fn routes(v: &mut Vec<RouteSpec>) {
 }
 
 async fn full(state: web::Data<AppState>, caller: PageCaller, path: web::Path<i64>) -> Result<HttpResponse, PageError> {
-    let (actor, id) = (caller.0, path.into_inner());
-    let bytes = db(&state, move |conn, env| photos::view(conn, env, &actor, id, false)).await?;
+    let bytes = photo_bytes(&state, caller.0, path.into_inner(), false).await?;
     Ok(jpeg_response(bytes))
 }
 
@@ -35,8 +33,7 @@ async fn thumbnail(
     caller: PageCaller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, id) = (caller.0, path.into_inner());
-    let bytes = db(&state, move |conn, env| photos::view(conn, env, &actor, id, true)).await?;
+    let bytes = photo_bytes(&state, caller.0, path.into_inner(), true).await?;
     Ok(jpeg_response(bytes))
 }
 

@@ -89,6 +89,7 @@ try {
   if (!(Math.abs(left.y - right.y) < 2 && right.x > left.x + left.width - 1)) {
     fail(`before and after are not side by side: ${JSON.stringify([left, right])}`);
   }
+  await p.locator('#photos').screenshot({ path: `${out}/provider-photos.png` });
   const photoSrc = await p.locator('.before-after img').first().getAttribute('src');
   const shown = await p.request.get(`${base}${photoSrc}`);
   if (shown.status() !== 200 || shown.headers()['content-type'] !== 'image/jpeg') fail(`thumbnail: ${shown.status()}`);
@@ -115,6 +116,8 @@ try {
   await a.check('#agree');
   await a.click('button:has-text("Sign")');
   await expectText(a, 'You signed version 1');
+  await a.setViewportSize({ width: 390, height: 900 });
+  await a.screenshot({ path: `${out}/portal-consent-phone.png`, fullPage: true });
   // The clinic does not let patients see photos: one of hers is "not found" to her.
   const hidden = await a.request.get(`${base}${photoSrc.replace('/thumbnail', '')}`);
   if (hidden.status() !== 404) fail(`a patient without permission got ${hidden.status()} for a photo`);

@@ -89,26 +89,7 @@ fn photos_are_checked_stripped_upright_and_seen_only_by_those_allowed() {
         let bruno = app.add_patient("Bruno", Some("bruno@mail.example"));
         let ana_token = app.patient_token(&provider, ana, "ana own passphrase");
         let bruno_token = app.patient_token(&provider, bruno, "bruno own passphrase");
-        let series = app
-            .api(
-                "POST",
-                &format!("/api/v1/patients/{ana}/series"),
-                Some(&provider),
-                Some(&json!({"condition": "acne_scars"})),
-            )
-            .json()["id"]
-            .as_i64()
-            .unwrap();
-        let session = app
-            .api(
-                "POST",
-                &format!("/api/v1/series/{series}/sessions"),
-                Some(&provider),
-                Some(&crate::clinical::session(false, false)),
-            )
-            .json()["session"]["id"]
-            .as_i64()
-            .unwrap();
+        let session = app.first_session(&provider, ana);
 
         // A real photo, 64 × 32 with "rotate 90°" and GPS in its EXIF.
         let sent = jpeg_with_exif(64, 32);

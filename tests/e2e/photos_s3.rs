@@ -4,7 +4,6 @@
 
 use clinic_e2e::{Database, STAFF_PASSWORD, small_jpeg, spawn_app_with};
 use clinic_web::photo_store::{PhotoStore, PhotoStoreConfig, S3Settings};
-use serde_json::json;
 use std::process::{Child, Command, Stdio};
 
 struct Moto {
@@ -80,26 +79,7 @@ fn photos_go_to_object_storage_when_configured() {
         let chen = app.add_staff("provider", "chen@clinic.example");
         let provider = app.token(&chen, STAFF_PASSWORD);
         let ana = app.add_patient("Ana", Some("ana@mail.example"));
-        let series = app
-            .api(
-                "POST",
-                &format!("/api/v1/patients/{ana}/series"),
-                Some(&provider),
-                Some(&json!({"condition": "acne_scars"})),
-            )
-            .json()["id"]
-            .as_i64()
-            .unwrap();
-        let session = app
-            .api(
-                "POST",
-                &format!("/api/v1/series/{series}/sessions"),
-                Some(&provider),
-                Some(&crate::clinical::session(false, false)),
-            )
-            .json()["session"]["id"]
-            .as_i64()
-            .unwrap();
+        let session = app.first_session(&provider, ana);
         let uploaded = app.upload_photo(&provider, session, "before", &small_jpeg(48, 32));
         assert_eq!(uploaded.status, 201, "{}", uploaded.body);
         let (id, sha) = (

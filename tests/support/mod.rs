@@ -25,11 +25,17 @@ struct Running {
     thread: std::thread::JoinHandle<()>,
 }
 
+impl Running {
+    fn stop(self) {
+        actix_web::rt::System::new().block_on(self.handle.stop(false));
+        let _ = self.thread.join();
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(running) = self.running.take() {
-            actix_web::rt::System::new().block_on(running.handle.stop(false));
-            let _ = running.thread.join();
+            running.stop();
         }
     }
 }
@@ -107,8 +113,7 @@ pub struct OtherServer {
 impl Drop for OtherServer {
     fn drop(&mut self) {
         if let Some(running) = self.running.take() {
-            actix_web::rt::System::new().block_on(running.handle.stop(false));
-            let _ = running.thread.join();
+            running.stop();
         }
     }
 }
@@ -381,25 +386,16 @@ impl TestApp {
     /// A token for an existing account, its login session opened directly (no password, no hashing) by
     /// the same action sign-in uses: for tests that need many sessions.
     pub fn session_token(&self, email: &str) -> String {
-        let mut conn = self.db.conn();
-        let user = clinic_db::users::find_by_email(&mut conn, email).unwrap().unwrap();
-        let keys = clinic_auth::TokenKeys::from_server_secret(self.signing_key().as_bytes());
-        let clock = clinic_domain::SystemClock;
-        let trail = clinic_app::audit::Collected::default();
-        let env = clinic_app::Env {
-            clock: &clock,
-            clinic: std::sync::Arc::new(clinic_app::clinic::Clinic::named("", chrono_tz::UTC)),
-            trail: &trail,
-            public_url: "",
-        };
-        clinic_app::accounts::open_session(&mut conn, &env, &keys, user)
-            .unwrap()
-            .token
+        self.open_session(email, false)
     }
 
     /// A token whose session may only enrol a second factor (as sign-in gives when the clinic
     /// requires one the account lacks), opened directly in the database.
     pub fn enrolment_token(&self, email: &str) -> String {
+        self.open_session(email, true)
+    }
+
+    fn open_session(&self, email: &str, enrolment_only: bool) -> String {
         let mut conn = self.db.conn();
         let user = clinic_db::users::find_by_email(&mut conn, email).unwrap().unwrap();
         let keys = clinic_auth::TokenKeys::from_server_secret(self.signing_key().as_bytes());
@@ -411,9 +407,36 @@ impl TestApp {
             trail: &trail,
             public_url: "",
         };
-        clinic_app::accounts::open_session_of(&mut conn, &env, &keys, user, true)
+        clinic_app::accounts::open_session_of(&mut conn, &env, &keys, user, enrolment_only)
             .unwrap()
             .token
+    }
+
+    /// A provider's first session for `patient`: a series opened and one session recorded through
+    /// the API; returns the session's id.
+    pub fn first_session(&self, provider: &str, patient: i64) -> i64 {
+        let opened = self.api(
+            "POST",
+            &format!("/api/v1/patients/{patient}/series"),
+            Some(provider),
+            Some(&serde_json::json!({"condition": "acne_scars"})),
+        );
+        assert_eq!(opened.status, 201, "{}", opened.body);
+        let body = serde_json::json!({
+            "performed_on": chrono::Utc::now().date_naive().to_string(),
+            "treatment_areas": ["cheeks"],
+            "device": "pen",
+            "needle_depth_mm": 0.5,
+            "products_applied": ["sunscreen"]
+        });
+        let recorded = self.api(
+            "POST",
+            &format!("/api/v1/series/{}/sessions", opened.json()["id"]),
+            Some(provider),
+            Some(&body),
+        );
+        assert_eq!(recorded.status, 201, "{}", recorded.body);
+        recorded.json()["session"]["id"].as_i64().unwrap()
     }
 
     /// Uploads a photo of `session` as multipart (`kind`, `file`) with a bearer token.

@@ -246,10 +246,7 @@ pub fn sign_in_finish(
             }
             throttle::reset(conn, &pair.key)?;
             give_back(conn, &[from, account])?;
-            let policy = clinic_db::clinic::get(conn)?
-                .and_then(|c| c.require_mfa_for.parse::<MfaPolicy>().ok())
-                .unwrap_or_default();
-            let must_enrol = policy.covers(user.role);
+            let must_enrol = must_enrol(conn, user.role)?;
             let signed = open_session_of(conn, env, keys, user, must_enrol)?;
             env.trail.record(
                 event(now, "auth.login", "success")
@@ -274,6 +271,16 @@ pub fn sign_in_finish(
             Err(Error::InvalidCredentials)
         }
     }
+}
+
+/// Whether the clinic's `require_mfa_for` covers `role` (read from the database, not the settings
+/// cache, so a change holds at once on every process): such an account without a second factor gets
+/// an enrolment-only session.
+fn must_enrol(conn: &mut DbConn, role: Role) -> Result<bool> {
+    let policy = clinic_db::clinic::get(conn)?
+        .and_then(|c| c.require_mfa_for.parse::<MfaPolicy>().ok())
+        .unwrap_or_default();
+    Ok(policy.covers(role))
 }
 
 fn second_factor_challenge(conn: &mut DbConn, env: &Env<'_>, user: &User, address: &str) -> Result<SignInOutcome> {
@@ -438,10 +445,7 @@ pub fn activate(
     match outcome {
         Some(user) => {
             give_back(conn, &code_limits("activate", address))?;
-            let policy = clinic_db::clinic::get(conn)?
-                .and_then(|c| c.require_mfa_for.parse::<MfaPolicy>().ok())
-                .unwrap_or_default();
-            let must_enrol = policy.covers(user.role);
+            let must_enrol = must_enrol(conn, user.role)?;
             open_session_of(conn, env, keys, user, must_enrol)
         }
         None => {

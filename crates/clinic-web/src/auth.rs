@@ -279,10 +279,7 @@ pub async fn sign_in_second_factor(
 
 /// Removes the actor's second factor with their password and a code.
 pub async fn remove_second_factor(state: &AppState, actor: &Actor, password: &str, code: &str) -> Result<(), Error> {
-    let (st, a) = (state.clone(), actor.clone());
-    blocking(move || accounts::password_change_attempt(&mut *st.conn()?, &st.env(), &a)).await?;
-    let (password, stored) = (password.to_owned(), actor.user.password_hash.clone());
-    let matches = state.hasher.run(move || verify_password(&password, &stored)).await?;
+    let matches = own_password_matches(state, actor, password).await?;
     let (st, a, code) = (state.clone(), actor.clone(), code.to_owned());
     blocking(move || clinic_app::mfa::remove(&mut *st.conn()?, &st.env(), &a, &st.totp_key, matches, &code)).await
 }
@@ -315,16 +312,21 @@ pub async fn activate(state: &AppState, code: &str, password: &str, address: &st
 /// sign-in); the account's other sessions end.
 pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> Result<(), Error> {
     let new = new_password("new_password", new)?;
-    let (st, a) = (state.clone(), actor.clone());
-    blocking(move || accounts::password_change_attempt(&mut *st.conn()?, &st.env(), &a)).await?;
-    let (current, stored) = (current.to_owned(), actor.user.password_hash.clone());
-    let matches = state.hasher.run(move || verify_password(&current, &stored)).await?;
-    if !matches {
+    if !own_password_matches(state, actor, current).await? {
         return accounts::wrong_current_password(&state.env(), actor);
     }
     let (st, a) = (state.clone(), actor.clone());
     let hash = hash_off_worker(state, new).await?;
     blocking(move || accounts::set_password(&mut *st.conn()?, &st.env(), &a, &hash)).await
+}
+
+/// Checks the signed-in actor's own password, the attempt taken from their sign-in limits first (a
+/// wrong one stays counted).
+async fn own_password_matches(state: &AppState, actor: &Actor, password: &str) -> Result<bool, Error> {
+    let (st, a) = (state.clone(), actor.clone());
+    blocking(move || accounts::password_change_attempt(&mut *st.conn()?, &st.env(), &a)).await?;
+    let (password, stored) = (password.to_owned(), actor.user.password_hash.clone());
+    state.hasher.run(move || verify_password(&password, &stored)).await
 }
 
 /// Asks for a password reset link for `email` (e-mailed when it names an active account).

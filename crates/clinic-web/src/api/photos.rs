@@ -119,8 +119,13 @@ pub(crate) async fn read_parts(mut payload: Multipart) -> Result<Vec<(String, Ve
     Ok(parts)
 }
 
-fn part<'a>(parts: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
-    parts.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_slice())
+/// A text part of an upload by name; empty when absent or not UTF-8.
+pub(crate) fn part_text<'a>(parts: &'a [(String, Vec<u8>)], name: &str) -> &'a str {
+    parts
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, b)| std::str::from_utf8(b).ok())
+        .unwrap_or_default()
 }
 
 /// Checks and stores an upload of `parts` for `session` as `actor` (shared with the patient page).
@@ -131,7 +136,7 @@ pub(crate) async fn store_upload(
     parts: Vec<(String, Vec<u8>)>,
 ) -> Result<Photo, Error> {
     actor.require(&state.env(), &[Role::Provider])?;
-    let kind = Kind::parse(std::str::from_utf8(part(&parts, "kind").unwrap_or_default()).unwrap_or_default())?;
+    let kind = Kind::parse(part_text(&parts, "kind"))?;
     let Some(file) = parts.into_iter().find(|(n, _)| n == "file").map(|(_, b)| b) else {
         return Err(FieldError::new("file", "attach the photo as the part named file").into());
     };

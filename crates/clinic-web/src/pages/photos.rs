@@ -1,7 +1,7 @@
 //! Photos on the pages: the patient page's upload form (multipart, with its CSRF token as a part) and
 //! the images the page shows (cookie session; every view audited).
 
-use crate::api::photos::{jpeg_response, photo_bytes, read_parts, store_upload};
+use crate::api::photos::{jpeg_response, part_text, photo_bytes, read_parts, store_upload};
 use crate::auth::PageCaller;
 use crate::csrf;
 use crate::html::{PageError, see_other};
@@ -47,16 +47,8 @@ async fn upload(
     let actor = caller.0;
     actor.require(&state.env(), &[clinic_domain::user::Role::Provider])?;
     let parts = read_parts(payload).await?;
-    let text = |name: &str| {
-        parts
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, b)| std::str::from_utf8(b).ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    csrf::check_session(&state, &req, &actor.session_id, &text("csrf"))?;
-    let session: i64 = text("session_id")
+    csrf::check_session(&state, &req, &actor.session_id, part_text(&parts, "csrf"))?;
+    let session: i64 = part_text(&parts, "session_id")
         .trim()
         .parse()
         .map_err(|_| Error::from(clinic_domain::FieldError::new("session_id", "choose a session")))?;

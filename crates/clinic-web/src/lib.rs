@@ -22,6 +22,7 @@ mod routes;
 mod run;
 mod schemas;
 mod state;
+mod timeline_cache;
 mod views;
 
 use actix_web::dev::Server;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub totp_key: DerivedKey,
     /// True on SQLite: short reads by key may run on the request's own thread (`run::read`).
     pub inline_reads: bool,
+    /// The patient's timeline as JSON, per session, while its inputs stay the same.
+    pub timelines: Arc<crate::timeline_cache::TimelineCache>,
 }
 
 /// Settings fixed at start-up.
@@ -80,6 +82,7 @@ impl AppState {
             unsubscribe: DerivedKey::derive(signing_key.as_bytes(), UNSUBSCRIBE),
             totp_key: DerivedKey::derive(signing_key.as_bytes(), TOTP_SECRETS),
             inline_reads,
+            timelines: Arc::default(),
         })
     }
 

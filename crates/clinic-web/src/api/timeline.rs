@@ -57,8 +57,17 @@ async fn own_timeline(req: &HttpRequest, which: &Which) -> Result<SessionTimelin
 #[utoipa::path(get, path = "/api/v1/me/timeline", tag = "timeline", params(Which),
     responses((status = 200, body = TimelineView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(crate) async fn mine(req: HttpRequest, which: web::Query<Which>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(TimelineView::from(own_timeline(&req, &which).await?)))
+pub(crate) async fn mine(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    which: web::Query<Which>,
+) -> Result<HttpResponse, ApiError> {
+    let found = own_timeline(&req, &which).await?;
+    let body = state
+        .timelines
+        .json(found)
+        .map_err(|e| Error::internal("the timeline could not be serialised", e))?;
+    Ok(HttpResponse::Ok().insert_header(header::ContentType::json()).body(body))
 }
 
 /// The timeline as an iCalendar file (patient).

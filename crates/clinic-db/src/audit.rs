@@ -90,31 +90,20 @@ fn note(e: &mut NewAuditEvent, text: String) {
 /// How diesel writes a `Timestamp` to SQLite (text that sorts as time does); batches write the same.
 const SQLITE_TIMESTAMP: &str = "%F %T%.f";
 
-/// Many events at once (a group commit of buffered reads): one COPY on PostgreSQL (a fraction of what
-/// multi-row INSERTs, parsed afresh each time, cost its server), one statement on SQLite.
+/// Many events at once (a group commit of buffered reads) in one statement whose text never changes,
+/// so the connection keeps it prepared (diesel prepares `sql_query` text afresh each time, and a COPY
+/// needs a transaction of its own): on PostgreSQL the columns go in as arrays unpacked by `unnest`, one
+/// round trip; on SQLite the rows go in as one JSON array unpacked by `json_each`. A single statement is
+/// atomic without a transaction around it.
 pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> DbResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     match conn {
         DbConn::Postgres(c) => {
-            use audit_events::*;
-            let columns = (
-                occurred_at,
-                actor_id,
-                action,
-                patient_id,
-                subject,
-                outcome,
-                address,
-                detail,
-            );
-            diesel::copy_from(audit_events::table)
-                .from_raw_data(columns, |out| {
-                    copy_rows(out, events).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
-                })
-                .execute(c)?;
+            PgBatch::of(events).execute(c)?;
         }
         DbConn::Sqlite(c) => {
-            // One cached statement per batch: the rows go in as one JSON array, unpacked by json_each.
-            // (Diesel built and bound an INSERT per row at a greater cost than SQLite's insert itself.)
             let rows: Vec<_> = events
                 .iter()
                 .map(|e| {
@@ -132,52 +121,107 @@ pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> DbResult<()> 
                 .collect();
             let rows =
                 serde_json::to_string(&rows).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            diesel::sql_query(
-                "INSERT INTO audit_events \
-                 (occurred_at, actor_id, action, patient_id, subject, outcome, address, detail) \
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-                 value ->> 6, value ->> 7 FROM json_each(?) ORDER BY key",
-            )
-            .bind::<diesel::sql_types::Text, _>(rows)
-            .execute(c)?;
+            SqliteBatch { rows }.execute(c)?;
         }
     }
     Ok(())
 }
 
-/// The events in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
-fn copy_rows(out: &mut dyn std::io::Write, events: &[NewAuditEvent]) -> std::io::Result<()> {
-    fn field(out: &mut dyn std::io::Write, value: Option<&str>, last: bool) -> std::io::Result<()> {
-        match value {
-            None => out.write_all(b"\\N")?,
-            Some(v) => {
-                for c in v.chars() {
-                    match c {
-                        '\\' => out.write_all(b"\\\\")?,
-                        '\t' => out.write_all(b"\\t")?,
-                        '\n' => out.write_all(b"\\n")?,
-                        '\r' => out.write_all(b"\\r")?,
-                        c => write!(out, "{c}")?,
-                    }
-                }
-            }
-        }
-        out.write_all(if last { b"\n" } else { b"\t" })
-    }
-    for e in events {
-        let at = e.occurred_at.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
-        let (actor, patient) = (e.actor_id.map(|i| i.to_string()), e.patient_id.map(|i| i.to_string()));
-        field(out, Some(&at), false)?;
-        field(out, actor.as_deref(), false)?;
-        field(out, Some(&e.action), false)?;
-        field(out, patient.as_deref(), false)?;
-        field(out, e.subject.as_deref(), false)?;
-        field(out, Some(&e.outcome), false)?;
-        field(out, e.address.as_deref(), false)?;
-        field(out, e.detail.as_deref(), true)?;
-    }
-    Ok(())
+const INSERT_COLUMNS: &str =
+    "INSERT INTO audit_events (occurred_at, actor_id, action, patient_id, subject, outcome, address, detail) ";
+
+/// [`insert_many`] on PostgreSQL: one array per column.
+struct PgBatch<'a> {
+    occurred_at: Vec<NaiveDateTime>,
+    actor_id: Vec<Option<i64>>,
+    action: Vec<&'a str>,
+    patient_id: Vec<Option<i64>>,
+    subject: Vec<Option<&'a str>>,
+    outcome: Vec<&'a str>,
+    address: Vec<Option<&'a str>>,
+    detail: Vec<Option<&'a str>>,
 }
+
+impl<'a> PgBatch<'a> {
+    fn of(events: &'a [NewAuditEvent]) -> Self {
+        Self {
+            occurred_at: events.iter().map(|e| e.occurred_at).collect(),
+            actor_id: events.iter().map(|e| e.actor_id).collect(),
+            action: events.iter().map(|e| e.action.as_str()).collect(),
+            patient_id: events.iter().map(|e| e.patient_id).collect(),
+            subject: events.iter().map(|e| e.subject.as_deref()).collect(),
+            outcome: events.iter().map(|e| e.outcome.as_str()).collect(),
+            address: events.iter().map(|e| e.address.as_deref()).collect(),
+            detail: events.iter().map(|e| e.detail.as_deref()).collect(),
+        }
+    }
+}
+
+/// The identity diesel caches [`PgBatch`]'s prepared statement under.
+struct PgBatchQuery;
+
+impl diesel::query_builder::QueryId for PgBatch<'_> {
+    type QueryId = PgBatchQuery;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgBatch<'_> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+        out.push_sql(INSERT_COLUMNS);
+        out.push_sql("SELECT * FROM unnest(");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.actor_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.action)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.patient_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.subject)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.outcome)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.address)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.detail)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for PgBatch<'_> {}
+
+/// [`insert_many`] on SQLite: the rows as one JSON array.
+struct SqliteBatch {
+    rows: String,
+}
+
+/// The identity diesel caches [`SqliteBatch`]'s prepared statement under.
+struct SqliteBatchQuery;
+
+impl diesel::query_builder::QueryId for SqliteBatch {
+    type QueryId = SqliteBatchQuery;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteBatch {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        out.push_sql(INSERT_COLUMNS);
+        out.push_sql(
+            "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+             value ->> 6, value ->> 7 FROM json_each(",
+        );
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.rows)?;
+        out.push_sql(") ORDER BY key");
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for SqliteBatch {}
 
 /// Newest first, optionally for one patient.
 pub fn list(conn: &mut DbConn, patient: Option<PatientId>, limit: i64) -> DbResult<Vec<AuditEvent>> {

@@ -14,6 +14,11 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+/// WAL pages after which a commit copies them back into the database file. Every read is audited, so
+/// the log grows by a dozen pages a group commit; at SQLite's default (1,000) a checkpoint ran several
+/// times a second and held up the commit that ran it. The hot pages are the same each time, so a
+/// checkpoint ten times rarer does about a tenth of the work. (The log may reach about 40 MB.)
+const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// SQLite admits one writer at a time, and its busy handler makes the others sleep and retry (up to
 /// 100 ms at a time): under a burst of writes some waited most of a second (bench/load.sh). Writers in
@@ -81,7 +86,8 @@ impl DbConn {
                 // busy_timeout first: switching to WAL needs a moment's write lock of its own.
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES};"
                 ))
                 .map_err(|e| DbError::Connect(format!("{path}: {e}")))?;
                 c.set_instrumentation(crate::telemetry::QuerySpans::default());
@@ -92,6 +98,25 @@ impl DbConn {
                 c.set_instrumentation(crate::telemetry::QuerySpans::default());
                 Ok(Self::Postgres(c))
             }
+        }
+    }
+
+    /// Another connection to the same SQLite file (for a thread that keeps its own); `None` on
+    /// PostgreSQL.
+    pub fn sqlite_twin(&mut self) -> Result<Option<Self>, DbError> {
+        let Self::Sqlite(c) = self else {
+            return Ok(None);
+        };
+        #[derive(diesel::QueryableByName)]
+        struct File {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            file: String,
+        }
+        let files: Vec<File> =
+            diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'").load(c)?;
+        match files.into_iter().next() {
+            Some(f) if !f.file.is_empty() => Self::establish(&DatabaseUrl::Sqlite(f.file)).map(Some),
+            _ => Ok(None),
         }
     }
 

@@ -7,8 +7,8 @@
 
 use chrono::{NaiveDateTime, Timelike};
 use clinic_app::Trail;
-use clinic_db::Pool;
 use clinic_db::audit::NewAuditEvent;
+use clinic_db::{DbConn, Pool};
 use clinic_domain::Clock;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender, TryRecvError};
@@ -49,6 +49,7 @@ impl AuditSink {
             .name("audit-writer".into())
             .spawn(move || {
                 let mut backlog: Vec<NewAuditEvent> = Vec::new();
+                let mut writer = Writer { pool, own: None };
                 loop {
                     // Group commit: whatever queued while the last batch was written goes in one
                     // transaction, and every waiter of the batch is told at once.
@@ -83,7 +84,7 @@ impl AuditSink {
                         Some(minute_of(clock.now().naive_utc()))
                     };
                     batch.extend(ended_refusals(&counted, closed_before));
-                    let written = batch.is_empty() || flush(&pool, &batch);
+                    let written = batch.is_empty() || writer.flush(&batch);
                     for w in waiters {
                         let _ = w.send(written);
                     }
@@ -196,26 +197,65 @@ fn ended_refusals(counts: &Mutex<Refusals>, before: Option<NaiveDateTime>) -> Ve
         .collect()
 }
 
-fn flush(pool: &Pool, rows: &[NewAuditEvent]) -> bool {
-    let result = pool.get().map_err(clinic_db::DbError::from).and_then(|mut conn| {
-        let mut written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, rows));
-        if written
-            .as_ref()
-            .is_err_and(clinic_db::DbError::is_foreign_key_violation)
-        {
-            // A row names an unknown account or patient: written without the reference (see there).
-            let mut rows = rows.to_vec();
-            clinic_db::audit::detach_unknown_references(&mut conn, &mut rows)?;
-            written = conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, &rows));
+/// The writer's connection. On SQLite it keeps one of its own: a connection's page cache is dropped
+/// whenever another connection has written since its last transaction, so a pooled one (just used by
+/// readers) would read the audit table's pages again at every commit. On PostgreSQL, where the cache is
+/// the server's, it borrows from the pool like everyone else.
+struct Writer {
+    pool: Pool,
+    own: Option<DbConn>,
+}
+
+impl Writer {
+    fn flush(&mut self, rows: &[NewAuditEvent]) -> bool {
+        let result = self.with_conn(|conn| {
+            // One statement, atomic by itself; on SQLite it still queues behind the process's writers.
+            let insert = |conn: &mut DbConn, rows: &[NewAuditEvent]| {
+                if conn.is_postgres() {
+                    clinic_db::audit::insert_many(conn, rows)
+                } else {
+                    conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, rows))
+                }
+            };
+            let mut written = insert(conn, rows);
+            if written
+                .as_ref()
+                .is_err_and(clinic_db::DbError::is_foreign_key_violation)
+            {
+                // A row names an unknown account or patient: written without the reference (see there).
+                let mut rows = rows.to_vec();
+                clinic_db::audit::detach_unknown_references(conn, &mut rows)?;
+                written = insert(conn, &rows);
+            }
+            written
+        });
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, rows = rows.len(), "audit rows not written yet");
+                false
+            }
         }
-        written
-    });
-    match result {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(error = %e, rows = rows.len(), "audit rows not written yet");
-            false
+    }
+
+    fn with_conn(&mut self, f: impl FnOnce(&mut DbConn) -> clinic_db::DbResult<()>) -> clinic_db::DbResult<()> {
+        if self.own.is_none() {
+            let mut pooled = self.pool.get()?;
+            match pooled.sqlite_twin()? {
+                Some(own) => self.own = Some(own),
+                // PostgreSQL (or an in-memory SQLite database, which a second connection would not see).
+                None => return f(&mut pooled),
+            }
         }
+        let Some(conn) = self.own.as_mut() else {
+            return Err(clinic_db::DbError::Connect("no connection".into()));
+        };
+        let result = f(conn);
+        if result.is_err() {
+            // Opened afresh for the next try.
+            self.own = None;
+        }
+        result
     }
 }
 

@@ -5,6 +5,8 @@
 //! thread per core the memory is reused, and the same threads bound how many hashes run at once, so
 //! sign-ins cannot starve other requests of CPU. The queue in front of them is bounded: when it is
 //! full the answer is [`Error::Busy`] (503 with `Retry-After`) at once, never a wait that grows.
+//! The threads run at a lower priority (nice 10): while other requests need the cores, a burst of
+//! sign-ins or photos waits for them rather than the other way round.
 
 use clinic_app::Error;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -31,9 +33,10 @@ impl Hasher {
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
             let queue = Arc::clone(&queue);
-            std::thread::Builder::new()
-                .name(format!("{name}-{n}"))
-                .spawn(move || work(&queue))?;
+            std::thread::Builder::new().name(format!("{name}-{n}")).spawn(move || {
+                yield_to_requests();
+                work(&queue)
+            })?;
         }
         Ok(Self { jobs })
     }
@@ -59,6 +62,23 @@ impl Hasher {
         answer.await.map_err(|_| Error::bug("a hashing job failed"))
     }
 }
+
+/// How much less this thread counts when it competes for a core with the request threads.
+const NICE: i32 = 10;
+
+#[cfg(target_os = "linux")]
+fn yield_to_requests() {
+    // On Linux a thread's priority is its own (`setpriority` on its thread id). 19 is the lowest.
+    let me = Some(rustix::thread::gettid());
+    let lowered = rustix::process::getpriority_process(me)
+        .and_then(|now| rustix::process::setpriority_process(me, (now + NICE).min(19)));
+    if let Err(e) = lowered {
+        tracing::warn!(error = %e, "could not lower a worker thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_to_requests() {}
 
 fn work(queue: &Mutex<Receiver<Job>>) {
     loop {
@@ -90,6 +110,23 @@ mod tests {
             );
         }
         assert!(names.iter().all(|n| n.starts_with("hasher-")), "{names:?}");
+    }
+
+    /// Field 19 of `/proc/thread-self/stat`: the calling thread's nice value.
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // The command name (field 2) may hold spaces; the fields after it are plain.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[actix_web::test]
+    async fn the_threads_run_at_a_lower_priority_than_the_requests() {
+        let hasher = Hasher::start(1, 4).unwrap();
+        let request_thread = own_nice();
+        assert_eq!(hasher.run(own_nice).await.unwrap(), (request_thread + NICE).min(19));
     }
 
     #[actix_web::test]

@@ -5,7 +5,7 @@
 
 use crate::error::{ErrorBody, status_of};
 use crate::html::ONCE;
-use crate::run::db;
+use crate::run::write;
 use crate::state::AppState;
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
@@ -87,7 +87,7 @@ where
     F: FnOnce(&mut DbConn, &Env<'_>) -> Result<(StatusCode, serde_json::Value), Error> + Send + 'static,
 {
     let Some(key) = key else {
-        return db(state, move |conn, env| {
+        return write(state, move |conn, env| {
             action(conn, env).map(|(status, body)| Answer {
                 status,
                 body,
@@ -97,7 +97,7 @@ where
         .await;
     };
     let user = actor.user.id;
-    db(state, move |conn, env| {
+    write(state, move |conn, env| {
         let now = env.now();
         let since = now - chrono::Duration::hours(WINDOW_HOURS);
         conn.write_transaction(

@@ -24,6 +24,7 @@ mod schemas;
 mod state;
 mod timeline_cache;
 mod views;
+mod writer;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};

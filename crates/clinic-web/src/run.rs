@@ -41,6 +41,40 @@ where
     value
 }
 
+/// Runs a write use case: on SQLite in the next group commit (`crate::writer`), answered once that
+/// group is durable; on PostgreSQL as [`db`]. Only for work that would write anyway: a group holds
+/// SQLite's one write lock while it runs.
+pub async fn write<T, F>(state: &AppState, f: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut DbConn, &Env<'_>) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let Some(writer) = state.writer.as_ref() else {
+        return db(state, f).await;
+    };
+    let st = state.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: crate::writer::Job = Box::new(move |conn: &mut DbConn| {
+        let trail = Collected::default();
+        let value = f(conn, &st.env_with(&trail));
+        let rows = trail.take();
+        Box::new(move |committed: bool| {
+            let value = if committed {
+                value
+            } else {
+                Err(crate::writer::not_committed())
+            };
+            let _ = tx.send((value, rows));
+        })
+    });
+    if !writer.send(job) {
+        return Err(crate::writer::not_committed());
+    }
+    let (value, rows) = rx.await.map_err(|_| crate::writer::not_committed())?;
+    durable(state, rows).await?;
+    value
+}
+
 /// Waits until `rows` are committed to the audit log: an answer whose audit row could not be written
 /// is not given.
 async fn durable(state: &AppState, rows: Vec<NewAuditEvent>) -> Result<(), Error> {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub totp_key: DerivedKey,
     /// True on SQLite: short reads by key may run on the request's own thread (`run::read`).
     pub inline_reads: bool,
+    /// Runs write use cases in group commits on SQLite (`run::write`); `None` on PostgreSQL.
+    pub writer: Option<Arc<crate::writer::GroupWriter>>,
     /// The patient's timeline as JSON, per session, while its inputs stay the same.
     pub timelines: Arc<crate::timeline_cache::TimelineCache>,
 }
@@ -63,6 +65,7 @@ impl AppState {
         let audit = AuditSink::start(pool.clone(), Arc::clone(&clock));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inline_reads = pool.get().is_ok_and(|c| !c.is_postgres());
+        let writer = crate::writer::GroupWriter::start(&pool)?;
         let hasher = Hasher::start(cores, settings.hash_queue)?;
         let photos = crate::photo_store::PhotoStore::open(&settings.photo_store)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
@@ -83,6 +86,7 @@ impl AppState {
             totp_key: DerivedKey::derive(signing_key.as_bytes(), TOTP_SECRETS),
             inline_reads,
             timelines: Arc::default(),
+            writer,
         })
     }
 

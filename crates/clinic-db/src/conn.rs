@@ -120,6 +120,15 @@ impl DbConn {
         }
     }
 
+    /// Caps this SQLite connection's page cache at `kib` KiB (SQLite's default is 2,000); nothing on
+    /// PostgreSQL.
+    pub fn limit_sqlite_cache(&mut self, kib: u32) -> Result<(), DbError> {
+        if let Self::Sqlite(c) = self {
+            c.batch_execute(&format!("PRAGMA cache_size = -{kib}"))?;
+        }
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "SQLite",

@@ -21,6 +21,8 @@ use tokio::sync::oneshot;
 const REFUSALS_EVERY: Duration = Duration::from_secs(1);
 /// Distinct addresses counted per minute; beyond that they are counted under one row.
 const REFUSAL_ADDRESSES: usize = 10_000;
+/// Page cache of the writer's own SQLite connection.
+const AUDIT_CACHE_KIB: u32 = 256;
 /// Rows kept for a later try while the database refuses them; beyond that they are dropped (logged).
 const BACKLOG_LIMIT: usize = 100_000;
 
@@ -242,7 +244,11 @@ impl Writer {
         if self.own.is_none() {
             let mut pooled = self.pool.get()?;
             match pooled.sqlite_twin()? {
-                Some(own) => self.own = Some(own),
+                Some(mut own) => {
+                    // It only appends: the right edge of the table and its four indexes.
+                    own.limit_sqlite_cache(AUDIT_CACHE_KIB)?;
+                    self.own = Some(own);
+                }
                 // PostgreSQL (or an in-memory SQLite database, which a second connection would not see).
                 None => return f(&mut pooled),
             }

@@ -29,12 +29,10 @@ where
 {
     let st = state.clone();
     let (value, rows) = blocking(move || {
-        let trail = Collected::default();
-        let value = st
-            .conn()
-            .map_err(Error::from)
-            .and_then(|mut conn| f(&mut conn, &st.env_with(&trail)));
-        Ok((value, trail.take()))
+        Ok(match st.conn() {
+            Ok(mut conn) => traced(&st, &mut conn, f),
+            Err(e) => (Err(e.into()), Vec::new()),
+        })
     })
     .await?;
     durable(state, rows).await?;
@@ -55,9 +53,7 @@ where
     let st = state.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: crate::writer::Job = Box::new(move |conn: &mut DbConn| {
-        let trail = Collected::default();
-        let value = f(conn, &st.env_with(&trail));
-        let rows = trail.take();
+        let (value, rows) = traced(&st, conn, f);
         Box::new(move |committed: bool| {
             let value = if committed {
                 value
@@ -73,6 +69,18 @@ where
     let (value, rows) = rx.await.map_err(|_| crate::writer::not_committed())?;
     durable(state, rows).await?;
     value
+}
+
+/// Runs `f` with the audit rows it records collected rather than sent: the caller waits for their
+/// commit ([`durable`]) before answering.
+fn traced<T>(
+    state: &AppState,
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn, &Env<'_>) -> Result<T, Error>,
+) -> (Result<T, Error>, Vec<NewAuditEvent>) {
+    let trail = Collected::default();
+    let value = f(conn, &state.env_with(&trail));
+    (value, trail.take())
 }
 
 /// Waits until `rows` are committed to the audit log: an answer whose audit row could not be written
@@ -99,10 +107,9 @@ where
     if state.inline_reads
         && let Some(mut conn) = state.pool.try_get()
     {
-        let trail = Collected::default();
-        let value = f(&mut conn, &state.env_with(&trail));
+        let (value, rows) = traced(state, &mut conn, f);
         drop(conn);
-        durable(state, trail.take()).await?;
+        durable(state, rows).await?;
         return value;
     }
     db(state, f).await

@@ -12,8 +12,8 @@
 
 use clinic_app::Error;
 use clinic_db::{DbConn, DbError, Pool};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex};
 
 /// Writes run in one transaction at most; more wait for the next.
 const GROUP: usize = 64;
@@ -23,15 +23,14 @@ const GROUP: usize = 64;
 pub type Job = Box<dyn FnOnce(&mut DbConn) -> Box<dyn FnOnce(bool) + Send> + Send>;
 
 pub struct GroupWriter {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
 }
 
 impl GroupWriter {
     /// Starts the writer on a connection of its own to the pool's SQLite file; `None` on PostgreSQL
     /// (or an in-memory SQLite database, which another connection would not see).
     pub fn start(pool: &Pool) -> std::io::Result<Option<Arc<Self>>> {
-        let own = pool.get().map_err(DbError::from).and_then(|mut c| c.sqlite_twin());
-        let Ok(Some(conn)) = own else {
+        let Ok(Some(conn)) = own_connection(pool) else {
             return Ok(None);
         };
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -39,13 +38,18 @@ impl GroupWriter {
         std::thread::Builder::new()
             .name("group-writer".into())
             .spawn(move || serve(&queue, &pool, Some(conn)))?;
-        Ok(Some(Arc::new(Self { jobs: Mutex::new(jobs) })))
+        Ok(Some(Arc::new(Self { jobs })))
     }
 
     /// Queues `job`; `false` when the writer has stopped.
     pub fn send(&self, job: Job) -> bool {
-        self.jobs.lock().is_ok_and(|tx| tx.send(job).is_ok())
+        self.jobs.send(job).is_ok()
     }
+}
+
+/// A new connection to the pool's SQLite file; `None` on PostgreSQL.
+fn own_connection(pool: &Pool) -> Result<Option<DbConn>, DbError> {
+    pool.get()?.sqlite_twin()
 }
 
 fn serve(queue: &Receiver<Job>, pool: &Pool, mut conn: Option<DbConn>) {

@@ -4,7 +4,7 @@ use crate::{DbConn, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::series::{MAXIMUM, TYPICAL_MAX};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamp};
 
 /// An inclusive range of calendar dates; `None` ends are open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,6 +118,14 @@ struct Count {
 }
 
 #[derive(QueryableByName)]
+struct SessionDays {
+    #[diesel(sql_type = Nullable<Date>)]
+    first_on: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Date>)]
+    last_on: Option<NaiveDate>,
+}
+
+#[derive(QueryableByName)]
 struct ProviderAgg {
     #[diesel(sql_type = BigInt)]
     provider_id: i64,
@@ -160,10 +168,12 @@ fn placeholders(conn: &DbConn, sql: &str) -> String {
     out
 }
 
+// sessions_recorded is 0 to 5 (clinic_domain::series::MAXIMUM, checked by the schema): one index range each.
 const SERIES_BY_SESSIONS: &str = "SELECT CAST(sessions_recorded AS BIGINT) AS sessions, COUNT(*) AS n
-    FROM series /*INDEXED BY series_report*/ WHERE opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded";
+    FROM series /*INDEXED BY series_report*/
+    WHERE sessions_recorded IN (0, 1, 2, 3, 4, 5) AND opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded";
 
-const FLAGGED: &str = "SELECT COUNT(*) AS n FROM series /*INDEXED BY series_report*/
+const FLAGGED: &str = "SELECT COUNT(*) AS n FROM series /*INDEXED BY series_flagged*/
     WHERE flagged_after_maximum AND opened_at >= ? AND opened_at < ?";
 
 const PER_PROVIDER: &str =
@@ -176,6 +186,20 @@ const PER_PROVIDER: &str =
         WHERE performed_on >= ? AND performed_on <= ? AND voided_at IS NULL GROUP BY provider_id
     ) a JOIN users u ON u.id = a.provider_id
     ORDER BY u.display_name, a.provider_id";
+
+/// [`PER_PROVIDER`] for a range that holds every session: one row per provider and patient
+/// (`provider_patients`, kept by triggers) instead of a distinct count over every session.
+const PER_PROVIDER_ALL: &str =
+    "SELECT p.provider_id AS provider_id, u.display_name AS provider_name, CAST(SUM(p.sessions) AS BIGINT) AS sessions,
+        COUNT(*) AS patients, CAST(SUM(p.beyond_typical) AS BIGINT) AS beyond
+    FROM provider_patients p JOIN users u ON u.id = p.provider_id
+    WHERE p.sessions > 0
+    GROUP BY p.provider_id, u.display_name
+    ORDER BY u.display_name, p.provider_id";
+
+/// The first and last day any session (void or not) was performed on.
+const SESSION_DAYS: &str = "SELECT (SELECT MIN(performed_on) FROM sessions) AS first_on,
+    (SELECT MAX(performed_on) FROM sessions) AS last_on";
 
 const VOIDED: &str = "SELECT COUNT(*) AS n FROM sessions /*INDEXED BY sessions_voided*/
     WHERE voided_at IS NOT NULL AND voided_at >= ? AND voided_at < ?";
@@ -196,12 +220,19 @@ pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesRepo
         let sql = q(conn, FLAGGED);
         let flagged: Count = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
             .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).get_result(c))?;
-        let sql = q(conn, PER_PROVIDER);
-        let providers: Vec<ProviderAgg> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
-            .bind::<Integer, _>(i32::from(TYPICAL_MAX))
-            .bind::<diesel::sql_types::Date, _>(range.first_day())
-            .bind::<diesel::sql_types::Date, _>(range.last_day())
-            .load(c))?;
+        let (first, last) = (range.first_day(), range.last_day());
+        let days: SessionDays = crate::with_conn!(&mut *conn, c => diesel::sql_query(SESSION_DAYS).get_result(c))?;
+        let holds_all = days.first_on.is_none_or(|d| d >= first) && days.last_on.is_none_or(|d| d <= last);
+        let providers: Vec<ProviderAgg> = if holds_all {
+            crate::with_conn!(&mut *conn, c => diesel::sql_query(PER_PROVIDER_ALL).load(c))?
+        } else {
+            let sql = q(conn, PER_PROVIDER);
+            crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
+                .bind::<Integer, _>(i32::from(TYPICAL_MAX))
+                .bind::<Date, _>(first)
+                .bind::<Date, _>(last)
+                .load(c))?
+        };
         let sql = q(conn, REFUSALS_PER_PROVIDER);
         let refusals: Vec<ProviderRefusals> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
             .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).load(c))?;

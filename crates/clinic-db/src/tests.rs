@@ -968,6 +968,167 @@ fn bulk_seeding_obeys_the_schema_and_feeds_the_report() {
     }
 }
 
+#[derive(Debug, PartialEq, diesel::QueryableByName)]
+struct PairRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    provider_id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    patient_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    first_on: Option<NaiveDate>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Date>)]
+    last_on: Option<NaiveDate>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    sessions: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    beyond: i64,
+}
+
+/// `provider_patients`, as the triggers kept it, equals counting the sessions again.
+fn assert_pairs_recount(c: &mut DbConn, context: &str) {
+    use diesel::RunQueryDsl;
+    let kept = "SELECT CAST(provider_id AS BIGINT) AS provider_id, CAST(patient_id AS BIGINT) AS patient_id, first_on,
+        last_on, CAST(sessions AS BIGINT) AS sessions, CAST(beyond_typical AS BIGINT) AS beyond
+        FROM provider_patients WHERE sessions > 0 ORDER BY 1, 2";
+    let counted = "SELECT CAST(provider_id AS BIGINT) AS provider_id, CAST(patient_id AS BIGINT) AS patient_id,
+        MIN(performed_on) AS first_on, MAX(performed_on) AS last_on, COUNT(*) AS sessions,
+        COUNT(CASE WHEN session_number > 3 THEN 1 END) AS beyond
+        FROM sessions WHERE voided_at IS NULL GROUP BY provider_id, patient_id ORDER BY 1, 2";
+    let kept: Vec<PairRow> = crate::with_conn!(&mut *c, c => diesel::sql_query(kept).load(c)).unwrap();
+    let counted: Vec<PairRow> = crate::with_conn!(&mut *c, c => diesel::sql_query(counted).load(c)).unwrap();
+    assert_eq!(kept, counted, "{context}");
+}
+
+/// One step of a random history across patients and providers, for the report.
+#[derive(Debug, Clone)]
+enum ReportStep {
+    Record { patient: usize, provider: usize, on: u32 },
+    VoidLatest { patient: usize },
+    Redate { patient: usize, position: usize, on: u32 },
+}
+
+fn report_step() -> impl proptest::strategy::Strategy<Value = ReportStep> {
+    use proptest::prelude::*;
+    prop_oneof![
+        5 => (0usize..4, 0usize..2, 1u32..29).prop_map(|(patient, provider, on)| ReportStep::Record { patient, provider, on }),
+        1 => (0usize..4).prop_map(|patient| ReportStep::VoidLatest { patient }),
+        2 => (0usize..4, 0usize..5, 1u32..29).prop_map(|(patient, position, on)| ReportStep::Redate { patient, position, on }),
+    ]
+}
+
+/// Per provider: (sessions, distinct patients, sessions beyond typical) in `range`, counted one by one.
+fn counted_by_hand(sessions: &[(PatientId, Session)], range: crate::reports::DateRange) -> Vec<(i64, i64, i64, i64)> {
+    let mut by: std::collections::BTreeMap<i64, (i64, std::collections::BTreeSet<i64>, i64)> = Default::default();
+    let inside = |d: NaiveDate| range.from.is_none_or(|f| d >= f) && range.to.is_none_or(|t| d <= t);
+    for (patient, s) in sessions.iter().filter(|(_, s)| !s.is_void() && inside(s.performed_on)) {
+        let e = by.entry(s.provider_id.0).or_default();
+        e.0 += 1;
+        e.1.insert(patient.0);
+        e.2 += i64::from(s.session_number.get() > clinic_domain::series::TYPICAL_MAX);
+    }
+    by.into_iter()
+        .map(|(p, (n, pts, b))| (p, n, pts.len() as i64, b))
+        .collect()
+}
+
+/// The report's per-provider figures, kept by triggers in `provider_patients`, equal counting every
+/// session, for any history of records, voids and corrected dates and any range (edges included).
+#[test]
+fn report_per_provider_equals_counting_every_session() {
+    use crate::reports::{DateRange, series_report};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let on = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    let ends = [None, Some(1), Some(7), Some(14), Some(15), Some(28)];
+    for db in TestDb::all() {
+        let conn = std::cell::RefCell::new(db.conn());
+        let case = std::cell::Cell::new(0);
+        let cases = if db.backend_name() == "PostgreSQL" { 12 } else { 32 };
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&proptest::collection::vec(report_step(), 1..40), |steps| {
+                let c = &mut *conn.borrow_mut();
+                // Each case has providers of its own; the report's other rows are earlier cases'.
+                case.set(case.get() + 1);
+                let providers: Vec<UserId> = (0..2)
+                    .map(|i| add_user(c, &format!("p{i}.{}@clinic.example", case.get()), Role::Provider, None).id)
+                    .collect();
+                let patients: Vec<(PatientId, SeriesId)> = (0..4)
+                    .map(|i| {
+                        let p = add_patient(c, providers[0], "Ana", &format!("Silva{i}"), None);
+                        (
+                            p.id,
+                            series::open(c, p.id, &plan(5), None, providers[0], now()).unwrap().id,
+                        )
+                    })
+                    .collect();
+                for step in &steps {
+                    match *step {
+                        ReportStep::Record {
+                            patient,
+                            provider,
+                            on: d,
+                        } => {
+                            let mut r = record(false, true);
+                            r.performed_on = on(d);
+                            series::record_session(c, patients[patient].1, &r, providers[provider], now()).unwrap();
+                        }
+                        ReportStep::VoidLatest { patient } => {
+                            if let Some(id) = series::latest_live_session(c, patients[patient].1).unwrap() {
+                                series::void_session(c, id, providers[0], &why("duplicate"), now()).unwrap();
+                            }
+                        }
+                        ReportStep::Redate {
+                            patient,
+                            position,
+                            on: d,
+                        } => {
+                            let live: Vec<Session> = series::sessions_of(c, patients[patient].1)
+                                .unwrap()
+                                .into_iter()
+                                .filter(|s| !s.is_void())
+                                .collect();
+                            if let Some(s) = live.get(position) {
+                                let mut r = s.record();
+                                r.performed_on = on(d);
+                                series::amend_session(c, s.id, &r, providers[1], &why("date"), now()).unwrap();
+                            }
+                        }
+                    }
+                }
+                let sessions: Vec<(PatientId, Session)> = patients
+                    .iter()
+                    .flat_map(|&(p, id)| series::sessions_of(c, id).unwrap().into_iter().map(move |s| (p, s)))
+                    .collect();
+                for from in ends {
+                    for to in ends {
+                        let range = DateRange {
+                            from: from.map(on),
+                            to: to.map(on),
+                        };
+                        let report = series_report(c, range).unwrap();
+                        let got: Vec<_> = report
+                            .providers
+                            .iter()
+                            .filter(|p| p.sessions > 0 && providers.contains(&UserId(p.provider_id)))
+                            .map(|p| (p.provider_id, p.sessions, p.patients, p.beyond_typical_sessions))
+                            .collect();
+                        let mut got = got;
+                        got.sort_unstable();
+                        prop_assert_eq!(got, counted_by_hand(&sessions, range), "{:?}", range);
+                    }
+                }
+                assert_pairs_recount(c, &format!("{} after {:?}", db.backend_name(), steps));
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", db.backend_name()));
+    }
+}
+
 fn why(text: &str) -> Notes {
     Notes::parse("reason", Some(text)).unwrap().unwrap()
 }
@@ -1127,6 +1288,7 @@ fn any_history_of_records_voids_and_corrections_keeps_one_to_n() {
                     }
                     assert_numbered(c, id, &format!("{} after {:?}", db.backend_name(), &steps[..=i]));
                 }
+                assert_pairs_recount(c, &format!("{} after {:?}", db.backend_name(), steps));
                 Ok(())
             })
             .unwrap_or_else(|e| panic!("{}: {e}", db.backend_name()));
@@ -1171,6 +1333,7 @@ fn voids_racing_records_keep_the_cap_and_the_numbering() {
         let c = &mut pool.get().unwrap();
         let n = assert_numbered(c, id, db.backend_name());
         assert!(n >= 1, "{}: some records came after the voids", db.backend_name());
+        assert_pairs_recount(c, db.backend_name());
     }
 }
 

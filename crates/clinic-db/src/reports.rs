@@ -190,12 +190,13 @@ const PER_PROVIDER: &str =
 /// [`PER_PROVIDER`] for a range that holds every session: one row per provider and patient
 /// (`provider_patients`, kept by triggers) instead of a distinct count over every session.
 const PER_PROVIDER_ALL: &str =
-    "SELECT p.provider_id AS provider_id, u.display_name AS provider_name, CAST(SUM(p.sessions) AS BIGINT) AS sessions,
-        COUNT(*) AS patients, CAST(SUM(p.beyond_typical) AS BIGINT) AS beyond
-    FROM provider_patients p JOIN users u ON u.id = p.provider_id
-    WHERE p.sessions > 0
-    GROUP BY p.provider_id, u.display_name
-    ORDER BY u.display_name, p.provider_id";
+    "SELECT a.provider_id AS provider_id, u.display_name AS provider_name, CAST(a.sessions AS BIGINT) AS sessions,
+        a.patients AS patients, CAST(a.beyond AS BIGINT) AS beyond
+    FROM (
+        SELECT provider_id, SUM(sessions) AS sessions, COUNT(*) AS patients, SUM(beyond_typical) AS beyond
+        FROM provider_patients WHERE sessions > 0 GROUP BY provider_id
+    ) a JOIN users u ON u.id = a.provider_id
+    ORDER BY u.display_name, a.provider_id";
 
 /// The first and last day any session (void or not) was performed on.
 const SESSION_DAYS: &str = "SELECT (SELECT MIN(performed_on) FROM sessions) AS first_on,

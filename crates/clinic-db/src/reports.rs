@@ -168,10 +168,15 @@ fn placeholders(conn: &DbConn, sql: &str) -> String {
     out
 }
 
-// sessions_recorded is 0 to 5 (clinic_domain::series::MAXIMUM, checked by the schema): one index range each.
-const SERIES_BY_SESSIONS: &str = "SELECT CAST(sessions_recorded AS BIGINT) AS sessions, COUNT(*) AS n
-    FROM series /*INDEXED BY series_report*/
-    WHERE sessions_recorded IN (0, 1, 2, 3, 4, 5) AND opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded";
+/// Series by sessions recorded: one index range per count, the counts listed from the domain's maximum.
+fn series_by_sessions() -> String {
+    let counts: Vec<String> = (0..=MAXIMUM).map(|n| n.to_string()).collect();
+    format!(
+        "SELECT CAST(sessions_recorded AS BIGINT) AS sessions, COUNT(*) AS n FROM series /*INDEXED BY series_report*/
+        WHERE sessions_recorded IN ({}) AND opened_at >= ? AND opened_at < ? GROUP BY sessions_recorded",
+        counts.join(", ")
+    )
+}
 
 const FLAGGED: &str = "SELECT COUNT(*) AS n FROM series /*INDEXED BY series_flagged*/
     WHERE flagged_after_maximum AND opened_at >= ? AND opened_at < ?";
@@ -215,7 +220,7 @@ pub fn series_report(conn: &mut DbConn, range: DateRange) -> DbResult<SeriesRepo
     let (start, end) = (range.start(), range.end());
     let q = |c: &DbConn, s: &str| placeholders(c, s);
     let (buckets, flagged, providers, refusals, voided) = conn.transaction(|conn| {
-        let sql = q(conn, SERIES_BY_SESSIONS);
+        let sql = q(conn, &series_by_sessions());
         let buckets: Vec<Bucket> = crate::with_conn!(&mut *conn, c => diesel::sql_query(&sql)
             .bind::<Timestamp, _>(start).bind::<Timestamp, _>(end).load(c))?;
         let sql = q(conn, FLAGGED);

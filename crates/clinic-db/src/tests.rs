@@ -1037,18 +1037,12 @@ fn counted_by_hand(sessions: &[(PatientId, Session)], range: crate::reports::Dat
 fn report_per_provider_equals_counting_every_session() {
     use crate::reports::{DateRange, series_report};
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRunner};
     let on = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
     let ends = [None, Some(1), Some(7), Some(14), Some(15), Some(28)];
     for db in TestDb::all() {
         let conn = std::cell::RefCell::new(db.conn());
         let case = std::cell::Cell::new(0);
-        let cases = if db.backend_name() == "PostgreSQL" { 12 } else { 32 };
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = runner_for(&db, 12, 32);
         runner
             .run(&proptest::collection::vec(report_step(), 1..40), |steps| {
                 let c = &mut *conn.borrow_mut();
@@ -1111,13 +1105,12 @@ fn report_per_provider_equals_counting_every_session() {
                             to: to.map(on),
                         };
                         let report = series_report(c, range).unwrap();
-                        let got: Vec<_> = report
+                        let mut got: Vec<_> = report
                             .providers
                             .iter()
                             .filter(|p| p.sessions > 0 && providers.contains(&UserId(p.provider_id)))
                             .map(|p| (p.provider_id, p.sessions, p.patients, p.beyond_typical_sessions))
                             .collect();
-                        let mut got = got;
                         got.sort_unstable();
                         prop_assert_eq!(got, counted_by_hand(&sessions, range), "{:?}", range);
                     }
@@ -1212,6 +1205,21 @@ fn voiding_frees_the_number_and_corrections_keep_every_version() {
     }
 }
 
+/// A proptest runner with `postgres` cases on PostgreSQL (each a round trip per query) and `sqlite`
+/// cases on SQLite, keeping no failure files.
+fn runner_for(db: &TestDb, postgres: u32, sqlite: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, TestRunner};
+    TestRunner::new(Config {
+        cases: if db.backend_name() == "PostgreSQL" {
+            postgres
+        } else {
+            sqlite
+        },
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
 /// One step of a random history of a series.
 #[derive(Debug, Clone)]
 enum Step {
@@ -1237,16 +1245,10 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 #[test]
 fn any_history_of_records_voids_and_corrections_keeps_one_to_n() {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRunner};
     for db in TestDb::all() {
         let conn = std::cell::RefCell::new(db.conn());
         let prov = add_user(&mut conn.borrow_mut(), "provider@clinic.example", Role::Provider, None).id;
-        let cases = if db.backend_name() == "PostgreSQL" { 24 } else { 64 };
-        let mut runner = TestRunner::new(Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = runner_for(&db, 24, 64);
         runner
             .run(&proptest::collection::vec(step(), 1..24), |steps| {
                 let c = &mut *conn.borrow_mut();

@@ -62,12 +62,7 @@ fn serve(queue: &Receiver<Job>, pool: &Pool, mut conn: Option<DbConn>) {
             }
         }
         if conn.is_none() {
-            conn = pool
-                .get()
-                .map_err(DbError::from)
-                .and_then(|mut c| c.sqlite_twin())
-                .ok()
-                .flatten();
+            conn = own_connection(pool).ok().flatten();
         }
         let Some(c) = conn.as_mut() else {
             tracing::error!(writes = group.len(), "no database connection for the group writer");

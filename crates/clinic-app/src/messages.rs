@@ -39,24 +39,28 @@ pub struct Queued<'a> {
     pub at: NaiveDateTime,
 }
 
+impl Queued<'_> {
+    /// The outbox row, with its `Message-ID`.
+    fn row<'a>(&'a self, message_id: &'a str) -> NewMessage<'a> {
+        NewMessage {
+            kind: self.kind.as_str(),
+            status: outbox::QUEUED,
+            recipient: self.recipient,
+            patient_id: self.patient.map(|p| p.0),
+            user_id: self.user.map(|u| u.0),
+            session_id: self.session.map(|s| s.id.0),
+            message_id,
+            payload: self.payload,
+            scheduled_for: self.at,
+            next_attempt_at: self.at,
+        }
+    }
+}
+
 /// Writes a message to the outbox (inside the caller's transaction).
 pub fn queue(conn: &mut DbConn, env: &Env<'_>, q: &Queued<'_>) -> Result<Message> {
     let id = message_id(env)?;
-    Ok(outbox::insert(
-        conn,
-        &NewMessage {
-            kind: q.kind.as_str(),
-            status: outbox::QUEUED,
-            recipient: q.recipient,
-            patient_id: q.patient.map(|p| p.0),
-            user_id: q.user.map(|u| u.0),
-            session_id: q.session.map(|s| s.id.0),
-            message_id: &id,
-            payload: q.payload,
-            scheduled_for: q.at,
-            next_attempt_at: q.at,
-        },
-    )?)
+    Ok(outbox::insert(conn, &q.row(&id))?)
 }
 
 /// Queues a session's aftercare e-mails (the day's message and the reminders of the later stages at
@@ -90,23 +94,23 @@ fn queue_aftercare_except(
         clinic.reminder_hour,
         env.clock.now(),
     );
-    let schedule: Vec<_> = schedule.into_iter().filter(|m| Some(m.kind) != except).collect();
-    for m in &schedule {
-        queue(
-            conn,
-            env,
-            &Queued {
-                kind: m.kind,
-                recipient: email,
-                patient: Some(patient.id),
-                user: None,
-                session: Some(session),
-                payload: None,
-                at: m.at.naive_utc(),
-            },
-        )?;
-    }
-    Ok(schedule.len())
+    let queued: Vec<Queued<'_>> = schedule
+        .into_iter()
+        .filter(|m| Some(m.kind) != except)
+        .map(|m| Queued {
+            kind: m.kind,
+            recipient: email,
+            patient: Some(patient.id),
+            user: None,
+            session: Some(session),
+            payload: None,
+            at: m.at.naive_utc(),
+        })
+        .collect();
+    let ids = queued.iter().map(|_| message_id(env)).collect::<Result<Vec<_>>>()?;
+    let rows: Vec<NewMessage<'_>> = queued.iter().zip(&ids).map(|(q, id)| q.row(id)).collect();
+    // One statement for the whole schedule: one round trip on PostgreSQL, not one per message.
+    Ok(outbox::insert_many(conn, &rows)?)
 }
 
 /// A patient's messages, newest first (staff; audited as a read of the patient).

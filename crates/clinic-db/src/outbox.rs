@@ -63,6 +63,14 @@ pub fn insert(conn: &mut DbConn, new: &NewMessage<'_>) -> DbResult<Message> {
     Ok(with_conn!(conn, c => diesel::insert_into(outbox::table).values(new).get_result(c))?)
 }
 
+/// Several messages in one statement; how many were written.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewMessage<'_>]) -> DbResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    Ok(with_conn!(conn, c => diesel::insert_into(outbox::table).values(rows).execute(c))?)
+}
+
 pub fn find(conn: &mut DbConn, id: i64) -> DbResult<Message> {
     Ok(with_conn!(conn, c => outbox::table.find(id).first(c))?)
 }

@@ -3,6 +3,7 @@
 //! gives a reason to go ahead without one (audited).
 
 use crate::{Actor, Env, Error, ErrorCode, Result};
+use clinic_db::audit::NewAuditEvent;
 use clinic_db::consent::{self, Consent, ConsentForm, NewConsent};
 use clinic_db::{DbConn, DbError, series};
 use clinic_domain::SeriesId;
@@ -129,17 +130,18 @@ pub fn sign(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, signature: &Signatu
     })
 }
 
-/// Inside a session's recording: the first session of a series needs the patient's signature once the
-/// clinic has a consent form, unless `override_reason` is given (then audited as such).
+/// The consent rule for a session of `s`, a series locked to record it: the first session needs the
+/// patient's signature once the clinic has a consent form, or a reason to go ahead without it. Returns
+/// the audit row of such an override, for the caller to write with its own.
 pub(crate) fn check_first_session(
     conn: &mut DbConn,
     env: &Env<'_>,
     actor: &Actor,
     s: &series::Series,
     override_reason: Option<&Notes>,
-) -> Result<()> {
-    if s.sessions_recorded > 0 || !consent::any_published(conn)? || consent::of_series(conn, s.id)?.is_some() {
-        return Ok(());
+) -> Result<Option<NewAuditEvent>> {
+    if s.sessions_recorded > 0 || !consent::needed_for(conn, s.id)? {
+        return Ok(None);
     }
     let Some(reason) = override_reason else {
         return Err(Error::refused(
@@ -148,16 +150,14 @@ pub(crate) fn check_first_session(
              or give the reason to go ahead without it",
         ));
     };
-    clinic_db::audit::insert(
-        conn,
-        &actor
+    Ok(Some(
+        actor
             .event(env, "consent.override", "success")
             .patient(Some(s.patient_id))
             .subject(format!("series:{}", s.id))
             .detail(reason.as_str().to_owned())
             .build(),
-    )?;
-    Ok(())
+    ))
 }
 
 /// A patient's signatures, for their provider's page.

@@ -143,15 +143,13 @@ pub fn record_session_with(
 ) -> Result<Recorded> {
     actor.require(env, &[Role::Provider])?;
     let (now, today) = (env.now(), env.today());
-    let outcome = conn.write_transaction(|conn| {
-        let s = series::find(conn, id)?;
-        crate::consent::check_first_session(conn, env, actor, &s, consent_override)?;
-        let patient = patients::find(conn, s.patient_id)?;
+    // Few statements, each one round trip on PostgreSQL: the series and patient locked in one, the
+    // audit rows in one, the series' sessions read before the commit.
+    conn.write_transaction(|conn| -> Result<Result<Recorded>> {
+        let (s, patient) = series::lock_with_patient(conn, id)?;
+        let consent_override = crate::consent::check_first_session(conn, env, actor, &s, consent_override)?;
         clinic_domain::session::performed_on(record.performed_on, today, patient.date_of_birth)?;
-        let outcome = series::record_session(conn, id, record, actor.user.id, now)?;
-        if let RecordOutcome::Recorded { session, .. } = &outcome {
-            crate::messages::queue_aftercare(conn, env, &patient, session)?;
-        }
+        let outcome = series::record_locked(conn, s, record, actor.user.id, now)?;
         let (outcome_word, detail) = match &outcome {
             RecordOutcome::Recorded { session, admission, .. } => (
                 "success",
@@ -167,33 +165,36 @@ pub fn record_session_with(
             ),
             RecordOutcome::Refused { refusal, .. } => ("refused", session_refusal(refusal).code().as_str().to_owned()),
         };
-        clinic_db::audit::insert(
-            conn,
-            &actor
-                .event(env, "session.record", outcome_word)
-                .patient(Some(s.patient_id))
-                .subject(format!("series:{id}"))
-                .detail(detail)
-                .build(),
-        )?;
-        Ok::<_, Error>(outcome)
-    })?;
-    match outcome {
-        RecordOutcome::Recorded {
-            session,
-            series: summary,
-            admission,
-        } => {
-            let sessions = series::sessions_of(conn, id)?;
-            Ok(Recorded {
+        let recorded = actor
+            .event(env, "session.record", outcome_word)
+            .patient(Some(patient.id))
+            .subject(format!("series:{id}"))
+            .detail(detail)
+            .build();
+        let events: Vec<_> = consent_override.into_iter().chain([recorded]).collect();
+        match outcome {
+            RecordOutcome::Recorded {
                 session,
                 series: summary,
-                sessions,
-                warnings: admission.warnings,
-            })
+                admission,
+            } => {
+                crate::messages::queue_aftercare(conn, env, &patient, &session)?;
+                clinic_db::audit::insert_many(conn, &events)?;
+                let sessions = series::sessions_of(conn, id)?;
+                Ok(Ok(Recorded {
+                    session,
+                    series: summary,
+                    sessions,
+                    warnings: admission.warnings,
+                }))
+            }
+            // The refusal is stored, with its audit row, before it is answered.
+            RecordOutcome::Refused { refusal, .. } => {
+                clinic_db::audit::insert_many(conn, &events)?;
+                Ok(Err(session_refusal(&refusal)))
+            }
         }
-        RecordOutcome::Refused { refusal, .. } => Err(session_refusal(&refusal)),
-    }
+    })?
 }
 
 /// Marks a series completed.

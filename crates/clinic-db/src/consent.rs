@@ -66,6 +66,18 @@ pub fn any_published(conn: &mut DbConn) -> DbResult<bool> {
     Ok(n > 0)
 }
 
+/// Whether a first session of `series` needs a signature: the clinic has a consent form and nobody
+/// signed one for this series. One statement.
+pub fn needed_for(conn: &mut DbConn, series: SeriesId) -> DbResult<bool> {
+    use diesel::dsl::{exists, not};
+    let needed = exists(consent_forms::table.select(consent_forms::version)).and(not(exists(
+        consents::table
+            .filter(consents::series_id.eq(series.0))
+            .select(consents::id),
+    )));
+    Ok(with_conn!(conn, c => diesel::select(needed).get_result(c))?)
+}
+
 pub struct NewConsent<'a> {
     pub series: SeriesId,
     pub patient: PatientId,

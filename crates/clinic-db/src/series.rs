@@ -1,7 +1,8 @@
 //! Treatment series and their sessions. Recording a session holds the series rule in one transaction
 //! that locks the series, and the schema holds it again (UNIQUE(series_id, session_number), CHECK 1..5).
 
-use crate::schema::{series, series_refusals, session_revisions, sessions};
+use crate::patients::Patient;
+use crate::schema::{patients, series, series_refusals, session_revisions, sessions};
 use crate::{Day, DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::protocol::StageKey;
@@ -368,8 +369,8 @@ pub enum RecordOutcome {
     },
 }
 
-/// Records the next session of a series, or stores why it was refused. One transaction: the series
-/// is locked (PostgreSQL `FOR UPDATE`; SQLite `BEGIN IMMEDIATE`) before its sessions are counted.
+/// Records the next session of a series, or stores why it was refused: [`lock_with_patient`] then
+/// [`record_locked`] in one transaction.
 pub fn record_session(
     conn: &mut DbConn,
     id: SeriesId,
@@ -378,67 +379,93 @@ pub fn record_session(
     now: NaiveDateTime,
 ) -> DbResult<RecordOutcome> {
     conn.write_transaction(|conn| {
-        let series: Series = match conn {
-            DbConn::Postgres(c) => series::table.find(id.0).for_update().first(c)?,
-            DbConn::Sqlite(c) => series::table.find(id.0).first(c)?,
-        };
-        let recorded = count_sessions(conn, id)?;
-        match decide_session(
-            recorded,
-            series.planned_sessions,
-            series.is_open(),
-            record.acknowledge_beyond_typical,
-        ) {
-            Ok(admission) => {
-                let areas = record.treatment_areas.to_stored();
-                let products = record.products_applied.to_codes();
-                let row = NewSessionRow {
+        let (series, _) = lock_with_patient(conn, id)?;
+        record_locked(conn, series, record, provider, now)
+    })
+}
+
+/// A series and its patient, read to record a session: call it inside a write transaction. On
+/// PostgreSQL both rows are locked (`FOR NO KEY UPDATE`: foreign keys to them still go through), so
+/// the session count and the patient's details hold until the commit; on SQLite the write transaction
+/// holds the database. One statement.
+pub fn lock_with_patient(conn: &mut DbConn, id: SeriesId) -> DbResult<(Series, Patient)> {
+    let both = series::table
+        .find(id.0)
+        .inner_join(patients::table)
+        .select((series::all_columns, patients::all_columns));
+    Ok(match conn {
+        DbConn::Postgres(c) => both.for_no_key_update().first(c)?,
+        DbConn::Sqlite(c) => both.first(c)?,
+    })
+}
+
+/// Records the next session of `series`, read by [`lock_with_patient`] in this transaction, under the
+/// series rule (its trigger-kept count is the count of sessions not voided), or stores why it was
+/// refused.
+pub fn record_locked(
+    conn: &mut DbConn,
+    series: Series,
+    record: &SessionRecord,
+    provider: UserId,
+    now: NaiveDateTime,
+) -> DbResult<RecordOutcome> {
+    let id = series.id;
+    let recorded = series.recorded();
+    match decide_session(
+        recorded,
+        series.planned_sessions,
+        series.is_open(),
+        record.acknowledge_beyond_typical,
+    ) {
+        Ok(admission) => {
+            let areas = record.treatment_areas.to_stored();
+            let products = record.products_applied.to_codes();
+            let row = NewSessionRow {
+                series_id: id.0,
+                session_number: i32::from(admission.number.get()),
+                performed_on: record.performed_on,
+                provider_id: provider.0,
+                treatment_areas: &areas,
+                eye_area: record.eye_area,
+                device: record.device.as_str(),
+                needle_depth_hundredths: i32::from(record.needle_depth.hundredths()),
+                products_applied: &products,
+                notes: record.notes.as_ref().map(Notes::as_str),
+                notes_stage: record.notes_stage.as_str(),
+                beyond_typical_ack_by: admission.beyond_typical.then_some(provider.0),
+                created_at: now,
+            };
+            let session: Session =
+                with_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
+            let series = SeriesSummary {
+                series,
+                sessions_recorded: admission.number.get(),
+            };
+            Ok(RecordOutcome::Recorded {
+                session,
+                series,
+                admission,
+            })
+        }
+        Err(refusal) => {
+            if refusal == SessionRefusal::MaximumReached {
+                let row = NewRefusalRow {
                     series_id: id.0,
-                    session_number: i32::from(admission.number.get()),
-                    performed_on: record.performed_on,
                     provider_id: provider.0,
-                    treatment_areas: &areas,
-                    eye_area: record.eye_area,
-                    device: record.device.as_str(),
-                    needle_depth_hundredths: i32::from(record.needle_depth.hundredths()),
-                    products_applied: &products,
-                    notes: record.notes.as_ref().map(Notes::as_str),
-                    notes_stage: record.notes_stage.as_str(),
-                    beyond_typical_ack_by: admission.beyond_typical.then_some(provider.0),
+                    attempted_number: i32::from(MAXIMUM) + 1,
                     created_at: now,
                 };
-                let session: Session =
-                    with_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
-                let series = SeriesSummary {
-                    series,
-                    sessions_recorded: admission.number.get(),
-                };
-                Ok(RecordOutcome::Recorded {
-                    session,
-                    series,
-                    admission,
-                })
+                with_conn!(&mut *conn, c => diesel::insert_into(series_refusals::table).values(&row).execute(c))?;
             }
-            Err(refusal) => {
-                if refusal == SessionRefusal::MaximumReached {
-                    let row = NewRefusalRow {
-                        series_id: id.0,
-                        provider_id: provider.0,
-                        attempted_number: i32::from(MAXIMUM) + 1,
-                        created_at: now,
-                    };
-                    with_conn!(&mut *conn, c => diesel::insert_into(series_refusals::table).values(&row).execute(c))?;
-                }
-                Ok(RecordOutcome::Refused {
-                    refusal,
-                    series: SeriesSummary {
-                        series,
-                        sessions_recorded: recorded,
-                    },
-                })
-            }
+            Ok(RecordOutcome::Refused {
+                refusal,
+                series: SeriesSummary {
+                    series,
+                    sessions_recorded: recorded,
+                },
+            })
         }
-    })
+    }
 }
 
 pub fn count_refusals(conn: &mut DbConn, id: SeriesId) -> DbResult<i64> {

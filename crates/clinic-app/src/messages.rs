@@ -118,6 +118,21 @@ fn queue_aftercare_except(
 pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId) -> Result<Vec<Message>> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     patients::find(conn, patient)?;
+    listed(conn, env, actor, patient)
+}
+
+/// [`list`] for a page that has just read the patient's chart (so the patient exists).
+pub fn list_for_chart(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    actor: &Actor,
+    chart: &crate::patients::Chart,
+) -> Result<Vec<Message>> {
+    actor.require(env, &[Role::Provider, Role::Manager])?;
+    listed(conn, env, actor, chart.patient.id)
+}
+
+fn listed(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId) -> Result<Vec<Message>> {
     let list = outbox::list_for_patient(conn, patient, 500)?;
     env.trail.record(
         actor

@@ -86,19 +86,17 @@ pub struct Chart {
 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, with_sessions: bool) -> Result<Chart> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
-    let patient = patients::find(conn, id)?;
-    let login = users::find_by_patient(conn, id)?;
+    let (patient, login) = users::patient_with_login(conn, id)?;
     let has_portal_login = login.is_some();
     let portal_suspended = login.is_some_and(|u| !u.is_active());
-    let mut all = Vec::new();
-    for s in series::list_for_patient(conn, id)? {
-        let sessions = if with_sessions {
-            series::sessions_of(conn, s.series.id)?
-        } else {
-            Vec::new()
-        };
-        all.push((s, sessions));
-    }
+    let all = if with_sessions {
+        series::list_with_sessions(conn, id)?
+    } else {
+        series::list_for_patient(conn, id)?
+            .into_iter()
+            .map(|s| (s, Vec::new()))
+            .collect()
+    };
     env.trail
         .record(actor.event(env, "patient.read", "success").patient(Some(id)).build());
     Ok(Chart {

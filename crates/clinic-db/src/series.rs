@@ -268,6 +268,25 @@ pub fn list_for_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<S
     Ok(rows.into_iter().map(SeriesSummary::from).collect())
 }
 
+/// A patient's series, newest first, each with its sessions (voided ones included) by number: one
+/// statement (the series by their index on the patient, each one's sessions by theirs).
+pub fn list_with_sessions(conn: &mut DbConn, patient: PatientId) -> DbResult<Vec<(SeriesSummary, Vec<Session>)>> {
+    let rows: Vec<(Series, Option<Session>)> = with_conn!(conn, c => series::table
+        .left_join(sessions::table)
+        .filter(series::patient_id.eq(patient.0))
+        .order((series::id.desc(), sessions::session_number, sessions::id))
+        .select((series::all_columns, sessions::all_columns.nullable()))
+        .load(c))?;
+    let mut all: Vec<(SeriesSummary, Vec<Session>)> = Vec::new();
+    for (series, session) in rows {
+        match all.last_mut() {
+            Some((last, sessions)) if last.series.id == series.id => sessions.extend(session),
+            _ => all.push((SeriesSummary::from(series), session.into_iter().collect())),
+        }
+    }
+    Ok(all)
+}
+
 /// The sessions of a series, voided ones included, by number.
 pub fn sessions_of(conn: &mut DbConn, id: SeriesId) -> DbResult<Vec<Session>> {
     Ok(with_conn!(conn, c => sessions::table

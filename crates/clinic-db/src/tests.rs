@@ -1377,3 +1377,52 @@ fn consent_forms_are_immutable_and_signed_once_per_version() {
         );
     }
 }
+
+#[test]
+fn a_patients_chart_is_read_in_few_statements_and_matches_reading_it_piece_by_piece() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (prov, patient, first) = clinic(c, 3);
+        let other = add_patient(c, prov, "Bo", "Lee", None);
+        let theirs = series::open(c, other.id, &plan(3), None, prov, now()).unwrap();
+        series::record_session(c, theirs.id, &record(false, false), prov, now()).unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            match series::record_session(c, first, &record(false, false), prov, now()).unwrap() {
+                RecordOutcome::Recorded { session, .. } => ids.push(session.id),
+                other => panic!("{other:?}"),
+            }
+        }
+        series::void_session(c, ids[2], prov, &why("duplicate"), now()).unwrap();
+        series::record_session(c, first, &record(false, false), prov, now()).unwrap();
+        series::complete(c, first, now()).unwrap();
+        let second = series::open(c, patient, &plan(2), None, prov, now()).unwrap();
+
+        let together = series::list_with_sessions(c, patient).unwrap();
+        let apart: Vec<_> = series::list_for_patient(c, patient)
+            .unwrap()
+            .into_iter()
+            .map(|s| {
+                let sessions = series::sessions_of(c, s.series.id).unwrap();
+                (s, sessions)
+            })
+            .collect();
+        assert_eq!(together, apart, "{}", db.backend_name());
+        assert_eq!(
+            together.iter().map(|(s, x)| (s.series.id, x.len())).collect::<Vec<_>>(),
+            [(second.id, 0), (first, 4)]
+        );
+
+        let (found, login) = users::patient_with_login(c, patient).unwrap();
+        assert_eq!((found.id, login), (patient, None));
+        let portal = add_user(c, "ana@example.com", Role::Patient, Some(patient));
+        assert_eq!(
+            users::patient_with_login(c, patient).unwrap().1.map(|u| u.id),
+            Some(portal.id)
+        );
+        assert!(matches!(
+            users::patient_with_login(c, PatientId(999)),
+            Err(DbError::NotFound)
+        ));
+    }
+}

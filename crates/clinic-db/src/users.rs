@@ -1,6 +1,7 @@
 //! Accounts.
 
-use crate::schema::users;
+use crate::patients::Patient;
+use crate::schema::{patients, users};
 use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::user::Role;
@@ -55,6 +56,15 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> DbResult<Option<User>> {
 
 pub fn find_by_patient(conn: &mut DbConn, patient: PatientId) -> DbResult<Option<User>> {
     Ok(with_conn!(conn, c => users::table.filter(users::patient_id.eq(patient.0)).first(c).optional())?)
+}
+
+/// A patient and their portal login, if they have one: one statement.
+pub fn patient_with_login(conn: &mut DbConn, patient: PatientId) -> DbResult<(Patient, Option<User>)> {
+    Ok(with_conn!(conn, c => patients::table
+        .find(patient.0)
+        .left_join(users::table.on(users::patient_id.eq(patients::id.nullable())))
+        .select((patients::all_columns, users::all_columns.nullable()))
+        .first(c))?)
 }
 
 /// Staff accounts (managers and providers), by name.

@@ -512,7 +512,7 @@ async fn shown_patient(
     let a = actor.clone();
     let (chart, mail, attention, (consents, has_consent_form), photos) = db(state, move |conn, env| {
         let chart = patients::chart(conn, env, &a, id, true)?;
-        let mail = messages::list(conn, env, &a, id)?;
+        let mail = messages::list_for_chart(conn, env, &a, &chart)?;
         let consents = (
             clinic_app::consent::of_patient(conn, id)?,
             clinic_db::consent::any_published(conn)?,

@@ -1,9 +1,15 @@
-# Shared by the benchmarks (sourced): the release binary, a PostgreSQL admin URL, a scratch folder
+# Shared by the benchmarks (sourced): the release binary (or BENCH_BIN), a PostgreSQL admin URL, a scratch folder
 # removed on exit with any server still running, and a free port.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --release -q -p clinic-server
-BIN="$CARGO_TARGET_DIR/release/clinic"
+# BENCH_BIN names a binary built earlier (e.g. the commit before a change, copied aside), so two
+# builds can be measured in one sitting; otherwise the working tree is built.
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN="$BENCH_BIN"
+else
+    cargo build --release -q -p clinic-server
+    BIN="$CARGO_TARGET_DIR/release/clinic"
+fi
 PG_ADMIN="${BENCH_PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

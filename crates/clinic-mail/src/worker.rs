@@ -184,7 +184,7 @@ impl Worker {
             unsubscribe: &self.config.unsubscribe,
         };
         // Rendered one by one (they read the database), sent several at once, recorded at the end: sent
-        // messages in one statement, held ones (no mail server) in another; a crash before that sends them again after their lease, with the
+        // messages in one statement; a crash before that sends them again after their lease, with the
         // same Message-ID.
         let rendered: Vec<(Message, Result<lettre::Message, Outcome>)> = claimed
             .into_iter()
@@ -194,20 +194,16 @@ impl Worker {
             })
             .collect();
         let outcomes = self.send_all(&rendered, deadline);
-        let (mut sent, mut held) = (Vec::new(), Vec::new());
+        let mut sent = Vec::new();
         for ((m, _), outcome) in rendered.iter().zip(outcomes) {
             match outcome {
                 Outcome::Sent => sent.push(m.id),
-                Outcome::Held => held.push(m.id),
                 other => self.record(&mut conn, m, other)?,
             }
         }
         if !sent.is_empty() {
             outbox::mark_sent(&mut conn, &sent, &self.id, self.now())?;
             tracing::info!(messages = sent.len(), "e-mails sent");
-        }
-        if !held.is_empty() {
-            outbox::mark_held(&mut conn, &held, &self.id, NO_MAIL_SERVER)?;
         }
         Ok(n)
     }
@@ -273,7 +269,7 @@ impl Worker {
                 outbox::mark_sent(conn, &[m.id], &self.id, now)?;
             }
             Outcome::Held => {
-                outbox::mark_held(conn, &[m.id], &self.id, NO_MAIL_SERVER)?;
+                outbox::mark_held(conn, m.id, &self.id, NO_MAIL_SERVER)?;
             }
             Outcome::NotTried => {
                 outbox::release_claim(conn, m.id, &self.id)?;

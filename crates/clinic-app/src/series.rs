@@ -172,6 +172,8 @@ pub fn record_session_with(
             .detail(detail)
             .build();
         let events: Vec<_> = consent_override.into_iter().chain([recorded]).collect();
+        // A refusal is stored, with its audit row, before it is answered.
+        clinic_db::audit::insert_many(conn, &events)?;
         match outcome {
             RecordOutcome::Recorded {
                 session,
@@ -179,7 +181,6 @@ pub fn record_session_with(
                 admission,
             } => {
                 crate::messages::queue_aftercare(conn, env, &patient, &session)?;
-                clinic_db::audit::insert_many(conn, &events)?;
                 let sessions = series::sessions_of(conn, id)?;
                 Ok(Ok(Recorded {
                     session,
@@ -188,11 +189,7 @@ pub fn record_session_with(
                     warnings: admission.warnings,
                 }))
             }
-            // The refusal is stored, with its audit row, before it is answered.
-            RecordOutcome::Refused { refusal, .. } => {
-                clinic_db::audit::insert_many(conn, &events)?;
-                Ok(Err(session_refusal(&refusal)))
-            }
+            RecordOutcome::Refused { refusal, .. } => Ok(Err(session_refusal(&refusal))),
         }
     })?
 }

@@ -37,7 +37,7 @@ pub mod users;
 pub use conn::DbConn;
 pub use error::{DbError, DbResult};
 pub(crate) use nullable_id::NullableId;
-pub use pool::{Pool, PoolOptions, PooledConn, connect};
+pub use pool::{KeptConnection, Pool, PoolOptions, PooledConn, connect};
 pub(crate) use stamp::{Day, MaybeStamp, Stamp};
 pub use url::{DatabaseUrl, redact};
 

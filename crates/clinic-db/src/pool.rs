@@ -85,3 +85,46 @@ pub fn connect(url: &DatabaseUrl, options: &PoolOptions) -> Result<Pool, DbError
         .build_unchecked(Manager { url: url.clone() });
     Ok(pool)
 }
+
+/// A background thread's connection. On SQLite it is one of its own to the pool's file, kept between
+/// uses with its page cache capped: SQLite drops a connection's cache whenever another connection has
+/// written, so a borrowed one would start cold each time and, in turn, fill the cache of every pooled
+/// connection it was lent. On PostgreSQL (and an in-memory SQLite database, which a second connection
+/// would not see) each use borrows from the pool.
+pub struct KeptConnection {
+    pool: Pool,
+    cache_kib: u32,
+    own: Option<DbConn>,
+}
+
+impl KeptConnection {
+    pub fn new(pool: Pool, cache_kib: u32) -> Self {
+        Self {
+            pool,
+            cache_kib,
+            own: None,
+        }
+    }
+
+    /// Runs `f` on the connection; after an error the connection is opened afresh for the next use.
+    pub fn with<T, E: From<DbError>>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        if self.own.is_none() {
+            let mut pooled = self.pool.get().map_err(DbError::from)?;
+            match pooled.sqlite_twin()? {
+                Some(mut own) => {
+                    own.limit_sqlite_cache(self.cache_kib)?;
+                    self.own = Some(own);
+                }
+                None => return f(&mut pooled),
+            }
+        }
+        let Some(conn) = self.own.as_mut() else {
+            return Err(DbError::Connect("no connection".into()).into());
+        };
+        let result = f(conn);
+        if result.is_err() {
+            self.own = None;
+        }
+        result
+    }
+}

@@ -694,6 +694,54 @@ fn migrations_are_idempotent_and_ping_works() {
 }
 
 #[test]
+fn a_kept_connection_is_its_own_on_sqlite_and_borrowed_on_postgres() {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        v: i64,
+    }
+    let scalar = |c: &mut DbConn, sql: &str| -> Result<i64, DbError> {
+        let rows: Vec<Value> = crate::with_conn!(c, c => diesel::sql_query(sql).load(c))?;
+        Ok(rows.first().map_or(-1, |r| r.v))
+    };
+    for db in TestDb::all() {
+        let pool = db.pool(1);
+        let mut kept = crate::KeptConnection::new(pool.clone(), 300);
+        kept.with(|c| scalar(c, "SELECT CAST(1 AS BIGINT) AS v")).unwrap();
+        if db.url().is_postgres() {
+            // Borrowed for the use and given back.
+            assert_eq!(pool.state().idle_connections, 1);
+            continue;
+        }
+        // The pool's only connection is taken, yet the kept one answers: it is its own, with its cache capped.
+        let pooled = pool.get().unwrap();
+        assert_eq!(
+            kept.with(|c| scalar(c, "SELECT cache_size AS v FROM pragma_cache_size"))
+                .unwrap(),
+            -300
+        );
+        kept.with(|c| {
+            crate::with_conn!(c, c => diesel::sql_query("CREATE TEMP TABLE mark (x)").execute(c)).map_err(DbError::from)
+        })
+        .unwrap();
+        assert_eq!(
+            kept.with(|c| scalar(c, "SELECT count(*) AS v FROM temp.mark")).unwrap(),
+            0
+        );
+        drop(pooled);
+        // After an error it is opened afresh (the temporary table was the old connection's).
+        assert!(kept.with(|c| scalar(c, "SELECT nonsense AS v")).is_err());
+        assert!(kept.with(|c| scalar(c, "SELECT count(*) AS v FROM temp.mark")).is_err());
+        assert_eq!(
+            kept.with(|c| scalar(c, "SELECT cache_size AS v FROM pragma_cache_size"))
+                .unwrap(),
+            -300
+        );
+    }
+}
+
+#[test]
 fn connection_errors_keep_the_drivers_words() {
     let err = DbConn::establish(&crate::DatabaseUrl::Sqlite("/nonexistent-dir/x/clinic.db".into()))
         .err()

@@ -8,7 +8,7 @@ use chrono::{Duration as Span, NaiveDateTime};
 use clinic_app::clinic::ClinicCache;
 use clinic_auth::{DerivedKey, generate_secret};
 use clinic_db::outbox::{self, Message};
-use clinic_db::{DbConn, Pool};
+use clinic_db::{DbConn, KeptConnection, Pool};
 use clinic_domain::Clock;
 use lettre::Transport;
 use lettre::message::Mailbox;
@@ -24,6 +24,8 @@ const BATCH: i64 = 50;
 /// its time waiting (lettre writes a message's end in a segment of its own, which waits for the
 /// server's delayed acknowledgement: about 40 ms a message on one connection, bench/mail.sh).
 const SENDERS: usize = 8;
+/// Page cache of the worker's own SQLite connection: a batch of due messages and what renders them.
+const MAIL_CACHE_KIB: u32 = 512;
 /// How often an idle worker looks for due messages.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 pub const NO_MAIL_SERVER: &str = "no mail server configured";
@@ -139,21 +141,16 @@ impl Worker {
 
     fn run(self) {
         tracing::info!(worker = %self.id, mail_server = self.transport.is_some(), "mail worker started");
+        let mut conn = KeptConnection::new(self.config.pool.clone(), MAIL_CACHE_KIB);
         if self.transport.is_some() {
-            match self
-                .config
-                .pool
-                .get()
-                .map_err(clinic_db::DbError::from)
-                .and_then(|mut c| outbox::release_held(&mut c, self.now()))
-            {
+            match conn.with(|c| outbox::release_held(c, self.now())) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(messages = n, "held messages queued again: a mail server is configured"),
                 Err(e) => tracing::error!(error = %e, "could not release held messages"),
             }
         }
         while !self.stopping() {
-            match self.round() {
+            match conn.with(|c| self.round(c)) {
                 Ok(0) => self.pause(IDLE_POLL),
                 Ok(_) => {}
                 Err(e) => {
@@ -166,15 +163,14 @@ impl Worker {
     }
 
     /// Claims and sends one batch; returns how many were claimed.
-    fn round(&self) -> Result<usize, clinic_db::DbError> {
-        let mut conn = self.config.pool.get()?;
-        if let Err(e) = self.config.clinic.refresh_if_stale(&mut conn) {
+    fn round(&self, conn: &mut DbConn) -> Result<usize, clinic_db::DbError> {
+        if let Err(e) = self.config.clinic.refresh_if_stale(conn) {
             tracing::warn!(error = %e.chain(), "clinic settings not refreshed");
         }
         let lease = Span::from_std(self.config.settings.lease).unwrap_or(Span::minutes(5));
         // Nothing is sent after half the lease: a slow batch never runs into another worker's claim.
         let deadline = std::time::Instant::now() + self.config.settings.lease / 2;
-        let claimed = outbox::claim_due(&mut conn, &self.id, self.now(), lease, BATCH)?;
+        let claimed = outbox::claim_due(conn, &self.id, self.now(), lease, BATCH)?;
         let n = claimed.len();
         let clinic = self.config.clinic.get();
         let ctx = Context {
@@ -189,7 +185,7 @@ impl Worker {
         let rendered: Vec<(Message, Result<lettre::Message, Outcome>)> = claimed
             .into_iter()
             .map(|m| {
-                let email = self.render(&mut conn, &ctx, &m);
+                let email = self.render(conn, &ctx, &m);
                 (m, email)
             })
             .collect();
@@ -198,11 +194,11 @@ impl Worker {
         for ((m, _), outcome) in rendered.iter().zip(outcomes) {
             match outcome {
                 Outcome::Sent => sent.push(m.id),
-                other => self.record(&mut conn, m, other)?,
+                other => self.record(conn, m, other)?,
             }
         }
         if !sent.is_empty() {
-            outbox::mark_sent(&mut conn, &sent, &self.id, self.now())?;
+            outbox::mark_sent(conn, &sent, &self.id, self.now())?;
             tracing::info!(messages = sent.len(), "e-mails sent");
         }
         Ok(n)

@@ -8,7 +8,7 @@
 use chrono::{NaiveDateTime, Timelike};
 use clinic_app::Trail;
 use clinic_db::audit::NewAuditEvent;
-use clinic_db::{DbConn, Pool};
+use clinic_db::{DbConn, KeptConnection, Pool};
 use clinic_domain::Clock;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender, TryRecvError};
@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 const REFUSALS_EVERY: Duration = Duration::from_secs(1);
 /// Distinct addresses counted per minute; beyond that they are counted under one row.
 const REFUSAL_ADDRESSES: usize = 10_000;
-/// Page cache of the writer's own SQLite connection.
+/// Page cache of the writer's own SQLite connection: it only appends (the right edge of the table and
+/// its four indexes).
 const AUDIT_CACHE_KIB: u32 = 256;
 /// Rows kept for a later try while the database refuses them; beyond that they are dropped (logged).
 const BACKLOG_LIMIT: usize = 100_000;
@@ -51,7 +52,9 @@ impl AuditSink {
             .name("audit-writer".into())
             .spawn(move || {
                 let mut backlog: Vec<NewAuditEvent> = Vec::new();
-                let mut writer = Writer { pool, own: None };
+                let mut writer = Writer {
+                    conn: KeptConnection::new(pool, AUDIT_CACHE_KIB),
+                };
                 loop {
                     // Group commit: whatever queued while the last batch was written goes in one
                     // transaction, and every waiter of the batch is told at once.
@@ -199,18 +202,15 @@ fn ended_refusals(counts: &Mutex<Refusals>, before: Option<NaiveDateTime>) -> Ve
         .collect()
 }
 
-/// The writer's connection. On SQLite it keeps one of its own: a connection's page cache is dropped
-/// whenever another connection has written since its last transaction, so a pooled one (just used by
-/// readers) would read the audit table's pages again at every commit. On PostgreSQL, where the cache is
-/// the server's, it borrows from the pool like everyone else.
+/// The writer's connection: on SQLite one of its own (a pooled one, just used by readers, would read
+/// the audit table's pages again at every commit), on PostgreSQL a pooled one.
 struct Writer {
-    pool: Pool,
-    own: Option<DbConn>,
+    conn: KeptConnection,
 }
 
 impl Writer {
     fn flush(&mut self, rows: &[NewAuditEvent]) -> bool {
-        let result = self.with_conn(|conn| {
+        let result = self.conn.with(|conn| {
             // One statement, atomic by itself; on SQLite it still queues behind the process's writers.
             let insert = |conn: &mut DbConn, rows: &[NewAuditEvent]| {
                 if conn.is_postgres() {
@@ -238,30 +238,6 @@ impl Writer {
                 false
             }
         }
-    }
-
-    fn with_conn(&mut self, f: impl FnOnce(&mut DbConn) -> clinic_db::DbResult<()>) -> clinic_db::DbResult<()> {
-        if self.own.is_none() {
-            let mut pooled = self.pool.get()?;
-            match pooled.sqlite_twin()? {
-                Some(mut own) => {
-                    // It only appends: the right edge of the table and its four indexes.
-                    own.limit_sqlite_cache(AUDIT_CACHE_KIB)?;
-                    self.own = Some(own);
-                }
-                // PostgreSQL (or an in-memory SQLite database, which a second connection would not see).
-                None => return f(&mut pooled),
-            }
-        }
-        let Some(conn) = self.own.as_mut() else {
-            return Err(clinic_db::DbError::Connect("no connection".into()));
-        };
-        let result = f(conn);
-        if result.is_err() {
-            // Opened afresh for the next try.
-            self.own = None;
-        }
-        result
     }
 }
 

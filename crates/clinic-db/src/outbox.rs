@@ -181,20 +181,20 @@ pub fn release_claim(conn: &mut DbConn, id: i64, worker: &str) -> DbResult<bool>
     Ok(n == 1)
 }
 
-/// Keeps a claimed message aside because no mail server is configured.
-pub fn mark_held(conn: &mut DbConn, id: i64, worker: &str, reason: &str) -> DbResult<bool> {
+/// Keeps claimed messages aside because no mail server is configured, in one statement. Only rows
+/// still claimed by `worker` change; returns how many did.
+pub fn mark_held(conn: &mut DbConn, ids: &[i64], worker: &str, reason: &str) -> DbResult<usize> {
     let changes = (
         outbox::status.eq(HELD),
         outbox::last_error.eq(Some(reason)),
         outbox::claimed_by.eq(None::<String>),
         outbox::claimed_until.eq(None::<NaiveDateTime>),
     );
-    let n = with_conn!(conn, c => diesel::update(outbox::table
-        .filter(outbox::id.eq(id))
+    Ok(with_conn!(conn, c => diesel::update(outbox::table
+        .filter(outbox::id.eq_any(ids))
         .filter(outbox::claimed_by.eq(worker)))
         .set(changes)
-        .execute(c))?;
-    Ok(n == 1)
+        .execute(c))?)
 }
 
 /// Queues every held message again (a mail server is now configured); returns how many.

@@ -181,7 +181,9 @@ impl Worker {
         };
         // Rendered one by one (they read the database), sent several at once, recorded at the end: sent
         // messages in one statement; a crash before that sends them again after their lease, with the
-        // same Message-ID.
+        // same Message-ID. Held ones (no mail server) too on PostgreSQL, where a statement is a round
+        // trip; on SQLite one by one (in one statement, the server's peak memory under bench/load.sh
+        // was 3.5 MB higher: docs/performance.md).
         let rendered: Vec<(Message, Result<lettre::Message, Outcome>)> = claimed
             .into_iter()
             .map(|m| {
@@ -190,16 +192,20 @@ impl Worker {
             })
             .collect();
         let outcomes = self.send_all(&rendered, deadline);
-        let mut sent = Vec::new();
+        let (mut sent, mut held) = (Vec::new(), Vec::new());
         for ((m, _), outcome) in rendered.iter().zip(outcomes) {
             match outcome {
                 Outcome::Sent => sent.push(m.id),
+                Outcome::Held if conn.is_postgres() => held.push(m.id),
                 other => self.record(conn, m, other)?,
             }
         }
         if !sent.is_empty() {
             outbox::mark_sent(conn, &sent, &self.id, self.now())?;
             tracing::info!(messages = sent.len(), "e-mails sent");
+        }
+        if !held.is_empty() {
+            outbox::mark_held(conn, &held, &self.id, NO_MAIL_SERVER)?;
         }
         Ok(n)
     }
@@ -221,6 +227,13 @@ impl Worker {
         rendered: &[(Message, Result<lettre::Message, Outcome>)],
         deadline: std::time::Instant,
     ) -> Vec<Outcome> {
+        if rendered.iter().all(|(_, email)| email.is_err()) {
+            // Nothing to send (no mail server, or none rendered): no sender threads.
+            return rendered
+                .iter()
+                .map(|(_, email)| email.as_ref().err().cloned().unwrap_or(Outcome::Held))
+                .collect();
+        }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let outcomes: Vec<Mutex<Option<Outcome>>> = rendered.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
@@ -265,7 +278,7 @@ impl Worker {
                 outbox::mark_sent(conn, &[m.id], &self.id, now)?;
             }
             Outcome::Held => {
-                outbox::mark_held(conn, m.id, &self.id, NO_MAIL_SERVER)?;
+                outbox::mark_held(conn, &[m.id], &self.id, NO_MAIL_SERVER)?;
             }
             Outcome::NotTried => {
                 outbox::release_claim(conn, m.id, &self.id)?;

@@ -28,6 +28,9 @@ run() {
     line=$(wrk -t "$THREADS" -c "$conns" -d "$DURATION" --latency -s "$work/script.lua" "$@" "$base$path" |
         awk '$1 == "RESULT"')
     echo "$backend $name $conns ${line#RESULT }" >> "$work/results"
+    # The server's resident memory after each route, to see which one raises the peak.
+    awk -v n="$name" '$1 == "VmRSS:" {printf " %s %.1f", n, $2 / 1024}' "/proc/$pid/status" \
+        >> "$work/rss-$backend"
 }
 
 measure() { # backend url
@@ -71,7 +74,7 @@ measure() { # backend url
 
     local rss
     rss=$(awk '$1 == "VmHWM:" {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
-    echo "$backend peak_rss_mb $rss" >> "$work/rss"
+    echo "$backend peak_rss_mb $rss (MB after each route:$(cat "$work/rss-$backend"))" >> "$work/rss"
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -742,6 +742,65 @@ fn a_kept_connection_is_its_own_on_sqlite_and_borrowed_on_postgres() {
 }
 
 #[test]
+fn a_batch_of_claimed_messages_is_marked_held_or_sent_only_where_the_claim_stands() {
+    use crate::outbox::{self, NewMessage};
+    for db in TestDb::all() {
+        let mut c = db.conn();
+        let ids: Vec<String> = (0..5).map(|i| format!("<m{i}@test>")).collect();
+        let rows: Vec<NewMessage<'_>> = ids
+            .iter()
+            .map(|id| NewMessage {
+                kind: "password_reset",
+                status: outbox::QUEUED,
+                recipient: "ana@mail.example",
+                patient_id: None,
+                user_id: None,
+                session_id: None,
+                message_id: id,
+                payload: Some("secret"),
+                scheduled_for: now(),
+                next_attempt_at: now(),
+            })
+            .collect();
+        assert_eq!(outbox::insert_many(&mut c, &rows).unwrap(), 5);
+        let lease = chrono::Duration::minutes(5);
+        let a: Vec<i64> = outbox::claim_due(&mut c, "a", now(), lease, 3)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        let b: Vec<i64> = outbox::claim_due(&mut c, "b", now(), lease, 3)
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!((a.len(), b.len()), (3, 2), "{}", db.backend_name());
+        let every: Vec<i64> = a.iter().chain(&b).copied().collect();
+        // Worker a names every message: only its own three change.
+        assert_eq!(
+            outbox::mark_held(&mut c, &every, "a", "no mail server configured").unwrap(),
+            3
+        );
+        assert_eq!(outbox::mark_sent(&mut c, &every, "b", now()).unwrap(), 2);
+        assert_eq!(
+            outbox::mark_sent(&mut c, &every, "a", now()).unwrap(),
+            0,
+            "held ones are no longer claimed"
+        );
+        for id in a {
+            let m = outbox::find(&mut c, id).unwrap();
+            assert_eq!((m.status.as_str(), m.claimed_by), (outbox::HELD, None));
+            assert_eq!(m.last_error.as_deref(), Some("no mail server configured"));
+            assert_eq!(m.payload.as_deref(), Some("secret"), "kept until it is sent");
+        }
+        for id in b {
+            let m = outbox::find(&mut c, id).unwrap();
+            assert_eq!((m.status.as_str(), m.payload, m.attempts), (outbox::SENT, None, 1));
+        }
+    }
+}
+
+#[test]
 fn connection_errors_keep_the_drivers_words() {
     let err = DbConn::establish(&crate::DatabaseUrl::Sqlite("/nonexistent-dir/x/clinic.db".into()))
         .err()

@@ -69,7 +69,11 @@ try {
   await p.fill('input[name=consent_override_reason]', 'Signed on paper at the desk');
   // A double click sends the form twice; its one-time key records it once.
   await p.dblclick('button:has-text("Record session")');
-  await p.waitForURL(/recorded=\d+/);
+  // The second submission aborts the first one's navigation (net::ERR_ABORTED); wait for the one that lands.
+  await p.waitForURL(/recorded=\d+/).catch(async (e) => {
+    if (!String(e).includes('ERR_ABORTED')) throw e;
+    await p.waitForURL(/recorded=\d+/);
+  });
   await expectText(p, 'Session 1 recorded.');
   await p.reload();
   await expectText(p, 'Record session 2');

@@ -32,6 +32,19 @@ impl Running {
     }
 }
 
+impl TestApp {
+    /// Stops this app's server, its mail worker included, as a process that exits would, then starts
+    /// `next` on the same database, as the next process would; requests go to it from then on.
+    pub fn restart_as(&mut self, next: impl FnOnce(&TestDb) -> OtherServer) -> OtherServer {
+        if let Some(running) = self.running.take() {
+            running.stop();
+        }
+        let next = next(&self.db);
+        self.address = next.address.clone();
+        next
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(running) = self.running.take() {

@@ -29,6 +29,32 @@ fn every_response_carries_the_security_headers() {
     });
 }
 
+/// Paths are routed in scopes by their first segment: a path the table lacks is still the API's 404
+/// body under `/api` and the not-found page elsewhere, and a known path with the wrong method is 405.
+#[test]
+fn unknown_paths_and_wrong_methods_answer_as_before_the_scopes() {
+    on_each_database(|app| {
+        let api = app.get("/api/v1/no-such-thing");
+        assert_eq!((api.status, api.json()["error"].as_str()), (404, Some("not_found")));
+        for path in ["/patients/", "/patients/1/nowhere", "/apix", "/api", "/nowhere/deeper"] {
+            let r = app.get(path);
+            assert_eq!(r.status, 404, "{path}");
+            assert!(
+                r.body.contains("There is no page at this address"),
+                "{path}: {}",
+                r.body
+            );
+        }
+        let wrong = app.post_json("/api/v1/me/timeline", &serde_json::json!({}));
+        assert_eq!(wrong.status, 405);
+        assert_eq!(
+            app.get("/patients").status,
+            303,
+            "the scope's own path is still the patient list"
+        );
+    });
+}
+
 /// PostgreSQL behind a proxy the test cuts: while it is down, requests answer 503 with `Retry-After`
 /// within the pool's wait, `/health` stays up, and once it is back the server serves again by itself.
 #[test]

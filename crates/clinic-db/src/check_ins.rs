@@ -185,6 +185,17 @@ pub fn count_open(conn: &mut DbConn) -> DbResult<i64> {
     Ok(with_conn!(conn, c => alerts::table.filter(alerts::status.eq(OPEN)).count().get_result(c))?)
 }
 
+/// How many alerts are open and whether the clinic has published a consent form: what the provider's
+/// patient page needs besides the chart, in one statement.
+pub fn count_open_and_any_consent_form(conn: &mut DbConn) -> DbResult<(i64, bool)> {
+    use crate::schema::consent_forms;
+    use diesel::dsl::exists;
+    let open = alerts::table.filter(alerts::status.eq(OPEN)).count().single_value();
+    let any_form = exists(consent_forms::table.select(consent_forms::version));
+    let (n, any): (Option<i64>, bool) = with_conn!(conn, c => diesel::select((open, any_form)).get_result(c))?;
+    Ok((n.unwrap_or(0), any))
+}
+
 pub fn find_alert(conn: &mut DbConn, id: i64) -> DbResult<Alert> {
     Ok(with_conn!(conn, c => alerts::table.find(id).first(c))?)
 }

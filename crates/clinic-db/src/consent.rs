@@ -60,12 +60,6 @@ pub fn current(conn: &mut DbConn) -> DbResult<Option<ConsentForm>> {
     Ok(with_conn!(conn, c => consent_forms::table.order(consent_forms::version.desc()).first(c).optional())?)
 }
 
-/// Whether any version has been published.
-pub fn any_published(conn: &mut DbConn) -> DbResult<bool> {
-    let n: i64 = with_conn!(conn, c => consent_forms::table.count().get_result(c))?;
-    Ok(n > 0)
-}
-
 /// Whether a first session of `series` needs a signature: the clinic has a consent form and nobody
 /// signed one for this series. One statement.
 pub fn needed_for(conn: &mut DbConn, series: SeriesId) -> DbResult<bool> {

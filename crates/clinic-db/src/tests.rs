@@ -1447,6 +1447,53 @@ fn voids_racing_records_keep_the_cap_and_the_numbering() {
 }
 
 #[test]
+fn open_alerts_and_a_published_consent_form_are_read_in_one_statement() {
+    use crate::check_ins::{self, NewCheckIn};
+    use crate::consent;
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let name = db.backend_name();
+        let (prov, patient, id) = clinic(c, 3);
+        assert_eq!(
+            check_ins::count_open_and_any_consent_form(c).unwrap(),
+            (0, false),
+            "{name}"
+        );
+        let RecordOutcome::Recorded { session, .. } =
+            series::record_session(c, id, &record(false, false), prov, now()).unwrap()
+        else {
+            panic!("{name}: the first session is recorded");
+        };
+        let check_in = |day, flagged| NewCheckIn {
+            session: session.id,
+            patient,
+            day,
+            effects: "[]",
+            unexpected: false,
+            note: None,
+            flagged,
+            flag_reasons: None,
+        };
+        let (_, first) = check_ins::record(c, &check_in(1, true), now()).unwrap();
+        check_ins::record(c, &check_in(2, true), now()).unwrap();
+        check_ins::record(c, &check_in(3, false), now()).unwrap();
+        assert_eq!(
+            check_ins::count_open_and_any_consent_form(c).unwrap(),
+            (2, false),
+            "{name}"
+        );
+        let first = first.expect("a flagged check-in opens an alert");
+        assert!(check_ins::resolve(c, first.id, prov, "Seen.", now()).unwrap());
+        consent::publish(c, "Consent", "Wording.", Some(prov), now()).unwrap();
+        assert_eq!(
+            check_ins::count_open_and_any_consent_form(c).unwrap(),
+            (1, true),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn consent_forms_are_immutable_and_signed_once_per_version() {
     use crate::consent::{self, NewConsent};
     use crate::schema::consent_forms;

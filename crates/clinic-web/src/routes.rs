@@ -30,19 +30,47 @@ pub fn routes() -> Vec<RouteSpec> {
     v
 }
 
-/// Wires [`routes`], one resource per path so that a wrong method gets 405.
+/// Wires [`routes`], one resource per path so that a wrong method gets 405. Paths that share their
+/// first segment go in one scope: the router then tests a page's path against the page resources only,
+/// not against every API pattern before it (each dynamic pattern is a regex).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut by_path: BTreeMap<&'static str, Vec<RouteSpec>> = BTreeMap::new();
     for r in routes() {
         by_path.entry(r.path).or_default().push(r);
     }
+    let mut by_segment: BTreeMap<&'static str, Vec<(&'static str, Vec<RouteSpec>)>> = BTreeMap::new();
     for (path, specs) in by_path {
-        let mut resource = web::resource(path);
-        for spec in specs {
-            resource = resource.route((spec.make)());
-        }
-        cfg.service(resource);
+        by_segment.entry(first_segment(path)).or_default().push((path, specs));
     }
+    for (segment, paths) in by_segment {
+        if paths.len() == 1 || segment.contains('{') {
+            for (path, specs) in paths {
+                cfg.service(resource(path, specs));
+            }
+            continue;
+        }
+        let mut scope = web::scope(segment);
+        for (path, specs) in paths {
+            scope = scope.service(resource(&path[segment.len()..], specs));
+        }
+        cfg.service(scope);
+    }
+}
+
+/// `/api` of `/api/v1/me`; the whole path when it has one segment.
+fn first_segment(path: &str) -> &str {
+    match path[1..].find('/') {
+        Some(i) => &path[..=i],
+        None => path,
+    }
+}
+
+fn resource(path: &str, specs: Vec<RouteSpec>) -> actix_web::Resource {
+    let mut resource = web::resource(path);
+    for spec in specs {
+        resource = resource.route((spec.make)());
+    }
+    resource
 }
 
 /// Anything not in the table: the API's 404 body, or the not-found page.
@@ -51,5 +79,18 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         ApiError(Error::NotFound).error_response()
     } else {
         html::not_found_page()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_segment;
+
+    #[test]
+    fn a_path_is_scoped_by_its_first_segment() {
+        assert_eq!(first_segment("/api/v1/me/timeline"), "/api");
+        assert_eq!(first_segment("/patients/{id}"), "/patients");
+        assert_eq!(first_segment("/patients"), "/patients");
+        assert_eq!(first_segment("/"), "/");
     }
 }

@@ -510,15 +510,13 @@ async fn shown_patient(
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let (chart, mail, attention, (consents, has_consent_form), photos) = db(state, move |conn, env| {
+    let (chart, mail, (attention, has_consent_form), consents, photos) = db(state, move |conn, env| {
         let chart = patients::chart(conn, env, &a, id, true)?;
         let mail = messages::list_for_chart(conn, env, &a, &chart)?;
-        let consents = (
-            clinic_app::consent::of_patient(conn, id)?,
-            clinic_db::consent::any_published(conn)?,
-        );
+        let consents = clinic_app::consent::of_patient(conn, id)?;
         let photos = clinic_app::photos::of_patient(conn, env, &a, id)?;
-        Ok((chart, mail, check_ins::open_count(conn)?, consents, photos))
+        let counts = clinic_db::check_ins::count_open_and_any_consent_form(conn)?;
+        Ok((chart, mail, counts, consents, photos))
     })
     .await?;
     let photo_rows = PhotoRow::of(&chart, &photos);

@@ -159,8 +159,3 @@ pub(crate) fn check_first_session(
             .build(),
     ))
 }
-
-/// A patient's signatures, for their provider's page.
-pub fn of_patient(conn: &mut DbConn, patient: PatientId) -> Result<Vec<Consent>> {
-    Ok(consent::of_patient(conn, patient)?)
-}

@@ -121,26 +121,20 @@ pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId)
     listed(conn, env, actor, patient)
 }
 
-/// [`list`] for a page that has just read the patient's chart (so the patient exists).
-pub fn list_for_chart(
-    conn: &mut DbConn,
-    env: &Env<'_>,
-    actor: &Actor,
-    chart: &crate::patients::Chart,
-) -> Result<Vec<Message>> {
-    actor.require(env, &[Role::Provider, Role::Manager])?;
-    listed(conn, env, actor, chart.patient.id)
+fn listed(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId) -> Result<Vec<Message>> {
+    let list = outbox::list_for_patient(conn, patient, clinic_db::patient_page::MESSAGES)?;
+    audit_listed(env, actor, patient);
+    Ok(list)
 }
 
-fn listed(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId) -> Result<Vec<Message>> {
-    let list = outbox::list_for_patient(conn, patient, 500)?;
+/// Audits a listing of a patient's messages.
+pub(crate) fn audit_listed(env: &Env<'_>, actor: &Actor, patient: PatientId) {
     env.trail.record(
         actor
             .event(env, "messages.list", "success")
             .patient(Some(patient))
             .build(),
     );
-    Ok(list)
 }
 
 /// Sends a failed (or held) message again (a provider; audited).

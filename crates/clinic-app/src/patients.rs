@@ -1,9 +1,13 @@
 //! Patients: providers create and correct them; staff search and read them.
 
 use crate::{Actor, Env, Result};
+use clinic_db::consent::Consent;
+use clinic_db::outbox::Message;
 use clinic_db::patients::Patient;
+use clinic_db::photos::Photo;
 use clinic_db::series::{SeriesSummary, Session};
-use clinic_db::{DbConn, invitations, login_sessions, patients, series, users};
+use clinic_db::users::User;
+use clinic_db::{DbConn, invitations, login_sessions, patient_page, patients, series, users};
 use clinic_domain::PatientId;
 use clinic_domain::patient::NewPatient;
 use clinic_domain::user::Role;
@@ -87,8 +91,6 @@ pub struct Chart {
 pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, with_sessions: bool) -> Result<Chart> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let (patient, login) = users::patient_with_login(conn, id)?;
-    let has_portal_login = login.is_some();
-    let portal_suspended = login.is_some_and(|u| !u.is_active());
     let all = if with_sessions {
         series::list_with_sessions(conn, id)?
     } else {
@@ -97,13 +99,63 @@ pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, wit
             .map(|s| (s, Vec::new()))
             .collect()
     };
-    env.trail
-        .record(actor.event(env, "patient.read", "success").patient(Some(id)).build());
-    Ok(Chart {
+    Ok(read_chart(env, actor, patient, login, all))
+}
+
+/// The chart of what was read, the read audited.
+fn read_chart(
+    env: &Env<'_>,
+    actor: &Actor,
+    patient: Patient,
+    login: Option<User>,
+    series: Vec<(SeriesSummary, Vec<Session>)>,
+) -> Chart {
+    env.trail.record(
+        actor
+            .event(env, "patient.read", "success")
+            .patient(Some(patient.id))
+            .build(),
+    );
+    Chart {
         patient,
-        has_portal_login,
-        portal_suspended,
-        series: all,
+        has_portal_login: login.is_some(),
+        portal_suspended: login.is_some_and(|u| !u.is_active()),
+        series,
+    }
+}
+
+/// What the provider's patient page shows.
+pub struct Page {
+    /// With every series' sessions.
+    pub chart: Chart,
+    /// Newest first.
+    pub messages: Vec<Message>,
+    /// Newest first.
+    pub consents: Vec<Consent>,
+    /// Not withdrawn, oldest first.
+    pub photos: Vec<Photo>,
+    /// Open alerts of the whole clinic.
+    pub open_alerts: i64,
+    pub any_consent_form: bool,
+}
+
+/// The patient page's content (provider, manager), audited as the three reads it is: the patient
+/// (as [`chart`]), their messages (as `messages::list`) and their photos (as `photos::of_patient`).
+/// One statement on PostgreSQL (`clinic_db::patient_page`).
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId) -> Result<Page> {
+    actor.require(env, &[Role::Provider, Role::Manager])?;
+    let read = patient_page::read(conn, id)?;
+    let chart = read_chart(env, actor, read.patient, read.login, read.series);
+    crate::messages::audit_listed(env, actor, id);
+    let photos = crate::photos::shown(env, actor, id, read.photos);
+    Ok(Page {
+        chart,
+        messages: read.messages,
+        consents: read.consents,
+        photos,
+        open_alerts: read.open_alerts,
+        any_consent_form: read.any_consent_form,
     })
 }
 

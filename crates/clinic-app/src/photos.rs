@@ -204,10 +204,13 @@ pub fn of_patient(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: Pati
             _ => Error::Forbidden,
         });
     }
-    let photos: Vec<Photo> = store::of_patient(conn, patient)?
-        .into_iter()
-        .filter(|p| !p.is_withdrawn())
-        .collect();
+    Ok(shown(env, actor, patient, store::of_patient(conn, patient)?))
+}
+
+/// The photos of `patient` a viewer who may see them is shown (not the withdrawn ones), the listing
+/// audited.
+pub(crate) fn shown(env: &Env<'_>, actor: &Actor, patient: PatientId, all: Vec<Photo>) -> Vec<Photo> {
+    let photos: Vec<Photo> = all.into_iter().filter(|p| !p.is_withdrawn()).collect();
     env.trail.record(
         actor
             .event(env, "photo.list", "success")
@@ -215,7 +218,7 @@ pub fn of_patient(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: Pati
             .detail(format!("{} photos", photos.len()))
             .build(),
     );
-    Ok(photos)
+    photos
 }
 
 /// Hides a photo, keeping it (provider).

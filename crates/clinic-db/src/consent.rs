@@ -16,7 +16,7 @@ pub struct ConsentForm {
     pub published_by: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, serde::Deserialize)]
 pub struct Consent {
     pub id: i64,
     #[diesel(deserialize_as = i64)]

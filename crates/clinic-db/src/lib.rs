@@ -19,6 +19,7 @@ pub mod mfa;
 mod nullable_id;
 pub mod outbox;
 pub mod password_resets;
+pub mod patient_page;
 pub mod patients;
 pub mod photos;
 mod pool;

@@ -16,7 +16,7 @@ pub const FAILED: &str = "failed";
 pub const HELD: &str = "held";
 pub const CANCELLED: &str = "cancelled";
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, serde::Deserialize, QueryableByName)]
 #[diesel(table_name = outbox)]
 pub struct Message {
     pub id: i64,

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, SessionId, UserId};
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, serde::Deserialize)]
 pub struct Photo {
     pub id: i64,
     #[diesel(deserialize_as = i64)]

@@ -14,18 +14,32 @@ use clinic_domain::session::{Device, NeedleDepth, Notes, ProductsApplied, Treatm
 use clinic_domain::{PatientId, SeriesId, SessionId, UserId};
 use diesel::prelude::*;
 
+/// A stored value read from JSON through its `TryFrom` conversion (`S` as stored: text or integer).
+fn stored<'de, D, S, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    S: serde::Deserialize<'de>,
+    T: TryFrom<S, Error: std::fmt::Display>,
+{
+    T::try_from(S::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
 pub const STATUS_OPEN: &str = "open";
 pub const STATUS_COMPLETED: &str = "completed";
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+/// Also read from JSON built by PostgreSQL (`crate::patient_page`), stored values through the same
+/// conversions as diesel's.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, serde::Deserialize)]
 pub struct Series {
     #[diesel(deserialize_as = i64)]
     pub id: SeriesId,
     #[diesel(deserialize_as = i64)]
     pub patient_id: PatientId,
     #[diesel(deserialize_as = String)]
+    #[serde(deserialize_with = "stored::<_, String, _>")]
     pub condition: Condition,
     #[diesel(deserialize_as = i32)]
+    #[serde(deserialize_with = "stored::<_, i32, _>")]
     pub planned_sessions: PlannedSessions,
     pub reason: Option<String>,
     pub review_note: Option<String>,
@@ -52,26 +66,32 @@ impl Series {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable)]
+/// Also read from JSON, as [`Series`].
+#[derive(Debug, Clone, PartialEq, Queryable, serde::Deserialize)]
 pub struct Session {
     #[diesel(deserialize_as = i64)]
     pub id: SessionId,
     #[diesel(deserialize_as = i64)]
     pub series_id: SeriesId,
     #[diesel(deserialize_as = i32)]
+    #[serde(deserialize_with = "stored::<_, i32, _>")]
     pub session_number: SessionNumber,
     #[diesel(deserialize_as = Day)]
     pub performed_on: NaiveDate,
     #[diesel(deserialize_as = i64)]
     pub provider_id: UserId,
     #[diesel(deserialize_as = String)]
+    #[serde(deserialize_with = "stored::<_, String, _>")]
     pub treatment_areas: TreatmentAreas,
     pub eye_area: bool,
     #[diesel(deserialize_as = String)]
+    #[serde(deserialize_with = "stored::<_, String, _>")]
     pub device: Device,
     #[diesel(deserialize_as = i32)]
+    #[serde(rename = "needle_depth_hundredths", deserialize_with = "stored::<_, i32, _>")]
     pub needle_depth: NeedleDepth,
     #[diesel(deserialize_as = String)]
+    #[serde(deserialize_with = "stored::<_, String, _>")]
     pub products_applied: ProductsApplied,
     pub notes: Option<String>,
     #[diesel(deserialize_as = crate::NullableId)]
@@ -83,6 +103,7 @@ pub struct Session {
     pub patient_id: Option<PatientId>,
     /// The timeline stage the provider's notes belong to.
     #[diesel(deserialize_as = String)]
+    #[serde(deserialize_with = "stored::<_, String, _>")]
     pub notes_stage: StageKey,
     /// 1 as recorded; each correction adds one (earlier versions are in `session_revisions`).
     pub revision: i32,

@@ -1494,6 +1494,130 @@ fn open_alerts_and_a_published_consent_form_are_read_in_one_statement() {
 }
 
 #[test]
+fn the_patient_pages_reads_equal_the_typed_reads() {
+    use crate::check_ins::{self, NewCheckIn};
+    use crate::consent::{self, NewConsent};
+    use crate::outbox::{self, NewMessage};
+    use crate::patient_page::{self, MESSAGES, Page};
+    use crate::photos::{self, NewPhoto};
+    let typed = |c: &mut DbConn, patient| {
+        let (found, login) = users::patient_with_login(c, patient).unwrap();
+        let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(c).unwrap();
+        Page {
+            patient: found,
+            login,
+            series: series::list_with_sessions(c, patient).unwrap(),
+            messages: outbox::list_for_patient(c, patient, MESSAGES).unwrap(),
+            consents: consent::of_patient(c, patient).unwrap(),
+            photos: photos::of_patient(c, patient).unwrap(),
+            open_alerts,
+            any_consent_form,
+        }
+    };
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let name = db.backend_name();
+        let (prov, patient, series_id) = clinic(c, 3);
+        let empty = patient_page::read(c, patient).unwrap();
+        assert_eq!(empty, typed(c, patient), "{name}: nothing yet");
+        assert!(empty.login.is_none() && empty.messages.is_empty() && empty.photos.is_empty());
+        assert!(empty.series[0].1.is_empty(), "{name}: an open series without sessions");
+
+        // Everything the page lists, with text that JSON must escape and stamps with microseconds.
+        let at = now() + chrono::Duration::microseconds(123_456);
+        let login = add_user(c, "ana@mail.example", Role::Patient, Some(patient));
+        let RecordOutcome::Recorded { session, .. } =
+            series::record_session(c, series_id, &record(true, false), prov, at).unwrap()
+        else {
+            panic!("{name}: the first session is recorded");
+        };
+        let RecordOutcome::Recorded { session: later, .. } =
+            series::record_session(c, series_id, &record(false, false), prov, at).unwrap()
+        else {
+            panic!("{name}: the second session is recorded");
+        };
+        series::void_session(c, later.id, prov, &why("duplicate"), at).unwrap();
+        series::complete(c, series_id, at).unwrap();
+        let second = series::open(c, patient, &plan(2), None, prov, at).unwrap().id;
+        let form = consent::publish(c, "Consent", "Wording.", Some(prov), at).unwrap();
+        let sign = NewConsent {
+            series: series_id,
+            patient,
+            form_version: form.version,
+            typed_name: "Ana \"Ani\" Silva — São Paulo",
+            text_sha256: "00",
+            signed_by: login.id,
+            address: "192.0.2.1",
+            now: at,
+        };
+        consent::sign(c, &sign).unwrap();
+        let photo = |c: &mut DbConn, kind| {
+            let new = NewPhoto {
+                session: session.id,
+                patient,
+                kind,
+                sha256: "aa",
+                thumbnail_sha256: "bb",
+                width: 640,
+                height: 480,
+                by: prov,
+                now: at,
+            };
+            photos::insert(c, &new).unwrap()
+        };
+        photo(c, "before");
+        let withdrawn = photo(c, "after");
+        assert!(photos::withdraw(c, withdrawn.id, prov, "Wrong patient.\nRetaken.", at).unwrap());
+        let check_in = NewCheckIn {
+            session: session.id,
+            patient,
+            day: 1,
+            effects: "[]",
+            unexpected: false,
+            note: None,
+            flagged: true,
+            flag_reasons: None,
+        };
+        check_ins::record(c, &check_in, at).unwrap();
+        // More messages than the page lists, besides the recorded session's own.
+        let ids: Vec<String> = (0..MESSAGES + 2).map(|i| format!("<p{i}@test>")).collect();
+        let rows: Vec<NewMessage<'_>> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| NewMessage {
+                kind: "reminder_day_1",
+                status: outbox::QUEUED,
+                recipient: "ana@mail.example",
+                patient_id: Some(patient.0),
+                user_id: None,
+                session_id: (i % 2 == 0).then_some(session.id.0),
+                message_id: id,
+                payload: (i % 3 != 0).then_some("{\"line\": \"tab\\t, quote \\\", ünïcode ✓\"}"),
+                scheduled_for: at,
+                next_attempt_at: at,
+            })
+            .collect();
+        outbox::insert_many(c, &rows).unwrap();
+
+        let read = patient_page::read(c, patient).unwrap();
+        assert_eq!(read, typed(c, patient), "{name}");
+        assert_eq!(read.login.map(|u| u.id), Some(login.id), "{name}: the portal login");
+        let sessions: Vec<_> = read.series.iter().map(|(s, list)| (s.series.id, list.len())).collect();
+        assert_eq!(sessions, [(second, 0), (series_id, 2)], "{name}: newest series first");
+        assert_eq!(read.series[1].1[1].voided_at, Some(at), "{name}: voided sessions too");
+        assert_eq!(read.messages.len(), MESSAGES as usize, "{name}: at most {MESSAGES}");
+        assert_eq!(read.messages[0].message_id, ids[ids.len() - 1], "{name}: newest first");
+        assert_eq!(read.consents[0].signed_at, at, "{name}: microseconds kept");
+        assert_eq!(read.photos.len(), 2, "{name}: withdrawn ones too");
+        assert_eq!((read.open_alerts, read.any_consent_form), (1, true), "{name}");
+        assert!(matches!(
+            patient_page::read(c, PatientId(999_999)),
+            Err(DbError::NotFound)
+        ));
+    }
+}
+
+#[test]
 fn consent_forms_are_immutable_and_signed_once_per_version() {
     use crate::consent::{self, NewConsent};
     use crate::schema::consent_forms;

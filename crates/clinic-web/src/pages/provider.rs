@@ -15,7 +15,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clinic_app::clinic::Clinic;
-use clinic_app::{Actor, Error, ErrorCode, check_ins, invitations, messages, patients, series, timeline};
+use clinic_app::{Actor, Error, ErrorCode, check_ins, invitations, patients, series, timeline};
 use clinic_domain::series::{Condition, MAXIMUM, PlannedSessions, admission_warnings, wording};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SeriesId, SessionId};
@@ -510,15 +510,14 @@ async fn shown_patient(
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let (chart, mail, (attention, has_consent_form), consents, photos) = db(state, move |conn, env| {
-        let chart = patients::chart(conn, env, &a, id, true)?;
-        let mail = messages::list_for_chart(conn, env, &a, &chart)?;
-        let consents = clinic_app::consent::of_patient(conn, id)?;
-        let photos = clinic_app::photos::of_patient(conn, env, &a, id)?;
-        let counts = clinic_db::check_ins::count_open_and_any_consent_form(conn)?;
-        Ok((chart, mail, counts, consents, photos))
-    })
-    .await?;
+    let clinic_app::patients::Page {
+        chart,
+        messages: mail,
+        consents,
+        photos,
+        open_alerts: attention,
+        any_consent_form: has_consent_form,
+    } = db(state, move |conn, env| patients::page(conn, env, &a, id)).await?;
     let photo_rows = PhotoRow::of(&chart, &photos);
     // Open series whose first session would need the patient's signature (or a reason).
     let consent_missing: Vec<i64> = chart

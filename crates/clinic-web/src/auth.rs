@@ -55,12 +55,14 @@ fn state_of(req: &HttpRequest) -> Result<AppState, Error> {
 
 /// Checks a token and its session; refusals are audited.
 async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Actor, Error> {
-    let lookup = |conn: &mut DbConn, sid: &str| {
-        Ok(login_sessions::find_with_user(conn, sid)?.map(|(session, user)| (session, user, ())))
-    };
-    authenticate_then(req, token, lookup, |_, _, _, ()| Ok(()))
+    authenticate_then(req, token, with_user, |_, _, _, ()| Ok(()))
         .await
         .map(|(actor, ())| actor)
+}
+
+/// The login session with its account, nothing beside.
+fn with_user(conn: &mut DbConn, sid: &str) -> Result<Option<(LoginSession, User, ())>, Error> {
+    Ok(login_sessions::find_with_user(conn, sid)?.map(|(session, user)| (session, user, ())))
 }
 
 /// What a session that must first enrol a second factor may reach: who it is, enrolment, sign-out.
@@ -207,14 +209,24 @@ impl FromRequest for PageCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            // Only the name this server sets: over https, the `__Host-` cookie, which no subdomain
-            // or plain-http page can plant.
-            let name = state_of(&req).map_or(SECURE_SESSION_COOKIE, |s| session_cookie_name(&s));
-            let token = req.cookie(name).map(|c| c.value().to_owned());
-            Ok(PageCaller(authenticate(&req, token).await?))
-        })
+        Box::pin(async move { Ok(PageCaller(authenticate(&req, page_token(&req)).await?)) })
     }
+}
+
+/// The session cookie's token. Only the name this server sets: over https, the `__Host-` cookie,
+/// which no subdomain or plain-http page can plant.
+fn page_token(req: &HttpRequest) -> Option<String> {
+    let name = state_of(req).map_or(SECURE_SESSION_COOKIE, |s| session_cookie_name(&s));
+    req.cookie(name).map(|c| c.value().to_owned())
+}
+
+/// [`PageCaller`] and then `then` on the same connection, in one trip to the pool (as [`api_read`]).
+pub async fn page_read<T, F>(req: &HttpRequest, then: F) -> Result<(Actor, T), Error>
+where
+    F: LiveRead<(), T>,
+    T: Send + 'static,
+{
+    authenticate_then(req, page_token(req), with_user, then).await
 }
 
 /// Checks e-mail and password (throttled, timing-safe for unknown accounts) and opens a session, or

@@ -2,7 +2,7 @@
 
 use crate::api::patients::PatientBody;
 use crate::api::series::OpenBody;
-use crate::auth::PageCaller;
+use crate::auth::{PageCaller, page_read};
 use crate::csrf;
 use crate::html::{Fields, ONCE, PageError, field_message, once_key, render, see_other, shown_on_form};
 use crate::idempotency;
@@ -510,14 +510,26 @@ async fn shown_patient(
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
     let a = actor.clone();
-    let clinic_app::patients::Page {
+    let read = db(state, move |conn, env| patients::page(conn, env, &a, id)).await?;
+    render_patient(state, actor, read, status, outcome, done)
+}
+
+fn render_patient(
+    state: &AppState,
+    actor: &Actor,
+    read: patients::Page,
+    status: StatusCode,
+    outcome: Outcome,
+    done: &Done,
+) -> Result<HttpResponse, PageError> {
+    let patients::Page {
         chart,
         messages: mail,
         consents,
         photos,
         open_alerts: attention,
         any_consent_form: has_consent_form,
-    } = db(state, move |conn, env| patients::page(conn, env, &a, id)).await?;
+    } = read;
     let photo_rows = PhotoRow::of(&chart, &photos);
     // Open series whose first session would need the patient's signature (or a reason).
     let consent_missing: Vec<i64> = chart
@@ -580,14 +592,16 @@ async fn shown_patient(
     Ok(render(status, &page))
 }
 
+/// The patient page: the session check and the page's reads in one trip to the pool.
 async fn show(
     state: web::Data<AppState>,
-    caller: PageCaller,
+    req: HttpRequest,
     path: web::Path<i64>,
     done: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
     let id = PatientId(path.into_inner());
-    shown_patient(&state, &caller.0, id, StatusCode::OK, Outcome::default(), &done).await
+    let (actor, read) = page_read(&req, move |conn, env, actor, ()| patients::page(conn, env, actor, id)).await?;
+    render_patient(&state, &actor, read, StatusCode::OK, Outcome::default(), &done)
 }
 
 async fn open(

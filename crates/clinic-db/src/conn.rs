@@ -129,6 +129,15 @@ impl DbConn {
         Ok(())
     }
 
+    /// Keeps this SQLite connection's temporary files in memory: above all the journal of its
+    /// savepoints, which otherwise spills to a file beyond 64 KiB; nothing on PostgreSQL.
+    pub fn keep_sqlite_temp_in_memory(&mut self) -> Result<(), DbError> {
+        if let Self::Sqlite(c) = self {
+            c.batch_execute("PRAGMA temp_store = MEMORY")?;
+        }
+        Ok(())
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "SQLite",
@@ -164,6 +173,26 @@ impl DbConn {
         E: From<DbError>,
     {
         self.in_transaction(true, f)
+    }
+
+    /// One writing statement (`f` runs one; it is atomic by itself): on SQLite queued behind the
+    /// process's other writers as [`Self::write_transaction`], but with no `BEGIN` around it, so SQLite
+    /// keeps no statement journal for it (a large one spills to a temporary file). On PostgreSQL `f`
+    /// as it is.
+    pub fn single_write<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let outermost_sqlite_write = match self {
+            Self::Sqlite(c) => !in_transaction(c),
+            Self::Postgres(_) => false,
+        };
+        let _pass = if outermost_sqlite_write {
+            Some(WRITE_GATE.enter().map_err(E::from)?)
+        } else {
+            None
+        };
+        f(self)
     }
 
     /// An ordinary transaction (reads that must agree with each other, writes without contention).

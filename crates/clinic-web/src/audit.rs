@@ -213,11 +213,7 @@ impl Writer {
         let result = self.conn.with(|conn| {
             // One statement, atomic by itself; on SQLite it still queues behind the process's writers.
             let insert = |conn: &mut DbConn, rows: &[NewAuditEvent]| {
-                if conn.is_postgres() {
-                    clinic_db::audit::insert_many(conn, rows)
-                } else {
-                    conn.write_transaction(|conn| clinic_db::audit::insert_many(conn, rows))
-                }
+                conn.single_write(|conn| clinic_db::audit::insert_many(conn, rows))
             };
             let mut written = insert(conn, rows);
             if written

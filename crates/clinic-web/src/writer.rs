@@ -47,9 +47,15 @@ impl GroupWriter {
     }
 }
 
-/// A new connection to the pool's SQLite file; `None` on PostgreSQL.
+/// A new connection to the pool's SQLite file, the journal of its savepoints in memory (each write of
+/// a group is a savepoint, and a recorded session's journal outgrows the 64 KiB SQLite keeps in memory
+/// by default, so it went to a temporary file: most of the writer's `pwrite`s); `None` on PostgreSQL.
 fn own_connection(pool: &Pool) -> Result<Option<DbConn>, DbError> {
-    pool.get()?.sqlite_twin()
+    let Some(mut own) = pool.get()?.sqlite_twin()? else {
+        return Ok(None);
+    };
+    own.keep_sqlite_temp_in_memory()?;
+    Ok(Some(own))
 }
 
 fn serve(queue: &Receiver<Job>, pool: &Pool, mut conn: Option<DbConn>) {

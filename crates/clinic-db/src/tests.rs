@@ -1494,6 +1494,25 @@ fn open_alerts_and_a_published_consent_form_are_read_in_one_statement() {
 }
 
 #[test]
+fn a_sqlite_connection_keeps_its_temporary_files_in_memory_when_told() {
+    #[derive(diesel::QueryableByName)]
+    struct TempStore {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        temp_store: i32,
+    }
+    let db = TestDb::sqlite();
+    let mut conn = db.conn();
+    let mode = |conn: &mut DbConn| {
+        let DbConn::Sqlite(c) = conn else { panic!("SQLite") };
+        let found: TempStore = diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA temp_store"), c).unwrap();
+        found.temp_store
+    };
+    assert_eq!(mode(&mut conn), 0, "the build's default: files");
+    conn.keep_sqlite_temp_in_memory().unwrap();
+    assert_eq!(mode(&mut conn), 2, "memory");
+}
+
+#[test]
 fn the_patient_pages_reads_equal_the_typed_reads() {
     use crate::check_ins::{self, NewCheckIn};
     use crate::consent::{self, NewConsent};

@@ -176,6 +176,68 @@ mod tests {
     }
 
     #[test]
+    fn writes_whose_journal_outgrows_64_kib_still_keep_or_roll_back_their_own_work() {
+        let db = TestDb::sqlite();
+        let pool = db.pool(2);
+        let writer = GroupWriter::start(&pool).unwrap().expect("SQLite has a group writer");
+        // Each write changes far more than 64 KiB of pages that exist before it (the rows of the writes
+        // before it in the group), so its savepoint's journal is large; all three form one group.
+        let (started, running) = channel();
+        let (release, hold) = channel::<()>();
+        let (told, answers) = channel();
+        assert!(
+            writer.send(Box::new(move |_conn: &mut DbConn| -> Box<dyn FnOnce(bool) + Send> {
+                let _ = started.send(());
+                let _ = hold.recv_timeout(Duration::from_secs(10));
+                Box::new(|_| {})
+            }))
+        );
+        running.recv_timeout(Duration::from_secs(10)).unwrap();
+        let detail = "x".repeat(1024);
+        for (action, fail) in [("kept", false), ("undone", true), ("kept too", false)] {
+            let (told, detail) = (told.clone(), detail.clone());
+            assert!(writer.send(Box::new(move |conn: &mut DbConn| {
+                let own = conn.write_transaction(|conn| {
+                    let rows: Vec<NewAuditEvent> = (0..300)
+                        .map(|_| NewAuditEvent {
+                            detail: Some(detail.clone()),
+                            ..event(action)
+                        })
+                        .collect();
+                    audit::insert_many(conn, &rows)?;
+                    if fail {
+                        return Err(DbError::Connect("refused".into()));
+                    }
+                    Ok(())
+                });
+                Box::new(move |committed| {
+                    let _ = told.send((action, own.is_ok(), committed));
+                })
+            })));
+        }
+        release.send(()).unwrap();
+        let mut got: Vec<_> = (0..3)
+            .map(|_| answers.recv_timeout(Duration::from_secs(10)).unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [("kept", true, true), ("kept too", true, true), ("undone", false, true)]
+        );
+        let mut conn = db.conn();
+        let mut count = |action: &str| {
+            audit::list(&mut conn, None, 1000)
+                .unwrap()
+                .iter()
+                .filter(|e| e.action == action)
+                .count()
+        };
+        assert_eq!(count("kept"), 300);
+        assert_eq!(count("kept too"), 300);
+        assert_eq!(count("undone"), 0);
+    }
+
+    #[test]
     fn a_panicking_write_keeps_nothing_of_its_group_and_the_writer_carries_on() {
         let db = TestDb::sqlite();
         let writer = GroupWriter::start(&db.pool(2))

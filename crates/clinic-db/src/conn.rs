@@ -183,16 +183,22 @@ impl DbConn {
     where
         E: From<DbError>,
     {
-        let outermost_sqlite_write = match self {
+        let _pass = self.outermost_sqlite_write()?;
+        f(self)
+    }
+
+    /// On SQLite outside any transaction, a pass through the process's write gate, held until it is
+    /// dropped; otherwise none (the outer transaction holds it, or PostgreSQL needs none).
+    fn outermost_sqlite_write(&mut self) -> Result<Option<WritePass>, DbError> {
+        let outermost = match self {
             Self::Sqlite(c) => !in_transaction(c),
             Self::Postgres(_) => false,
         };
-        let _pass = if outermost_sqlite_write {
-            Some(WRITE_GATE.enter().map_err(E::from)?)
+        if outermost {
+            WRITE_GATE.enter().map(Some)
         } else {
-            None
-        };
-        f(self)
+            Ok(None)
+        }
     }
 
     /// An ordinary transaction (reads that must agree with each other, writes without contention).
@@ -209,12 +215,8 @@ impl DbConn {
     {
         let fail = |e: DieselError| E::from(DbError::from(e));
         // Held until this function returns, after the commit or rollback.
-        let outermost_sqlite_write = match self {
-            Self::Sqlite(c) => immediate && !in_transaction(c),
-            Self::Postgres(_) => false,
-        };
-        let _pass = if outermost_sqlite_write {
-            Some(WRITE_GATE.enter().map_err(E::from)?)
+        let _pass = if immediate {
+            self.outermost_sqlite_write()?
         } else {
             None
         };

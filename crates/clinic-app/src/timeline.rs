@@ -16,6 +16,27 @@ pub struct SessionTimeline {
     pub timeline: Timeline,
 }
 
+/// A session read for its timeline and its read audited, with the clinic's day: all [`build`] takes,
+/// so a caller that kept the timeline of equal inputs need not build it again.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub session: Session,
+    pub series: Series,
+    pub today: NaiveDate,
+}
+
+impl Found {
+    /// The session's timeline as of the day it was read on.
+    pub fn built(self) -> SessionTimeline {
+        let timeline = build(&self.session, &self.series, self.today);
+        SessionTimeline {
+            session: self.session,
+            series: self.series,
+            timeline,
+        }
+    }
+}
+
 /// The timeline of `session` as of the clinic's `today`, from the default protocol.
 pub fn build(session: &Session, series: &Series, today: NaiveDate) -> Timeline {
     let notes = Notes::parse("notes", session.notes.as_deref()).ok().flatten();
@@ -39,7 +60,6 @@ fn no_session() -> Error {
 }
 
 /// The timeline of a patient's session (the latest when none is named), if the actor may read it.
-#[tracing::instrument(level = "debug", skip_all, fields(patient = %patient))]
 pub fn for_patient(
     conn: &mut DbConn,
     env: &Env<'_>,
@@ -47,6 +67,18 @@ pub fn for_patient(
     patient: PatientId,
     session: Option<SessionId>,
 ) -> Result<SessionTimeline> {
+    find_for_patient(conn, env, actor, patient, session).map(Found::built)
+}
+
+/// What [`for_patient`] builds from: the session read and its read audited.
+#[tracing::instrument(level = "debug", skip_all, fields(patient = %patient))]
+pub fn find_for_patient(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    actor: &Actor,
+    patient: PatientId,
+    session: Option<SessionId>,
+) -> Result<Found> {
     actor.may_read_patient(env, patient)?;
     let found = match session {
         Some(id) => {
@@ -56,18 +88,18 @@ pub fn for_patient(
         }
         None => series::latest_session_of_patient(conn, patient)?,
     };
-    of_found(env, actor, patient, found, session.is_some())
+    audited(env, actor, patient, found, session.is_some())
 }
 
-/// The timeline of a session already read (`found`), audited as a read; `named` when the actor asked
+/// A session already read (`found`) for its timeline, audited as a read; `named` when the actor asked
 /// for one session rather than the latest.
-pub fn of_found(
+pub fn audited(
     env: &Env<'_>,
     actor: &Actor,
     patient: PatientId,
     found: Option<(Session, Series)>,
     named: bool,
-) -> Result<SessionTimeline> {
+) -> Result<Found> {
     let Some((session, series)) = found else {
         return Err(if named { Error::NotFound } else { no_session() });
     };
@@ -78,11 +110,10 @@ pub fn of_found(
             .subject(format!("session:{}", session.id))
             .build(),
     );
-    let timeline = build(&session, &series, env.today());
-    Ok(SessionTimeline {
+    Ok(Found {
         session,
         series,
-        timeline,
+        today: env.today(),
     })
 }
 

@@ -1,12 +1,13 @@
 //! The patient's timeline as JSON, kept per session. A timeline is a function of its session row, its
 //! series row and the clinic's day (`clinic_app::timeline::build`), so an entry is reused only when all
 //! three are equal to what the request has just read: a correction, a void, a new session in the series
-//! or a new day gives new bytes. Reading and auditing happen as before; only the serialising is saved.
+//! or a new day gives new bytes. Reading and auditing happen as before; building the timeline and
+//! serialising it are saved.
 
 use crate::views::TimelineView;
 use actix_web::web::Bytes;
 use chrono::NaiveDate;
-use clinic_app::timeline::SessionTimeline;
+use clinic_app::timeline::Found;
 use clinic_db::series::{Series, Session};
 use clinic_domain::SessionId;
 use std::collections::HashMap;
@@ -28,19 +29,19 @@ pub struct TimelineCache {
 }
 
 impl TimelineCache {
-    /// `found` as the JSON of [`TimelineView`].
-    pub fn json(&self, found: SessionTimeline) -> serde_json::Result<Bytes> {
+    /// The timeline of `found` as the JSON of [`TimelineView`], built only when no equal inputs are kept.
+    pub fn json(&self, found: Found) -> serde_json::Result<Bytes> {
         let id = found.session.id;
         let kept = self.entries.lock().ok().and_then(|m| m.get(&id).cloned());
         if let Some(e) = kept
-            && e.today == found.timeline.today
+            && e.today == found.today
             && e.session == found.session
             && e.series == found.series
         {
             return Ok(e.body.clone());
         }
-        let (session, series, today) = (found.session.clone(), found.series.clone(), found.timeline.today);
-        let body = Bytes::from(serde_json::to_vec(&TimelineView::from(found))?);
+        let (session, series, today) = (found.session.clone(), found.series.clone(), found.today);
+        let body = Bytes::from(serde_json::to_vec(&TimelineView::from(found.built()))?);
         if let Ok(mut m) = self.entries.lock() {
             if m.len() >= CAPACITY && !m.contains_key(&id) {
                 m.clear();
@@ -61,43 +62,55 @@ impl TimelineCache {
 mod tests {
     use super::*;
     use crate::views::tests::session_fixture;
-    use clinic_app::timeline::build;
 
-    fn direct(found: SessionTimeline) -> Vec<u8> {
-        serde_json::to_vec(&TimelineView::from(found)).unwrap()
+    /// The fixture's session as read on the fixture's day.
+    fn fixture() -> Found {
+        let st = session_fixture();
+        Found {
+            today: st.timeline.today,
+            session: st.session,
+            series: st.series,
+        }
     }
 
-    fn rebuilt(mut found: SessionTimeline, today: NaiveDate) -> SessionTimeline {
-        found.timeline = build(&found.session, &found.series, today);
+    fn fixture_with(change: impl FnOnce(&mut Found)) -> Found {
+        let mut found = fixture();
+        change(&mut found);
         found
+    }
+
+    fn direct(found: Found) -> Vec<u8> {
+        serde_json::to_vec(&TimelineView::from(found.built())).unwrap()
     }
 
     #[test]
     fn the_kept_bytes_are_what_serialising_gives_and_change_with_every_input() {
         let cache = TimelineCache::default();
-        let first = cache.json(session_fixture()).unwrap();
-        assert_eq!(first.as_ref(), direct(session_fixture()).as_slice());
-        assert_eq!(cache.json(session_fixture()).unwrap(), first, "same inputs, same bytes");
+        let first = cache.json(fixture()).unwrap();
+        assert_eq!(first.as_ref(), direct(fixture()).as_slice());
+        assert_eq!(cache.json(fixture()).unwrap(), first, "same inputs, same bytes");
 
         // A correction of the session.
-        let mut corrected = session_fixture();
-        corrected.session.revision = 2;
-        corrected.session.notes = Some("Corrected note.".into());
-        let corrected = rebuilt(corrected, session_fixture().timeline.today);
-        let body = cache.json(corrected).unwrap();
+        let corrected = |f: &mut Found| {
+            f.session.revision = 2;
+            f.session.notes = Some("Corrected note.".into());
+        };
+        let body = cache.json(fixture_with(corrected)).unwrap();
         assert!(String::from_utf8_lossy(&body).contains("Corrected note."));
+        assert_eq!(body.as_ref(), direct(fixture_with(corrected)).as_slice());
         assert_ne!(body, first);
 
         // The series moved on (another session recorded), the session unchanged.
-        let mut moved = session_fixture();
-        moved.series.sessions_recorded = 3;
-        let expected = direct(session_fixture_with(|s| s.series.sessions_recorded = 3));
-        assert_eq!(cache.json(moved).unwrap().as_ref(), expected.as_slice());
+        let moved = |f: &mut Found| f.series.sessions_recorded = 3;
+        assert_eq!(
+            cache.json(fixture_with(moved)).unwrap().as_ref(),
+            direct(fixture_with(moved)).as_slice()
+        );
 
         // The next day.
-        let today = session_fixture().timeline.today.succ_opt().unwrap();
-        let next = cache.json(rebuilt(session_fixture(), today)).unwrap();
-        assert_eq!(next.as_ref(), direct(rebuilt(session_fixture(), today)).as_slice());
+        let next_day = |f: &mut Found| f.today = f.today.succ_opt().unwrap();
+        let next = cache.json(fixture_with(next_day)).unwrap();
+        assert_eq!(next.as_ref(), direct(fixture_with(next_day)).as_slice());
         assert_ne!(next, first);
     }
 
@@ -105,16 +118,12 @@ mod tests {
     fn a_full_cache_starts_again_and_still_answers() {
         let cache = TimelineCache::default();
         for id in 0..(CAPACITY as i64 + 10) {
-            let found = session_fixture_with(|s| s.session.id = SessionId(id));
-            let expected = direct(session_fixture_with(|s| s.session.id = SessionId(id)));
-            assert_eq!(cache.json(found).unwrap().as_ref(), expected.as_slice());
+            let numbered = |f: &mut Found| f.session.id = SessionId(id);
+            assert_eq!(
+                cache.json(fixture_with(numbered)).unwrap().as_ref(),
+                direct(fixture_with(numbered)).as_slice()
+            );
         }
         assert!(cache.entries.lock().unwrap().len() <= CAPACITY);
-    }
-
-    fn session_fixture_with(change: impl FnOnce(&mut SessionTimeline)) -> SessionTimeline {
-        let mut found = session_fixture();
-        change(&mut found);
-        found
     }
 }

@@ -10,7 +10,7 @@ use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Days, Utc};
 use clinic_app::Error;
-use clinic_app::timeline::{self, SessionTimeline};
+use clinic_app::timeline::{self, Found};
 use clinic_db::{DbConn, login_sessions};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SessionId};
@@ -37,16 +37,17 @@ pub(crate) struct Which {
     pub session_id: Option<i64>,
 }
 
-/// The signed-in patient's own timeline: the session check and the latest session are one query.
-async fn own_timeline(req: &HttpRequest, which: &Which) -> Result<SessionTimeline, Error> {
+/// The signed-in patient's own session for its timeline: the session check and the latest session are
+/// one query.
+async fn own_timeline(req: &HttpRequest, which: &Which) -> Result<Found, Error> {
     let named = which.session_id.map(SessionId);
     let lookup = |conn: &mut DbConn, sid: &str| Ok(login_sessions::find_with_latest_session(conn, sid)?);
     let (_, found) = api_read(req, lookup, move |conn, env, actor, latest| {
         actor.require(env, &[Role::Patient])?;
         let patient = actor.own_patient()?;
         match named {
-            Some(_) => timeline::for_patient(conn, env, actor, patient, named),
-            None => timeline::of_found(env, actor, patient, latest, false),
+            Some(_) => timeline::find_for_patient(conn, env, actor, patient, named),
+            None => timeline::audited(env, actor, patient, latest, false),
         }
     })
     .await?;
@@ -79,7 +80,7 @@ pub(crate) async fn mine_ics(
     req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = TimelineView::from(own_timeline(&req, &which).await?);
+    let view = TimelineView::from(own_timeline(&req, &which).await?.built());
     Ok(ics_response(&view, state.clock.now()))
 }
 

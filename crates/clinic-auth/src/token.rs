@@ -8,7 +8,8 @@ use jsonwebtoken::signature::{self, Signer, Verifier};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::sync::{Arc, Once};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
 
 pub const ISSUER: &str = "clinic";
 pub const AUDIENCE: &str = "clinic";
@@ -110,12 +111,43 @@ fn install_provider() {
     });
 }
 
+/// Tokens kept at most by [`Verified`]; when full, it starts again.
+const VERIFIED_CAPACITY: usize = 1024;
+
+/// Tokens these keys accepted lately, by their exact text, with their claims: a token presented again
+/// is not parsed and its signature not checked again, but its expiry is, at every use. Only tokens
+/// jsonwebtoken accepted are kept, so anything else is checked in full every time.
+#[derive(Default)]
+struct Verified(Mutex<HashMap<Box<str>, Claims>>);
+
+impl Verified {
+    /// The claims of `token` if it was accepted and has not expired at `now` (seconds since the
+    /// epoch), by jsonwebtoken's rule: expired when `exp` is before `now` less the leeway.
+    fn live(&self, token: &str, now: i64) -> Option<Claims> {
+        let kept = self.0.lock().ok()?;
+        kept.get(token)
+            .filter(|c| c.exp >= now.saturating_sub(LEEWAY_SECS))
+            .cloned()
+    }
+
+    fn keep(&self, token: &str, claims: &Claims) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() >= VERIFIED_CAPACITY {
+                kept.clear();
+            }
+            kept.insert(token.into(), claims.clone());
+        }
+    }
+}
+
 /// The signing key, and jsonwebtoken's verifier keyed with it and set to this product's rules.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Arc<Validation>,
+    /// Shared by clones, never by keys made apart.
+    verified: Arc<Verified>,
 }
 
 impl TokenKeys {
@@ -136,6 +168,7 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation: Arc::new(validation),
+            verified: Arc::default(),
         }
     }
 
@@ -152,11 +185,18 @@ impl TokenKeys {
     }
 
     /// jsonwebtoken's check: signature (HS256 only; `none` and every other algorithm refused), issuer,
-    /// audience, expiry (against the system clock, with the leeway), every claim present.
+    /// audience, expiry (against the system clock, with the leeway), every claim present. A token these
+    /// keys accepted before has only its expiry checked again.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        if let Some(claims) = self.verified.live(token, now) {
+            return Ok(claims);
+        }
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|_| TokenError::Invalid)
+            .map_err(|_| TokenError::Invalid)?;
+        self.verified.keep(token, &claims);
+        Ok(claims)
     }
 }
 
@@ -220,6 +260,44 @@ mod tests {
         assert!(keys.verify(&within).is_ok());
         let past = keys.issue(7, "s1", now() - 600, now() - LEEWAY_SECS - 2).unwrap();
         assert_eq!(keys.verify(&past), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn an_accepted_token_is_kept_by_its_exact_text_and_still_expires() {
+        let keys = TokenKeys::new(SECRET);
+        let exp = now() + 600;
+        let token = keys.issue(7, "s1", now(), exp).unwrap();
+        let first = keys.verify(&token).unwrap();
+        assert_eq!(
+            keys.verified.live(&token, now()),
+            Some(first.clone()),
+            "kept once accepted"
+        );
+        assert_eq!(keys.verify(&token), Ok(first));
+        // Kept, it still expires by the same rule as an unkept one: the leeway and no more.
+        assert!(keys.verified.live(&token, exp + LEEWAY_SECS).is_some());
+        assert_eq!(keys.verified.live(&token, exp + LEEWAY_SECS + 1), None);
+        // Refused tokens are not kept; keys made apart (another secret) share nothing.
+        let mut altered = token.clone();
+        altered.push('A');
+        assert_eq!(keys.verify(&altered), Err(TokenError::Invalid));
+        assert_eq!(keys.verified.live(&altered, now()), None);
+        let other = TokenKeys::new(b"another secret of thirty-two byte");
+        assert_eq!(other.verify(&token), Err(TokenError::Invalid));
+        assert_eq!(
+            keys.clone().verified.live(&token, now()).map(|c| c.sid),
+            Some("s1".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_kept_tokens_stay_within_their_bound() {
+        let keys = TokenKeys::new(SECRET);
+        for n in 0..=VERIFIED_CAPACITY {
+            let token = keys.issue(7, &format!("s{n}"), now(), now() + 600).unwrap();
+            assert!(keys.verify(&token).is_ok());
+        }
+        assert!(keys.verified.0.lock().unwrap().len() <= VERIFIED_CAPACITY);
     }
 
     #[test]

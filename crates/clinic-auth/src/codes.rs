@@ -61,13 +61,23 @@ pub fn normalize_code(typed: &str) -> String {
 /// The stored form of a code: SHA-256 of its normalized symbols, hex. (The code has 80 random bits,
 /// so a fast hash is enough; it is never stored or logged in the clear.)
 pub fn hash_code(typed: &str) -> String {
-    let digest = Sha256::digest(normalize_code(typed).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(normalize_code(typed).as_bytes()))
 }
 
 /// A random secret of 32 bytes, hex (e.g. a generated signing key).
 pub fn generate_secret() -> Result<String, getrandom::Error> {
-    Ok(random_bytes::<32>()?.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&random_bytes::<32>()?))
+}
+
+/// Lower-case hex, two digits a byte (a page's CSRF token is one: no formatting machinery per byte).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 fn mac(key: &[u8], purpose: &str, value: &str) -> String {
@@ -76,7 +86,7 @@ fn mac(key: &[u8], purpose: &str, value: &str) -> String {
     m.update(purpose.as_bytes());
     m.update(b"\0");
     m.update(value.as_bytes());
-    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&m.finalize().into_bytes())
 }
 
 /// The CSRF token of a login session (or of an anonymous form's nonce): an HMAC under the signing key.
@@ -113,6 +123,14 @@ mod tests {
         assert_eq!(normalize_code("o1-il"), "0111");
         assert_ne!(hash_code("AAAA-AAAA"), hash_code("AAAA-AAAB"));
         assert_eq!(hash_code("x").len(), 64);
+    }
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte() {
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

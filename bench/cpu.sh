@@ -6,7 +6,10 @@
 # Rerun: bash bench/cpu.sh sqlite|postgres record|timeline|page|ready
 # Knobs: BENCH_DURATION (seconds, default 8), BENCH_PATIENTS (default 2000), BENCH_SERIES (default
 # 3000); BENCH_STATEMENTS=1 also prints PostgreSQL's statements by total time (pg_stat_statements must
-# be in shared_preload_libraries). Needs what load.sh needs.
+# be in shared_preload_libraries); BENCH_PROFILE=1 also records the server with perf (call graphs) and
+# prints the share of its samples per thread and under the frames named in BENCH_FRAMES (regexes,
+# space-separated; a default set otherwise): the CPU figures of such a run include perf's own cost.
+# Needs what load.sh needs (and perf for BENCH_PROFILE).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 backend=${1:?sqlite or postgres}
@@ -58,6 +61,12 @@ machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 if [ "$backend" = postgres ] && [ -n "${BENCH_STATEMENTS:-}" ]; then
     psql "$url" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi
+if [ -n "${BENCH_PROFILE:-}" ]; then
+    # From the second second to one before the end, so the profile holds only the steady load.
+    (sleep 1; perf record -q -F 999 -g --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
+        -- sleep $((DURATION > 3 ? DURATION - 2 : 1)) >/dev/null 2>&1) &
+    profiler=$!
+fi
 s0=$(ticks $pid); p0=$(postgres_ticks); m0=$(machine_ticks)
 result=$(wrk -t 2 -c 64 -d "${DURATION}s" --latency "${args[@]}")
 s1=$(ticks $pid); p1=$(postgres_ticks); m1=$(machine_ticks)
@@ -77,4 +86,12 @@ if [ "$backend" = postgres ] && [ -n "${BENCH_STATEMENTS:-}" ]; then
         round((total_exec_time / calls)::numeric, 3) AS ms_each,
         left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+fi
+if [ -n "${BENCH_PROFILE:-}" ]; then
+    wait "$profiler"
+    # The default frames: the request's reads and writes, the audit writer's insert, its commit and
+    # fsync, sending the answer, the tracing middleware.
+    read -r -a frames <<< "${BENCH_FRAMES:-clinic_web::run::traced clinic_db::audit::insert_many \
+        sqlite3VdbeHalt fsync poll_write TracingLogger TimelineCache TokenKeys::verify askama}"
+    perf script -i "$work/perf.data" -F comm,ip,sym --no-inline 2>/dev/null | python3 bench/perf_shares.py "${frames[@]}"
 fi

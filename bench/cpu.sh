@@ -9,6 +9,8 @@
 # be in shared_preload_libraries); BENCH_PROFILE=1 also records the server with perf (call graphs) and
 # prints the share of its samples per thread and under the frames named in BENCH_FRAMES (regexes,
 # space-separated; a default set otherwise): the CPU figures of such a run include perf's own cost.
+# BENCH_WAL=1 (SQLite) also prints the pages each commit wrote to the WAL, by b-tree
+# (bench/wal_pages.py).
 # Needs what load.sh needs (and perf for BENCH_PROFILE).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -86,6 +88,12 @@ if [ "$backend" = postgres ] && [ -n "${BENCH_STATEMENTS:-}" ]; then
         round((total_exec_time / calls)::numeric, 3) AS ms_each,
         left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+fi
+if [ "$backend" = sqlite ] && [ -n "${BENCH_WAL:-}" ]; then
+    # The server is idle now: a copy of the database and its WAL, read by the copy.
+    sleep 1
+    cp "$url" "$work/wal.db" && cp "$url-wal" "$work/wal.db-wal"
+    python3 bench/wal_pages.py "$work/wal.db"
 fi
 if [ -n "${BENCH_PROFILE:-}" ]; then
     wait "$profiler"

@@ -7,6 +7,8 @@ use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct LoginSession {
@@ -68,9 +70,58 @@ pub fn find_with_user(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSess
 /// A patient's latest session and its series, if any.
 pub type Latest = Option<(Session, Series)>;
 
+/// A login session with its account and, for a patient, their latest session and its series.
+pub type WithLatest = (LoginSession, User, Latest);
+
+/// Login sessions read by [`find_with_latest_session`] at most kept by [`KeptReads`]; past that the
+/// kept ones are dropped.
+const KEPT_READS: usize = 1_024;
+
+/// What [`find_with_latest_session`] read, per login session, kept while its account's
+/// `read_generation` stands. The database raises that number in the transaction of every change to
+/// the account, its login sessions, or its patient's sessions or series — everything the read holds —
+/// so a kept read whose number is still the stored one equals a read made now. Checking it is one
+/// lookup by key instead of the join (several processes may share a database: the number is in it).
+#[derive(Debug, Default)]
+pub struct KeptReads {
+    reads: Mutex<HashMap<String, Arc<WithLatest>>>,
+}
+
+impl KeptReads {
+    /// [`find_with_latest_session`], from what is kept when it is still current.
+    pub fn find_with_latest_session(&self, conn: &mut DbConn, id: &str) -> DbResult<Option<WithLatest>> {
+        let kept = self.reads.lock().ok().and_then(|reads| reads.get(id).cloned());
+        if let Some(kept) = kept
+            && read_generation(conn, kept.1.id)? == Some(kept.1.read_generation)
+        {
+            return Ok(Some(WithLatest::clone(&kept)));
+        }
+        let found = find_with_latest_session(conn, id)?;
+        if let Ok(mut reads) = self.reads.lock() {
+            match &found {
+                Some(read) => {
+                    if reads.len() >= KEPT_READS && !reads.contains_key(id) {
+                        reads.clear();
+                    }
+                    reads.insert(id.to_owned(), Arc::new(read.clone()));
+                }
+                None => {
+                    reads.remove(id);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The account's `read_generation` (see [`KeptReads`]); `None` when there is no such account.
+pub fn read_generation(conn: &mut DbConn, user: UserId) -> DbResult<Option<i64>> {
+    Ok(with_conn!(conn, c => users::table.find(user.0).select(users::read_generation).first(c).optional())?)
+}
+
 /// A session with its account and, for a patient's account, their latest session and its series, in
 /// one query: the patient's own timeline costs one round trip.
-pub fn find_with_latest_session(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User, Latest)>> {
+pub fn find_with_latest_session(conn: &mut DbConn, id: &str) -> DbResult<Option<WithLatest>> {
     // The latest session by a correlated subquery that walks the patient index backwards: joining all
     // the patient's sessions and sorting them took a temporary b-tree per request on SQLite.
     let other = diesel::alias!(sessions as latest);

@@ -10,6 +10,7 @@ diesel::table! {
         patient_id -> Nullable<BigInt>,
         disabled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        read_generation -> BigInt,
     }
 }
 

@@ -492,6 +492,133 @@ fn a_session_with_the_patients_latest_session_is_one_query() {
     }
 }
 
+/// Every change to what a kept read holds raises the account's generation, so the kept read is
+/// never answered stale; changes to other accounts leave it kept.
+#[test]
+fn a_kept_read_is_answered_only_while_nothing_it_holds_has_changed() {
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let (provider, patient, id) = clinic(c, 5);
+        let ana = add_user(c, "ana@example.com", Role::Patient, Some(patient));
+        let bruno = add_patient(c, provider, "Bruno", "Costa", None);
+        let bruno_series = series::open(c, bruno.id, &plan(3), None, provider, now()).unwrap();
+        let bruno_user = add_user(c, "bruno@example.com", Role::Patient, Some(bruno.id));
+        let exp = now() + chrono::Duration::hours(8);
+        login_sessions::insert(c, "pat", ana.id, now(), exp, false).unwrap();
+        login_sessions::insert(c, "other", ana.id, now(), exp, false).unwrap();
+        let kept = login_sessions::KeptReads::default();
+        let generation = |c: &mut DbConn| login_sessions::read_generation(c, ana.id).unwrap().unwrap();
+        let session_of = |o: RecordOutcome| match o {
+            RecordOutcome::Recorded { session, .. } => session.id,
+            RecordOutcome::Refused { .. } => panic!("refused"),
+        };
+        let later = now() + chrono::Duration::minutes(5);
+        type Change<'a> = (&'a str, Box<dyn Fn(&mut DbConn) + 'a>);
+        let changes: Vec<Change> = vec![
+            (
+                "a session recorded",
+                Box::new(|c| {
+                    series::record_session(c, id, &record(false, false), provider, now()).unwrap();
+                }),
+            ),
+            (
+                "another session recorded",
+                Box::new(|c| {
+                    let mut r = record(false, false);
+                    r.performed_on = day(19);
+                    series::record_session(c, id, &r, provider, now()).unwrap();
+                }),
+            ),
+            (
+                "the latest session corrected",
+                Box::new(|c| {
+                    let latest = series::latest_live_session(c, id).unwrap().unwrap();
+                    let mut r = record(true, false);
+                    r.performed_on = day(19);
+                    series::amend_session(c, latest, &r, provider, &why("eye area"), now()).unwrap();
+                }),
+            ),
+            (
+                "the latest session voided",
+                Box::new(|c| {
+                    let latest = series::latest_live_session(c, id).unwrap().unwrap();
+                    series::void_session(c, latest, provider, &why("duplicate"), now()).unwrap();
+                }),
+            ),
+            (
+                "the series completed",
+                Box::new(|c| {
+                    series::complete(c, id, now()).unwrap();
+                }),
+            ),
+            (
+                "the login session used",
+                Box::new(|c| login_sessions::touch(c, "pat", later).unwrap()),
+            ),
+            (
+                "the account disabled",
+                Box::new(|c| {
+                    users::set_disabled(c, ana.id, Some(later)).unwrap();
+                }),
+            ),
+            (
+                "the account enabled",
+                Box::new(|c| {
+                    users::set_disabled(c, ana.id, None).unwrap();
+                }),
+            ),
+            (
+                "its other login session ended",
+                Box::new(|c| {
+                    crate::with_conn!(c, c => diesel::RunQueryDsl::execute(
+                    diesel::sql_query("DELETE FROM login_sessions WHERE id = 'other'"), c))
+                    .unwrap();
+                }),
+            ),
+            (
+                "the login session revoked",
+                Box::new(|c| login_sessions::revoke(c, "pat", later).unwrap()),
+            ),
+        ];
+        for (change, make) in changes {
+            let before = kept.find_with_latest_session(c, "pat").unwrap();
+            let (g, unrelated) = (
+                generation(c),
+                login_sessions::read_generation(c, bruno_user.id).unwrap(),
+            );
+            make(c);
+            let fresh = login_sessions::find_with_latest_session(c, "pat").unwrap();
+            assert!(
+                generation(c) > g,
+                "{}: {change} raises the generation",
+                db.backend_name()
+            );
+            assert_ne!(before, fresh, "{}: {change} changes the read", db.backend_name());
+            assert_eq!(
+                kept.find_with_latest_session(c, "pat").unwrap(),
+                fresh,
+                "{}: after {change}",
+                db.backend_name()
+            );
+            assert_eq!(
+                login_sessions::read_generation(c, bruno_user.id).unwrap(),
+                unrelated,
+                "{}: {change} leaves another account's generation",
+                db.backend_name()
+            );
+        }
+        // Another patient's session leaves Ana's read kept and current.
+        let g = generation(c);
+        session_of(series::record_session(c, bruno_series.id, &record(false, false), provider, now()).unwrap());
+        assert_eq!(generation(c), g);
+        assert_eq!(
+            kept.find_with_latest_session(c, "pat").unwrap(),
+            login_sessions::find_with_latest_session(c, "pat").unwrap()
+        );
+        assert!(kept.find_with_latest_session(c, "nope").unwrap().is_none());
+    }
+}
+
 #[test]
 fn batched_audit_rows_keep_every_character_and_null() {
     // PostgreSQL takes batches as COPY text: tabs, line ends, backslashes and NULLs must survive.
@@ -886,7 +1013,15 @@ fn a_session_is_found_with_its_user() {
         let u = add_user(c, "prov@clinic.example", Role::Provider, None);
         login_sessions::insert(c, "sid-1", u.id, now(), now() + chrono::Duration::hours(8), false).unwrap();
         let (s, user) = login_sessions::find_with_user(c, "sid-1").unwrap().unwrap();
-        assert_eq!((s.user_id, user), (u.id, u));
+        let raised = users::User {
+            read_generation: u.read_generation + 1,
+            ..u.clone()
+        };
+        assert_eq!(
+            (s.user_id, user),
+            (u.id, raised),
+            "a new login session raises the generation"
+        );
         assert!(login_sessions::find_with_user(c, "nope").unwrap().is_none());
     }
 }

@@ -23,6 +23,9 @@ pub struct User {
     pub disabled_at: Option<NaiveDateTime>,
     #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    /// Raised by the database whenever the account, one of its login sessions, or a session or series
+    /// of its patient changes (see [`crate::login_sessions::KeptReads`]).
+    pub read_generation: i64,
 }
 
 impl User {

@@ -1,0 +1,10 @@
+DROP TRIGGER series_read_generation_delete;
+DROP TRIGGER series_read_generation_update;
+DROP TRIGGER series_read_generation_insert;
+DROP TRIGGER sessions_read_generation_delete;
+DROP TRIGGER sessions_read_generation_update;
+DROP TRIGGER login_sessions_read_generation_delete;
+DROP TRIGGER login_sessions_read_generation_update;
+DROP TRIGGER login_sessions_read_generation_insert;
+DROP TRIGGER users_read_generation;
+ALTER TABLE users DROP COLUMN read_generation;

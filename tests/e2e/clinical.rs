@@ -379,3 +379,58 @@ fn the_patient_sees_their_timeline_and_nobody_elses() {
         );
     });
 }
+
+/// A server that answered a patient's timeline before answers what changed since through another
+/// server on the same database at once: a new session, a void, a correction, a sign-out.
+#[test]
+fn a_second_servers_timeline_follows_changes_made_through_the_first() {
+    on_each_database(|app| {
+        let p = provider(app);
+        let ana = new_patient(app, &p, "Ana", Some("ana@mail.example"));
+        let token = app.patient_token(&p, ana, "ana's own passphrase");
+        let body = json!({"condition": "acne_scars"});
+        let series = app
+            .api("POST", &format!("/api/v1/patients/{ana}/series"), Some(&p), Some(&body))
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        let record = || {
+            let path = format!("/api/v1/series/{series}/sessions");
+            let r = app.api("POST", &path, Some(&p), Some(&session(false, false)));
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["session"]["id"].as_i64().unwrap()
+        };
+        let first = record();
+        let second = clinic_e2e::spawn_app_on(&app.db);
+        let timeline = || {
+            app.send(
+                app.agent
+                    .get(&format!("{}/api/v1/me/timeline", second.address))
+                    .header("Authorization", &format!("Bearer {token}")),
+            )
+        };
+        let shown = || {
+            let t = timeline();
+            assert_eq!(t.status, 200, "{}", t.body);
+            t.json()["session"]["id"].as_i64()
+        };
+        assert_eq!(shown(), Some(first));
+        assert_eq!(shown(), Some(first), "answered again");
+        let next = record();
+        assert_eq!(shown(), Some(next), "a session recorded elsewhere shows at once");
+        let void = json!({"reason": "recorded twice"});
+        let r = app.api("POST", &format!("/api/v1/sessions/{next}/void"), Some(&p), Some(&void));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(shown(), Some(first), "so does a void");
+        let patch = json!({"reason": "the eye area was treated too", "treatment_areas": ["cheeks", "periorbital"], "eye_area": true});
+        let r = app.api("PATCH", &format!("/api/v1/sessions/{first}"), Some(&p), Some(&patch));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let t = timeline().json();
+        assert_eq!(
+            (t["session"]["eye_area"].as_bool(), t["session"]["revision"].as_i64()),
+            (Some(true), Some(2))
+        );
+        assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&token), None).status, 204);
+        assert_eq!(timeline().status, 401, "a sign-out elsewhere ends the token at once");
+    });
+}

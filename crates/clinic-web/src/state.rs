@@ -37,6 +37,8 @@ pub struct AppState {
     pub writer: Option<Arc<crate::writer::GroupWriter>>,
     /// The patient's timeline as JSON, per session, while its inputs stay the same.
     pub timelines: Arc<crate::timeline_cache::TimelineCache>,
+    /// What the patient's own timeline read per login session, while the database says it stands.
+    pub kept_reads: Arc<clinic_db::login_sessions::KeptReads>,
 }
 
 /// Settings fixed at start-up.
@@ -86,6 +88,7 @@ impl AppState {
             totp_key: DerivedKey::derive(signing_key.as_bytes(), TOTP_SECRETS),
             inline_reads,
             timelines: Arc::default(),
+            kept_reads: Arc::default(),
             writer,
         })
     }

@@ -11,11 +11,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Days, Utc};
 use clinic_app::Error;
 use clinic_app::timeline::{self, Found};
-use clinic_db::{DbConn, login_sessions};
+use clinic_db::DbConn;
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SessionId};
 use icalendar::{Calendar, Component, Event, EventLike, Property};
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::IntoParams;
 
 pub fn routes(v: &mut Vec<RouteSpec>) {
@@ -38,10 +39,11 @@ pub(crate) struct Which {
 }
 
 /// The signed-in patient's own session for its timeline: the session check and the latest session are
-/// one query.
-async fn own_timeline(req: &HttpRequest, which: &Which) -> Result<Found, Error> {
+/// one query, or one lookup of a number while what it read last is still current.
+async fn own_timeline(state: &AppState, req: &HttpRequest, which: &Which) -> Result<Found, Error> {
     let named = which.session_id.map(SessionId);
-    let lookup = |conn: &mut DbConn, sid: &str| Ok(login_sessions::find_with_latest_session(conn, sid)?);
+    let kept = Arc::clone(&state.kept_reads);
+    let lookup = move |conn: &mut DbConn, sid: &str| Ok(kept.find_with_latest_session(conn, sid)?);
     let (_, found) = api_read(req, lookup, move |conn, env, actor, latest| {
         actor.require(env, &[Role::Patient])?;
         let patient = actor.own_patient()?;
@@ -63,7 +65,7 @@ pub(crate) async fn mine(
     req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = own_timeline(&req, &which).await?;
+    let found = own_timeline(&state, &req, &which).await?;
     let body = state
         .timelines
         .json(found)
@@ -80,7 +82,7 @@ pub(crate) async fn mine_ics(
     req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = TimelineView::from(own_timeline(&req, &which).await?.built());
+    let view = TimelineView::from(own_timeline(&state, &req, &which).await?.built());
     Ok(ics_response(&view, state.clock.now()))
 }
 

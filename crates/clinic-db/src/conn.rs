@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -22,45 +23,97 @@ const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// SQLite admits one writer at a time, and its busy handler makes the others sleep and retry (up to
 /// 100 ms at a time): under a burst of writes some waited most of a second (bench/load.sh). Writers in
-/// this process queue here instead, woken in turn; SQLite's lock and busy timeout remain for writers in
-/// other processes.
+/// this process queue here instead, let in first come, first served: a thread that writes again at
+/// once (the mail worker holding a backlog, one message at a time) would otherwise take the gate back
+/// before the thread it woke could run, and sign-ins waited seconds behind it. SQLite's lock and busy
+/// timeout remain for writers in other processes.
 struct WriteGate {
-    busy: Mutex<bool>,
-    free: Condvar,
+    queue: Mutex<Queue>,
+    turn: Condvar,
 }
 
-static WRITE_GATE: WriteGate = WriteGate {
-    busy: Mutex::new(false),
-    free: Condvar::new(),
-};
+/// Who holds the gate and who waits for it, in order of arrival.
+struct Queue {
+    busy: bool,
+    waiting: VecDeque<u64>,
+    next_ticket: u64,
+}
+
+static WRITE_GATE: WriteGate = WriteGate::new();
 
 /// The right to write until dropped.
-struct WritePass(&'static WriteGate);
+struct WritePass<'a>(&'a WriteGate);
 
 impl WriteGate {
-    fn enter(&'static self) -> Result<WritePass, DbError> {
-        let deadline = Instant::now() + Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS));
-        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        while *busy {
+    const fn new() -> Self {
+        Self {
+            queue: Mutex::new(Queue {
+                busy: false,
+                waiting: VecDeque::new(),
+                next_ticket: 0,
+            }),
+            turn: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for the gate behind those who came before, for at most the busy timeout.
+    fn enter(&self) -> Result<WritePass<'_>, DbError> {
+        self.enter_within(Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)))
+    }
+
+    fn enter_within(&self, timeout: Duration) -> Result<WritePass<'_>, DbError> {
+        let mut queue = self.lock();
+        if !queue.busy && queue.waiting.is_empty() {
+            queue.busy = true;
+            return Ok(WritePass(self));
+        }
+        let ticket = queue.next_ticket;
+        queue.next_ticket = queue.next_ticket.wrapping_add(1);
+        queue.waiting.push_back(ticket);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !queue.busy && queue.waiting.front() == Some(&ticket) {
+                queue.waiting.pop_front();
+                queue.busy = true;
+                return Ok(WritePass(self));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                queue.waiting.retain(|t| *t != ticket);
+                drop(queue);
+                // The one behind may be first now.
+                self.turn.notify_all();
                 return Err(DbError::Busy);
             }
-            busy = self
-                .free
-                .wait_timeout(busy, left)
+            queue = self
+                .turn
+                .wait_timeout(queue, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        *busy = true;
-        Ok(WritePass(self))
+    }
+
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.lock().waiting.len()
     }
 }
 
-impl Drop for WritePass {
+/// How many writers of this process wait at the write gate.
+#[cfg(test)]
+pub(crate) fn writers_waiting() -> usize {
+    WRITE_GATE.waiting()
+}
+
+impl Drop for WritePass<'_> {
     fn drop(&mut self) {
-        *self.0.busy.lock().unwrap_or_else(PoisonError::into_inner) = false;
-        self.0.free.notify_one();
+        self.0.lock().busy = false;
+        // Every waiter checks whether it is first; a condvar cannot wake one chosen thread.
+        self.0.turn.notify_all();
     }
 }
 
@@ -189,7 +242,7 @@ impl DbConn {
 
     /// On SQLite outside any transaction, a pass through the process's write gate, held until it is
     /// dropped; otherwise none (the outer transaction holds it, or PostgreSQL needs none).
-    fn outermost_sqlite_write(&mut self) -> Result<Option<WritePass>, DbError> {
+    fn outermost_sqlite_write(&mut self) -> Result<Option<WritePass<'static>>, DbError> {
         let outermost = match self {
             Self::Sqlite(c) => !in_transaction(c),
             Self::Postgres(_) => false,
@@ -285,4 +338,50 @@ fn first_line(s: &str) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("unknown error")
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_write_gate_lets_writers_in_in_order_of_arrival() {
+        let gate = WriteGate::new();
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            let first = gate.enter().unwrap();
+            s.spawn(|| {
+                let _pass = gate.enter().unwrap();
+                order.lock().unwrap().push("waiting");
+            });
+            while gate.waiting() == 0 {
+                std::thread::yield_now();
+            }
+            // Back at once, before the woken waiter can run: it still goes first.
+            drop(first);
+            let _again = gate.enter().unwrap();
+            order.lock().unwrap().push("back at once");
+        });
+        assert_eq!(order.into_inner().unwrap(), ["waiting", "back at once"]);
+    }
+
+    #[test]
+    fn a_writer_that_gives_up_leaves_its_place() {
+        let gate = WriteGate::new();
+        std::thread::scope(|s| {
+            let held = gate.enter().unwrap();
+            assert!(matches!(
+                gate.enter_within(Duration::from_millis(20)),
+                Err(DbError::Busy)
+            ));
+            assert_eq!(gate.waiting(), 0);
+            let behind = s.spawn(|| gate.enter_within(Duration::from_secs(5)).map(|_| ()));
+            while gate.waiting() == 0 {
+                std::thread::yield_now();
+            }
+            drop(held);
+            assert!(behind.join().unwrap().is_ok());
+        });
+        assert!(gate.enter_within(Duration::ZERO).is_ok(), "free again");
+    }
 }

@@ -1,7 +1,7 @@
 //! The audit log: append-only (the schema refuses updates and deletes).
 
 use crate::schema::audit_events;
-use crate::{DbConn, DbResult, Stamp, with_conn};
+use crate::{DbConn, DbResult, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, UserId};
 use diesel::prelude::*;
@@ -36,7 +36,7 @@ pub struct NewAuditEvent {
 }
 
 pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> DbResult<()> {
-    with_conn!(conn, c => diesel::insert_into(audit_events::table).values(event).execute(c))?;
+    write_conn!(conn, c => diesel::insert_into(audit_events::table).values(event).execute(c))?;
     Ok(())
 }
 

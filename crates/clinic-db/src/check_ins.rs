@@ -1,7 +1,7 @@
 //! Patients' check-ins and the provider's attention queue (alerts on flagged check-ins).
 
 use crate::schema::{alerts, check_ins, patients};
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, SessionId, UserId};
 use diesel::prelude::*;
@@ -94,7 +94,7 @@ pub fn record(conn: &mut DbConn, new: &NewCheckIn<'_>, now: NaiveDateTime) -> Db
         .first(c)
         .optional())?;
     if let Some(e) = &earlier {
-        with_conn!(&mut *conn, c => diesel::update(check_ins::table.find(e.id))
+        write_conn!(&mut *conn, c => diesel::update(check_ins::table.find(e.id))
             .set(check_ins::replaced_at.eq(Some(now)))
             .execute(c))?;
     }
@@ -104,7 +104,7 @@ pub fn record(conn: &mut DbConn, new: &NewCheckIn<'_>, now: NaiveDateTime) -> Db
             .filter(check_ins::session_id.eq(new.session.0))
             .filter(check_ins::day.eq(new.day))
             .select(check_ins::id);
-        with_conn!(&mut *conn, c => diesel::update(alerts::table
+        write_conn!(&mut *conn, c => diesel::update(alerts::table
             .filter(alerts::check_in_id.eq_any(same_day))
             .filter(alerts::status.eq(OPEN)))
             .set((
@@ -126,7 +126,7 @@ pub fn record(conn: &mut DbConn, new: &NewCheckIn<'_>, now: NaiveDateTime) -> Db
         check_ins::created_at.eq(now),
     );
     let check_in: CheckIn =
-        with_conn!(&mut *conn, c => diesel::insert_into(check_ins::table).values(row).get_result(c))?;
+        write_conn!(&mut *conn, c => diesel::insert_into(check_ins::table).values(row).get_result(c))?;
     let alert = if new.flagged {
         let row = (
             alerts::check_in_id.eq(check_in.id),
@@ -134,7 +134,7 @@ pub fn record(conn: &mut DbConn, new: &NewCheckIn<'_>, now: NaiveDateTime) -> Db
             alerts::status.eq(OPEN),
             alerts::created_at.eq(now),
         );
-        Some(with_conn!(conn, c => diesel::insert_into(alerts::table).values(row).get_result(c))?)
+        Some(write_conn!(conn, c => diesel::insert_into(alerts::table).values(row).get_result(c))?)
     } else {
         None
     };
@@ -202,7 +202,7 @@ pub fn find_alert(conn: &mut DbConn, id: i64) -> DbResult<Alert> {
 
 /// Resolves an open alert; false when it is not open.
 pub fn resolve(conn: &mut DbConn, id: i64, by: UserId, note: &str, now: NaiveDateTime) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(alerts::table.find(id).filter(alerts::status.eq(OPEN)))
+    let n = write_conn!(conn, c => diesel::update(alerts::table.find(id).filter(alerts::status.eq(OPEN)))
         .set((
             alerts::status.eq(RESOLVED),
             alerts::resolved_at.eq(Some(now)),

@@ -1,7 +1,7 @@
 //! The clinic's settings: one row, shared by every process on the database.
 
 use crate::schema::clinic;
-use crate::{DbConn, DbResult, Stamp, with_conn};
+use crate::{DbConn, DbResult, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -45,7 +45,7 @@ pub fn get(conn: &mut DbConn) -> DbResult<Option<ClinicRow>> {
 
 /// Writes the first settings unless a row is there already (several processes may start at once).
 pub fn insert_if_absent(conn: &mut DbConn, first: &ClinicChanges<'_>) -> DbResult<ClinicRow> {
-    with_conn!(&mut *conn, c => diesel::insert_into(clinic::table)
+    write_conn!(&mut *conn, c => diesel::insert_into(clinic::table)
         .values((clinic::id.eq(1), first))
         .on_conflict_do_nothing()
         .execute(c))?;
@@ -54,7 +54,7 @@ pub fn insert_if_absent(conn: &mut DbConn, first: &ClinicChanges<'_>) -> DbResul
 
 /// Sets only which accounts must have a second factor (`clinic demo`, tests).
 pub fn set_mfa_policy(conn: &mut DbConn, policy: &str) -> DbResult<()> {
-    with_conn!(conn, c => diesel::update(clinic::table.find(1)).set(clinic::require_mfa_for.eq(policy)).execute(c))?;
+    write_conn!(conn, c => diesel::update(clinic::table.find(1)).set(clinic::require_mfa_for.eq(policy)).execute(c))?;
     Ok(())
 }
 
@@ -64,6 +64,6 @@ pub fn update(conn: &mut DbConn, changes: &ClinicChanges<'_>, by: Option<UserId>
         updated_by: by.map(|u| u.0),
         ..changes.clone()
     };
-    with_conn!(&mut *conn, c => diesel::update(clinic::table.find(1)).set(&changes).execute(c))?;
+    write_conn!(&mut *conn, c => diesel::update(clinic::table.find(1)).set(&changes).execute(c))?;
     Ok(with_conn!(conn, c => clinic::table.find(1).first(c))?)
 }

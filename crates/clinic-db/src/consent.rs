@@ -1,7 +1,7 @@
 //! Consent forms (the clinic's versions, immutable once published) and patients' signatures.
 
 use crate::schema::{consent_forms, consents};
-use crate::{DbConn, DbResult, Stamp, with_conn};
+use crate::{DbConn, DbResult, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, SeriesId, UserId};
 use diesel::prelude::*;
@@ -47,7 +47,7 @@ pub fn publish(
         consent_forms::published_at.eq(now),
         consent_forms::published_by.eq(by.map(|u| u.0)),
     );
-    Ok(with_conn!(conn, c => diesel::insert_into(consent_forms::table).values(row).get_result(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(consent_forms::table).values(row).get_result(c))?)
 }
 
 /// Every version, newest first.
@@ -95,7 +95,7 @@ pub fn sign(conn: &mut DbConn, new: &NewConsent<'_>) -> DbResult<Consent> {
         consents::signed_by.eq(new.signed_by.0),
         consents::address.eq(new.address),
     );
-    Ok(with_conn!(conn, c => diesel::insert_into(consents::table).values(row).get_result(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(consents::table).values(row).get_result(c))?)
 }
 
 /// The newest signature for a series, if any.

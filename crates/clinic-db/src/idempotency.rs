@@ -1,7 +1,7 @@
 //! The first answers to creating requests sent with an `Idempotency-Key`, per account, for 24 hours.
 
 use crate::schema::idempotency_keys;
-use crate::{DbConn, DbResult, Stamp, with_conn};
+use crate::{DbConn, DbResult, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -43,7 +43,7 @@ pub fn reserve(
         idempotency_keys::body.eq(""),
         idempotency_keys::created_at.eq(now),
     );
-    let taken = with_conn!(&mut *conn, c => diesel::insert_into(idempotency_keys::table)
+    let taken = write_conn!(&mut *conn, c => diesel::insert_into(idempotency_keys::table)
         .values(placeholder)
         .on_conflict_do_nothing()
         .execute(c))?;
@@ -55,14 +55,14 @@ pub fn reserve(
         return Ok(Reservation::Answered(stored));
     }
     // An answer older than the window answers nothing: the key starts again.
-    with_conn!(&mut *conn, c => diesel::delete(idempotency_keys::table.find((user.0, key))).execute(c))?;
-    with_conn!(conn, c => diesel::insert_into(idempotency_keys::table).values(placeholder).execute(c))?;
+    write_conn!(&mut *conn, c => diesel::delete(idempotency_keys::table.find((user.0, key))).execute(c))?;
+    write_conn!(conn, c => diesel::insert_into(idempotency_keys::table).values(placeholder).execute(c))?;
     Ok(Reservation::Reserved)
 }
 
 /// Stores the answer of the request that reserved `key`.
 pub fn finish(conn: &mut DbConn, user: UserId, key: &str, status: i32, body: &str) -> DbResult<()> {
-    with_conn!(conn, c => diesel::update(idempotency_keys::table.find((user.0, key)))
+    write_conn!(conn, c => diesel::update(idempotency_keys::table.find((user.0, key)))
         .set((idempotency_keys::status.eq(status), idempotency_keys::body.eq(body)))
         .execute(c))?;
     Ok(())
@@ -71,6 +71,6 @@ pub fn finish(conn: &mut DbConn, user: UserId, key: &str, status: i32, body: &st
 /// Forgets answers older than `before` (they no longer answer a repeat).
 pub fn purge(conn: &mut DbConn, before: NaiveDateTime) -> DbResult<usize> {
     Ok(
-        with_conn!(conn, c => diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(c))?,
+        write_conn!(conn, c => diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(c))?,
     )
 }

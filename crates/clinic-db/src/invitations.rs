@@ -2,7 +2,7 @@
 //! first manager's setup link.
 
 use crate::schema::invitations;
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, UserId};
 use diesel::prelude::*;
@@ -82,7 +82,7 @@ pub fn void_for_patient(conn: &mut DbConn, patient: PatientId, now: NaiveDateTim
         .filter(invitations::patient_id.eq(patient.0))
         .filter(invitations::used_at.is_null())
         .filter(invitations::voided_at.is_null());
-    Ok(with_conn!(conn, c => diesel::update(live).set(invitations::voided_at.eq(Some(now))).execute(c))?)
+    Ok(write_conn!(conn, c => diesel::update(live).set(invitations::voided_at.eq(Some(now))).execute(c))?)
 }
 
 pub fn find_by_hash(conn: &mut DbConn, code_hash: &str) -> DbResult<Option<Invitation>> {
@@ -91,7 +91,7 @@ pub fn find_by_hash(conn: &mut DbConn, code_hash: &str) -> DbResult<Option<Invit
 
 /// Marks an invitation used, once: returns false if it was already used or voided.
 pub fn mark_used(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(
+    let n = write_conn!(conn, c => diesel::update(
         invitations::table
             .find(id)
             .filter(invitations::used_at.is_null())

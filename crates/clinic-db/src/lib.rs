@@ -53,5 +53,17 @@ macro_rules! with_conn {
     };
 }
 
+/// A writing statement by [`with_conn!`], on SQLite behind the process's write gate when no transaction
+/// holds it already ([`DbConn::single_write`]): every writer in the process queues there in turn, so none
+/// is left waiting in SQLite's sleeping busy handler while others keep taking the lock.
+macro_rules! write_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        $conn.single_write(|conn: &mut $crate::DbConn| -> $crate::DbResult<_> {
+            Ok($crate::with_conn!(conn, $c => $body)?)
+        })
+    };
+}
+pub(crate) use write_conn;
+
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 use crate::schema::{login_sessions, series, sessions, users};
 use crate::series::{Series, Session};
 use crate::users::User;
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -43,13 +43,13 @@ pub fn insert(
         login_sessions::expires_at.eq(expires_at),
         login_sessions::enrolment_only.eq(enrolment_only),
     );
-    with_conn!(conn, c => diesel::insert_into(login_sessions::table).values(row).execute(c))?;
+    write_conn!(conn, c => diesel::insert_into(login_sessions::table).values(row).execute(c))?;
     Ok(())
 }
 
 /// The session has a second factor now: it reaches everything its account may.
 pub fn end_enrolment_only(conn: &mut DbConn, id: &str) -> DbResult<()> {
-    with_conn!(conn, c => diesel::update(login_sessions::table.find(id)).set(login_sessions::enrolment_only.eq(false)).execute(c))?;
+    write_conn!(conn, c => diesel::update(login_sessions::table.find(id)).set(login_sessions::enrolment_only.eq(false)).execute(c))?;
     Ok(())
 }
 
@@ -152,12 +152,12 @@ pub fn find_with_latest_session(conn: &mut DbConn, id: &str) -> DbResult<Option<
 }
 
 pub fn touch(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {
-    with_conn!(conn, c => diesel::update(login_sessions::table.find(id)).set(login_sessions::last_seen_at.eq(now)).execute(c))?;
+    write_conn!(conn, c => diesel::update(login_sessions::table.find(id)).set(login_sessions::last_seen_at.eq(now)).execute(c))?;
     Ok(())
 }
 
 pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {
-    with_conn!(conn, c => diesel::update(login_sessions::table.find(id).filter(login_sessions::revoked_at.is_null()))
+    write_conn!(conn, c => diesel::update(login_sessions::table.find(id).filter(login_sessions::revoked_at.is_null()))
         .set(login_sessions::revoked_at.eq(Some(now)))
         .execute(c))?;
     Ok(())
@@ -166,7 +166,7 @@ pub fn revoke(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> DbResult<()> {
 /// Revokes every live session of a user except `keep` (e.g. the one changing the password).
 pub fn revoke_all_of_user(conn: &mut DbConn, user: UserId, keep: Option<&str>, now: NaiveDateTime) -> DbResult<usize> {
     let keep = keep.unwrap_or("");
-    Ok(with_conn!(conn, c => diesel::update(
+    Ok(write_conn!(conn, c => diesel::update(
         login_sessions::table
             .filter(login_sessions::user_id.eq(user.0))
             .filter(login_sessions::id.ne(keep))

@@ -2,7 +2,7 @@
 //! the challenges between a right password and a code (hashed tokens).
 
 use crate::schema::{mfa_challenges, recovery_codes, user_mfa};
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -81,7 +81,7 @@ pub fn take_step(conn: &mut DbConn, user: UserId, step: i64) -> DbResult<bool> {
         .find(user.0)
         .filter(user_mfa::confirmed_at.is_not_null())
         .filter(user_mfa::last_step.is_null().or(user_mfa::last_step.lt(step)));
-    let n = with_conn!(conn, c => diesel::update(fresh).set(user_mfa::last_step.eq(Some(step))).execute(c))?;
+    let n = write_conn!(conn, c => diesel::update(fresh).set(user_mfa::last_step.eq(Some(step))).execute(c))?;
     Ok(n == 1)
 }
 
@@ -91,7 +91,7 @@ pub fn take_recovery_code(conn: &mut DbConn, user: UserId, code_hash: &str, now:
         .filter(recovery_codes::user_id.eq(user.0))
         .filter(recovery_codes::code_hash.eq(code_hash))
         .filter(recovery_codes::used_at.is_null());
-    let n = with_conn!(conn, c => diesel::update(unused).set(recovery_codes::used_at.eq(Some(now))).execute(c))?;
+    let n = write_conn!(conn, c => diesel::update(unused).set(recovery_codes::used_at.eq(Some(now))).execute(c))?;
     Ok(n == 1)
 }
 
@@ -127,7 +127,7 @@ pub fn insert_challenge(
         mfa_challenges::created_at.eq(now),
         mfa_challenges::expires_at.eq(expires_at),
     );
-    with_conn!(conn, c => diesel::insert_into(mfa_challenges::table).values(row).execute(c))?;
+    write_conn!(conn, c => diesel::insert_into(mfa_challenges::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -149,6 +149,6 @@ pub fn use_challenge(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) ->
         .find(token_hash)
         .filter(mfa_challenges::used_at.is_null())
         .filter(mfa_challenges::expires_at.gt(now));
-    let n = with_conn!(conn, c => diesel::update(live).set(mfa_challenges::used_at.eq(Some(now))).execute(c))?;
+    let n = write_conn!(conn, c => diesel::update(live).set(mfa_challenges::used_at.eq(Some(now))).execute(c))?;
     Ok(n == 1)
 }

@@ -4,7 +4,7 @@
 //! runs out and is taken again: a message is sent at least once, always with the same `message_id`.
 
 use crate::schema::outbox;
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::{Duration, NaiveDateTime};
 use clinic_domain::{PatientId, SessionId, UserId};
 use diesel::prelude::*;
@@ -60,7 +60,7 @@ pub struct NewMessage<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewMessage<'_>) -> DbResult<Message> {
-    Ok(with_conn!(conn, c => diesel::insert_into(outbox::table).values(new).get_result(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(outbox::table).values(new).get_result(c))?)
 }
 
 /// Several messages in one statement; how many were written.
@@ -68,7 +68,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewMessage<'_>]) -> DbResult<usize
     if rows.is_empty() {
         return Ok(0);
     }
-    Ok(with_conn!(conn, c => diesel::insert_into(outbox::table).values(rows).execute(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(outbox::table).values(rows).execute(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> DbResult<Message> {
@@ -138,7 +138,7 @@ pub fn mark_sent(conn: &mut DbConn, ids: &[i64], worker: &str, now: NaiveDateTim
         outbox::claimed_by.eq(None::<String>),
         outbox::claimed_until.eq(None::<NaiveDateTime>),
     );
-    Ok(with_conn!(conn, c => diesel::update(outbox::table
+    Ok(write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::id.eq_any(ids))
         .filter(outbox::claimed_by.eq(worker)))
         .set(changes)
@@ -163,7 +163,7 @@ pub fn mark_attempt_failed(
         outbox::claimed_by.eq(None::<String>),
         outbox::claimed_until.eq(None::<NaiveDateTime>),
     );
-    let n = with_conn!(conn, c => diesel::update(outbox::table
+    let n = write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::id.eq(id))
         .filter(outbox::claimed_by.eq(worker)))
         .set(changes)
@@ -173,7 +173,7 @@ pub fn mark_attempt_failed(
 
 /// Gives a claimed message back untried, for the next claim.
 pub fn release_claim(conn: &mut DbConn, id: i64, worker: &str) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(outbox::table
+    let n = write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::id.eq(id))
         .filter(outbox::claimed_by.eq(worker)))
         .set((outbox::claimed_by.eq(None::<String>), outbox::claimed_until.eq(None::<NaiveDateTime>)))
@@ -190,7 +190,7 @@ pub fn mark_held(conn: &mut DbConn, ids: &[i64], worker: &str, reason: &str) -> 
         outbox::claimed_by.eq(None::<String>),
         outbox::claimed_until.eq(None::<NaiveDateTime>),
     );
-    Ok(with_conn!(conn, c => diesel::update(outbox::table
+    Ok(write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::id.eq_any(ids))
         .filter(outbox::claimed_by.eq(worker)))
         .set(changes)
@@ -200,7 +200,7 @@ pub fn mark_held(conn: &mut DbConn, ids: &[i64], worker: &str, reason: &str) -> 
 /// Queues every held message again (a mail server is now configured); returns how many.
 pub fn release_held(conn: &mut DbConn, now: NaiveDateTime) -> DbResult<usize> {
     Ok(
-        with_conn!(conn, c => diesel::update(outbox::table.filter(outbox::status.eq(HELD)))
+        write_conn!(conn, c => diesel::update(outbox::table.filter(outbox::status.eq(HELD)))
         .set((outbox::status.eq(QUEUED), outbox::next_attempt_at.eq(now)))
         .execute(c))?,
     )
@@ -208,7 +208,7 @@ pub fn release_held(conn: &mut DbConn, now: NaiveDateTime) -> DbResult<usize> {
 
 /// Sends a failed or held message again from now: the provider's retry. False when it is neither.
 pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(outbox::table
+    let n = write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::id.eq(id))
         .filter(outbox::status.eq_any([FAILED, HELD])))
         .set((
@@ -222,7 +222,7 @@ pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> DbResult<bool> {
 
 /// Cancels a patient's messages of `kinds` not yet sent (queued, held or failed); returns how many.
 pub fn cancel_for_patient(conn: &mut DbConn, patient: PatientId, kinds: &[&str]) -> DbResult<usize> {
-    Ok(with_conn!(conn, c => diesel::update(outbox::table
+    Ok(write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::patient_id.eq(patient.0))
         .filter(outbox::kind.eq_any(kinds))
         .filter(outbox::status.eq_any([QUEUED, HELD, FAILED])))
@@ -232,7 +232,7 @@ pub fn cancel_for_patient(conn: &mut DbConn, patient: PatientId, kinds: &[&str])
 
 /// Cancels an account's messages of `kinds` not yet sent; returns how many.
 pub fn cancel_for_user(conn: &mut DbConn, user: UserId, kinds: &[&str]) -> DbResult<usize> {
-    Ok(with_conn!(conn, c => diesel::update(outbox::table
+    Ok(write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::user_id.eq(user.0))
         .filter(outbox::kind.eq_any(kinds))
         .filter(outbox::status.eq_any([QUEUED, HELD, FAILED])))
@@ -253,7 +253,7 @@ pub fn was_sent(conn: &mut DbConn, session: SessionId, kind: &str) -> DbResult<b
 }
 
 pub fn cancel_for_session(conn: &mut DbConn, session: SessionId) -> DbResult<usize> {
-    Ok(with_conn!(conn, c => diesel::update(outbox::table
+    Ok(write_conn!(conn, c => diesel::update(outbox::table
         .filter(outbox::session_id.eq(session.0))
         .filter(outbox::status.eq_any([QUEUED, HELD, FAILED])))
         .set(outbox::status.eq(CANCELLED))

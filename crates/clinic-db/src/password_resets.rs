@@ -1,7 +1,7 @@
 //! Password reset links: a hash of the token is kept, the link works once and for a short time.
 
 use crate::schema::password_resets;
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
@@ -28,7 +28,7 @@ pub fn replace(
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> DbResult<()> {
-    with_conn!(&mut *conn, c => diesel::update(
+    write_conn!(&mut *conn, c => diesel::update(
         password_resets::table
             .filter(password_resets::user_id.eq(user.0))
             .filter(password_resets::used_at.is_null()),
@@ -41,7 +41,7 @@ pub fn replace(
         password_resets::created_at.eq(now),
         password_resets::expires_at.eq(expires_at),
     );
-    with_conn!(conn, c => diesel::insert_into(password_resets::table).values(row).execute(c))?;
+    write_conn!(conn, c => diesel::insert_into(password_resets::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -63,7 +63,7 @@ pub fn take(conn: &mut DbConn, token_hash: &str, now: NaiveDateTime) -> DbResult
     let Some(reset) = found.filter(|r| r.used_at.is_none() && now < r.expires_at) else {
         return Ok(None);
     };
-    let n = with_conn!(conn, c => diesel::update(
+    let n = write_conn!(conn, c => diesel::update(
         password_resets::table.find(reset.id).filter(password_resets::used_at.is_null()),
     )
     .set(password_resets::used_at.eq(Some(now)))

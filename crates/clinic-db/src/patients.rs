@@ -1,7 +1,7 @@
 //! Patient records.
 
 use crate::schema::{patient_revisions, patients};
-use crate::{Day, DbConn, DbResult, Stamp, with_conn};
+use crate::{Day, DbConn, DbResult, Stamp, with_conn, write_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::NewPatient as ParsedPatient;
 use clinic_domain::{PatientId, UserId};
@@ -62,7 +62,7 @@ pub fn insert(conn: &mut DbConn, p: &ParsedPatient, created_by: UserId, now: Nai
         created_at: now,
         updated_at: now,
     };
-    Ok(with_conn!(conn, c => diesel::insert_into(patients::table).values(&row).get_result(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(patients::table).values(&row).get_result(c))?)
 }
 
 /// Corrects a patient's details, keeping the previous version in `patient_revisions`.
@@ -132,7 +132,7 @@ pub fn search(conn: &mut DbConn, q: &str, limit: i64) -> DbResult<Vec<Patient>> 
 
 /// Records whether the patient refuses aftercare e-mails and reminders.
 pub fn set_reminders_opt_out(conn: &mut DbConn, id: PatientId, opt_out: bool) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(patients::table.find(id.0))
+    let n = write_conn!(conn, c => diesel::update(patients::table.find(id.0))
         .set(patients::reminders_opt_out.eq(opt_out))
         .execute(c))?;
     Ok(n == 1)

@@ -2,7 +2,7 @@
 //! store: several processes share it and one backup holds everything).
 
 use crate::schema::{photo_blobs, photos};
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, SessionId, UserId};
 use diesel::prelude::*;
@@ -43,7 +43,7 @@ pub fn put_blob(conn: &mut DbConn, sha256: &str, bytes: &[u8], now: NaiveDateTim
         photo_blobs::size.eq(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
         photo_blobs::created_at.eq(now),
     );
-    with_conn!(conn, c => diesel::insert_into(photo_blobs::table).values(row).on_conflict_do_nothing().execute(c))?;
+    write_conn!(conn, c => diesel::insert_into(photo_blobs::table).values(row).on_conflict_do_nothing().execute(c))?;
     Ok(())
 }
 
@@ -80,7 +80,7 @@ pub fn insert(conn: &mut DbConn, new: &NewPhoto<'_>) -> DbResult<Photo> {
         photos::uploaded_by.eq(new.by.0),
         photos::uploaded_at.eq(new.now),
     );
-    Ok(with_conn!(conn, c => diesel::insert_into(photos::table).values(row).get_result(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(photos::table).values(row).get_result(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> DbResult<Photo> {
@@ -103,7 +103,7 @@ pub fn all(conn: &mut DbConn) -> DbResult<Vec<Photo>> {
 /// Hides a photo (kept); false when it was withdrawn already.
 pub fn withdraw(conn: &mut DbConn, id: i64, by: UserId, reason: &str, now: NaiveDateTime) -> DbResult<bool> {
     let live = photos::table.find(id).filter(photos::withdrawn_at.is_null());
-    let n = with_conn!(conn, c => diesel::update(live)
+    let n = write_conn!(conn, c => diesel::update(live)
         .set((
             photos::withdrawn_at.eq(Some(now)),
             photos::withdrawn_by.eq(Some(by.0)),

@@ -3,7 +3,7 @@
 
 use crate::patients::Patient;
 use crate::schema::{patients, series, series_refusals, session_revisions, sessions};
-use crate::{Day, DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{Day, DbConn, DbError, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::protocol::StageKey;
 use clinic_domain::series::{
@@ -476,7 +476,7 @@ pub fn record_locked(
                 created_at: now,
             };
             let session: Session =
-                with_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
+                write_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
             let series = SeriesSummary {
                 series,
                 sessions_recorded: admission.number.get(),
@@ -495,7 +495,7 @@ pub fn record_locked(
                     attempted_number: i32::from(MAXIMUM) + 1,
                     created_at: now,
                 };
-                with_conn!(&mut *conn, c => diesel::insert_into(series_refusals::table).values(&row).execute(c))?;
+                write_conn!(&mut *conn, c => diesel::insert_into(series_refusals::table).values(&row).execute(c))?;
             }
             Ok(RecordOutcome::Refused {
                 refusal,

@@ -1,7 +1,7 @@
 //! Settings every process on the database shares.
 
 use crate::schema::settings;
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbResult, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -17,6 +17,6 @@ pub fn get_or_insert(conn: &mut DbConn, key: &str, value: &str, now: NaiveDateTi
         settings::value.eq(value),
         settings::created_at.eq(now),
     );
-    with_conn!(&mut *conn, c => diesel::insert_into(settings::table).values(row).on_conflict_do_nothing().execute(c))?;
+    write_conn!(&mut *conn, c => diesel::insert_into(settings::table).values(row).on_conflict_do_nothing().execute(c))?;
     Ok(with_conn!(conn, c => settings::table.find(key).select(settings::value).first(c))?)
 }

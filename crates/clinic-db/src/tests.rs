@@ -3,7 +3,7 @@
 use crate::series::{OpenSeriesError, RecordOutcome, Session, SessionRecord};
 use crate::testing::TestDb;
 use crate::users::NewUser;
-use crate::{DbConn, DbError, audit, invitations, login_sessions, patients, series, settings, users};
+use crate::{DbConn, DbError, audit, invitations, login_sessions, outbox, patients, series, settings, users};
 use chrono::{NaiveDate, NaiveDateTime};
 use clinic_domain::patient::{NewPatient, PatientInput};
 use clinic_domain::protocol::StageKey;
@@ -616,6 +616,40 @@ fn a_kept_read_is_answered_only_while_nothing_it_holds_has_changed() {
             login_sessions::find_with_latest_session(c, "pat").unwrap()
         );
         assert!(kept.find_with_latest_session(c, "nope").unwrap().is_none());
+    }
+}
+
+/// Writes made outside a transaction queue at the process's write gate like the others on SQLite:
+/// one that went straight to SQLite's lock would wait in its sleeping busy handler, and while a
+/// thread kept writing that way (the mail worker with a backlog) the gate's writers waited seconds.
+#[test]
+fn single_writes_queue_at_the_write_gate() {
+    let db = TestDb::sqlite();
+    let (holder, writer) = (&mut db.conn(), &mut db.conn());
+    let (provider, _, _) = clinic(holder, 5);
+    login_sessions::insert(holder, "s", provider, now(), now() + chrono::Duration::hours(8), false).unwrap();
+    type Write = (&'static str, fn(&mut DbConn) -> Result<(), DbError>);
+    let writes: [Write; 5] = [
+        ("mark_held", |c| outbox::mark_held(c, &[1], "w", "no server").map(drop)),
+        ("mark_sent", |c| outbox::mark_sent(c, &[1], "w", now()).map(drop)),
+        ("give_back", |c| crate::throttle::give_back(c, "login:x")),
+        ("touch", |c| login_sessions::touch(c, "s", now())),
+        ("set_disabled", |c| users::set_disabled(c, UserId(1), None).map(drop)),
+    ];
+    for (name, write) in writes {
+        std::thread::scope(|s| {
+            let queued = holder.write_transaction(|_| {
+                let waiting = s.spawn(|| write(writer));
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+                while crate::conn::writers_waiting() == 0 && std::time::Instant::now() < deadline {
+                    std::thread::yield_now();
+                }
+                Ok::<_, DbError>((crate::conn::writers_waiting() == 1, waiting))
+            });
+            let (queued, waiting) = queued.unwrap();
+            assert!(queued, "{name} queues at the gate");
+            waiting.join().unwrap().unwrap();
+        });
     }
 }
 

@@ -2,7 +2,7 @@
 //! key and window, kept in the database so that every process shares them.
 
 use crate::schema::auth_throttle;
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -68,12 +68,12 @@ pub fn give_back(conn: &mut DbConn, key: &str) -> DbResult<()> {
     let this = auth_throttle::table
         .filter(auth_throttle::key.eq(key))
         .filter(auth_throttle::failures.gt(0));
-    with_conn!(conn, c => diesel::update(this).set(auth_throttle::failures.eq(auth_throttle::failures - 1)).execute(c))?;
+    write_conn!(conn, c => diesel::update(this).set(auth_throttle::failures.eq(auth_throttle::failures - 1)).execute(c))?;
     Ok(())
 }
 
 /// Forgets the failures of `key` (after a success).
 pub fn reset(conn: &mut DbConn, key: &str) -> DbResult<()> {
-    with_conn!(conn, c => diesel::delete(auth_throttle::table.find(key)).execute(c))?;
+    write_conn!(conn, c => diesel::delete(auth_throttle::table.find(key)).execute(c))?;
     Ok(())
 }

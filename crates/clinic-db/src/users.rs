@@ -2,7 +2,7 @@
 
 use crate::patients::Patient;
 use crate::schema::{patients, users};
-use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn};
+use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, UserId};
@@ -46,7 +46,7 @@ pub struct NewUser<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> DbResult<User> {
-    Ok(with_conn!(conn, c => diesel::insert_into(users::table).values(new).get_result(c))?)
+    Ok(write_conn!(conn, c => diesel::insert_into(users::table).values(new).get_result(c))?)
 }
 
 pub fn find(conn: &mut DbConn, id: UserId) -> DbResult<User> {
@@ -103,13 +103,13 @@ pub fn lock_active_managers(conn: &mut DbConn) -> DbResult<i64> {
 
 /// Disables (or with `None`, re-enables) an account. Returns false when there is no such account.
 pub fn set_disabled(conn: &mut DbConn, id: UserId, at: Option<NaiveDateTime>) -> DbResult<bool> {
-    let n = with_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::disabled_at.eq(at)).execute(c))?;
+    let n = write_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::disabled_at.eq(at)).execute(c))?;
     Ok(n == 1)
 }
 
 pub fn set_password_hash(conn: &mut DbConn, id: UserId, hash: &str) -> DbResult<bool> {
     let n =
-        with_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::password_hash.eq(hash)).execute(c))?;
+        write_conn!(conn, c => diesel::update(users::table.find(id.0)).set(users::password_hash.eq(hash)).execute(c))?;
     Ok(n == 1)
 }
 

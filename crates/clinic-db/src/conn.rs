@@ -23,10 +23,10 @@ const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// SQLite admits one writer at a time, and its busy handler makes the others sleep and retry (up to
 /// 100 ms at a time): under a burst of writes some waited most of a second (bench/load.sh). Writers in
-/// this process queue here instead, let in first come, first served: a thread that writes again at
-/// once (the mail worker holding a backlog, one message at a time) would otherwise take the gate back
-/// before the thread it woke could run, and sign-ins waited seconds behind it. SQLite's lock and busy
-/// timeout remain for writers in other processes.
+/// this process queue here instead (every write: see `write_conn!`), let in first come, first served,
+/// so a thread that writes again at once (the mail worker with a backlog) cannot take the gate back
+/// before the thread it woke can run. SQLite's lock and busy timeout remain for writers in other
+/// processes.
 struct WriteGate {
     queue: Mutex<Queue>,
     turn: Condvar,

@@ -67,10 +67,6 @@ impl WriteGate {
 
     fn enter_within(&self, timeout: Duration) -> Result<WritePass<'_>, DbError> {
         let mut queue = self.lock();
-        if !queue.busy && queue.waiting.is_empty() {
-            queue.busy = true;
-            return Ok(WritePass(self));
-        }
         let ticket = queue.next_ticket;
         queue.next_ticket = queue.next_ticket.wrapping_add(1);
         queue.waiting.push_back(ticket);

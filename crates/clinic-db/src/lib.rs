@@ -14,6 +14,7 @@ pub mod consent;
 mod error;
 pub mod idempotency;
 pub mod invitations;
+pub mod kept;
 pub mod login_sessions;
 pub mod mfa;
 mod nullable_id;

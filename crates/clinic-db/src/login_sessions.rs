@@ -1,5 +1,6 @@
 //! Signed-in sessions, one row per token, so a token can be revoked at once on every process.
 
+use crate::kept::Kept;
 use crate::schema::{login_sessions, series, sessions, users};
 use crate::series::{Series, Session};
 use crate::users::User;
@@ -7,8 +8,6 @@ use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct LoginSession {
@@ -73,8 +72,7 @@ pub type Latest = Option<(Session, Series)>;
 /// A login session with its account and, for a patient, their latest session and its series.
 pub type WithLatest = (LoginSession, User, Latest);
 
-/// Login sessions read by [`find_with_latest_session`] at most kept by [`KeptReads`]; past that the
-/// kept ones are dropped.
+/// Login sessions read by [`find_with_latest_session`] at most kept by [`KeptReads`].
 const KEPT_READS: usize = 1_024;
 
 /// What [`find_with_latest_session`] read, per login session, kept while its account's
@@ -82,33 +80,23 @@ const KEPT_READS: usize = 1_024;
 /// the account, its login sessions, or its patient's sessions or series — everything the read holds —
 /// so a kept read whose number is still the stored one equals a read made now. Checking it is one
 /// lookup by key instead of the join (several processes may share a database: the number is in it).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct KeptReads {
-    reads: Mutex<HashMap<String, Arc<WithLatest>>>,
+    reads: Kept<String, WithLatest, KEPT_READS>,
 }
 
 impl KeptReads {
     /// [`find_with_latest_session`], from what is kept when it is still current.
     pub fn find_with_latest_session(&self, conn: &mut DbConn, id: &str) -> DbResult<Option<WithLatest>> {
-        let kept = self.reads.lock().ok().and_then(|reads| reads.get(id).cloned());
-        if let Some(kept) = kept
+        if let Some(kept) = self.reads.get(id)
             && read_generation(conn, kept.1.id)? == Some(kept.1.read_generation)
         {
             return Ok(Some(WithLatest::clone(&kept)));
         }
         let found = find_with_latest_session(conn, id)?;
-        if let Ok(mut reads) = self.reads.lock() {
-            match &found {
-                Some(read) => {
-                    if reads.len() >= KEPT_READS && !reads.contains_key(id) {
-                        reads.clear();
-                    }
-                    reads.insert(id.to_owned(), Arc::new(read.clone()));
-                }
-                None => {
-                    reads.remove(id);
-                }
-            }
+        match &found {
+            Some(read) => self.reads.keep(id.to_owned(), read.clone()),
+            None => self.reads.forget(id),
         }
         Ok(found)
     }

@@ -8,10 +8,9 @@ use crate::views::TimelineView;
 use actix_web::web::Bytes;
 use chrono::NaiveDate;
 use clinic_app::timeline::Found;
+use clinic_db::kept::Kept;
 use clinic_db::series::{Series, Session};
 use clinic_domain::SessionId;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 /// Entries kept at most (about 4 KB each); when full, the map starts again.
 const CAPACITY: usize = 1024;
@@ -25,15 +24,14 @@ struct Entry {
 
 #[derive(Default)]
 pub struct TimelineCache {
-    entries: Mutex<HashMap<SessionId, Arc<Entry>>>,
+    entries: Kept<SessionId, Entry, CAPACITY>,
 }
 
 impl TimelineCache {
     /// The timeline of `found` as the JSON of [`TimelineView`], built only when no equal inputs are kept.
     pub fn json(&self, found: Found) -> serde_json::Result<Bytes> {
         let id = found.session.id;
-        let kept = self.entries.lock().ok().and_then(|m| m.get(&id).cloned());
-        if let Some(e) = kept
+        if let Some(e) = self.entries.get(&id)
             && e.today == found.today
             && e.session == found.session
             && e.series == found.series
@@ -42,18 +40,13 @@ impl TimelineCache {
         }
         let (session, series, today) = (found.session.clone(), found.series.clone(), found.today);
         let body = Bytes::from(serde_json::to_vec(&TimelineView::from(found.built()))?);
-        if let Ok(mut m) = self.entries.lock() {
-            if m.len() >= CAPACITY && !m.contains_key(&id) {
-                m.clear();
-            }
-            let entry = Entry {
-                session,
-                series,
-                today,
-                body: body.clone(),
-            };
-            m.insert(id, Arc::new(entry));
-        }
+        let entry = Entry {
+            session,
+            series,
+            today,
+            body: body.clone(),
+        };
+        self.entries.keep(id, entry);
         Ok(body)
     }
 }
@@ -124,6 +117,6 @@ mod tests {
                 direct(fixture_with(numbered)).as_slice()
             );
         }
-        assert!(cache.entries.lock().unwrap().len() <= CAPACITY);
+        assert!(cache.entries.len() <= CAPACITY);
     }
 }

@@ -8,6 +8,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -32,11 +33,10 @@ struct WriteGate {
     turn: Condvar,
 }
 
-/// Who holds the gate and who waits for it, in order of arrival.
+/// Whether the gate is held, and the threads waiting for it in order of arrival.
 struct Queue {
     busy: bool,
-    waiting: VecDeque<u64>,
-    next_ticket: u64,
+    waiting: VecDeque<ThreadId>,
 }
 
 static WRITE_GATE: WriteGate = WriteGate::new();
@@ -50,7 +50,6 @@ impl WriteGate {
             queue: Mutex::new(Queue {
                 busy: false,
                 waiting: VecDeque::new(),
-                next_ticket: 0,
             }),
             turn: Condvar::new(),
         }
@@ -66,20 +65,20 @@ impl WriteGate {
     }
 
     fn enter_within(&self, timeout: Duration) -> Result<WritePass<'_>, DbError> {
+        // A thread waits in one place at a time: its id is its ticket.
+        let me = std::thread::current().id();
         let mut queue = self.lock();
-        let ticket = queue.next_ticket;
-        queue.next_ticket = queue.next_ticket.wrapping_add(1);
-        queue.waiting.push_back(ticket);
+        queue.waiting.push_back(me);
         let deadline = Instant::now() + timeout;
         loop {
-            if !queue.busy && queue.waiting.front() == Some(&ticket) {
+            if !queue.busy && queue.waiting.front() == Some(&me) {
                 queue.waiting.pop_front();
                 queue.busy = true;
                 return Ok(WritePass(self));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                queue.waiting.retain(|t| *t != ticket);
+                queue.waiting.retain(|t| *t != me);
                 drop(queue);
                 // The one behind may be first now.
                 self.turn.notify_all();
@@ -99,10 +98,10 @@ impl WriteGate {
     }
 }
 
-/// How many writers of this process wait at the write gate.
+/// Whether `thread` waits at the process's write gate.
 #[cfg(test)]
-pub(crate) fn writers_waiting() -> usize {
-    WRITE_GATE.waiting()
+pub(crate) fn waits_at_the_write_gate(thread: ThreadId) -> bool {
+    WRITE_GATE.lock().waiting.contains(&thread)
 }
 
 impl Drop for WritePass<'_> {

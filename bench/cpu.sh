@@ -8,7 +8,8 @@
 # 3000); BENCH_STATEMENTS=1 also prints PostgreSQL's statements by total time (pg_stat_statements must
 # be in shared_preload_libraries); BENCH_PROFILE=1 also records the server with perf (call graphs) and
 # prints the share of its samples per thread and under the frames named in BENCH_FRAMES (regexes,
-# space-separated; a default set otherwise): the CPU figures of such a run include perf's own cost.
+# space-separated; a default set otherwise): the CPU figures of such a run include perf's own cost;
+# BENCH_PROFILE_OUT=file keeps the samples (perf script text) for a closer look.
 # BENCH_WAL=1 (SQLite) also prints the pages each commit wrote to the WAL, by b-tree
 # (bench/wal_pages.py).
 # Needs what load.sh needs (and perf for BENCH_PROFILE).
@@ -101,5 +102,7 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
     # fsync, sending the answer, the tracing middleware.
     read -r -a frames <<< "${BENCH_FRAMES:-clinic_web::run::traced clinic_db::audit::insert_many \
         sqlite3VdbeHalt fsync poll_write TracingLogger TimelineCache TokenKeys::verify askama}"
-    perf script -i "$work/perf.data" -F comm,ip,sym --no-inline 2>/dev/null | python3 bench/perf_shares.py "${frames[@]}"
+    perf script -i "$work/perf.data" -F comm,ip,sym --no-inline 2>/dev/null > "$work/perf.txt"
+    python3 bench/perf_shares.py "${frames[@]}" < "$work/perf.txt"
+    if [ -n "${BENCH_PROFILE_OUT:-}" ]; then cp "$work/perf.txt" "$BENCH_PROFILE_OUT"; fi
 fi

@@ -434,3 +434,64 @@ fn a_second_servers_timeline_follows_changes_made_through_the_first() {
         assert_eq!(timeline().status, 401, "a sign-out elsewhere ends the token at once");
     });
 }
+
+/// A server that showed a provider a patient's page before shows what changed since through another
+/// server on the same database at once: a new session, a correction, a void, a photo and its withdrawal.
+#[test]
+fn a_second_servers_patient_page_follows_changes_made_through_the_first() {
+    on_each_database(|app| {
+        let p = provider(app);
+        let ana = new_patient(app, &p, "Ana", None);
+        let body = json!({"condition": "acne_scars"});
+        let series = app
+            .api("POST", &format!("/api/v1/patients/{ana}/series"), Some(&p), Some(&body))
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        let record = || {
+            let path = format!("/api/v1/series/{series}/sessions");
+            let r = app.api("POST", &path, Some(&p), Some(&session(false, false)));
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["session"]["id"].as_i64().unwrap()
+        };
+        let first = record();
+        let second = clinic_e2e::spawn_app_on(&app.db);
+        let page = || {
+            let r = app.send(
+                app.agent
+                    .get(&format!("{}/patients/{ana}", second.address))
+                    .header("Cookie", &format!("clinic_session={p}")),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        };
+        let edit_link = |id: i64| format!("/sessions/{id}/edit");
+        assert!(page().contains(&edit_link(first)));
+        assert!(page().contains(&edit_link(first)), "shown again");
+        let next = record();
+        assert!(
+            page().contains(&edit_link(next)),
+            "a session recorded elsewhere shows at once"
+        );
+        let patch = json!({"reason": "the eye area was treated too", "treatment_areas": ["cheeks", "periorbital"], "eye_area": true});
+        let r = app.api("PATCH", &format!("/api/v1/sessions/{first}"), Some(&p), Some(&patch));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(page().contains("Revision 2."), "so does a correction");
+        let void = json!({"reason": "recorded twice"});
+        let r = app.api("POST", &format!("/api/v1/sessions/{next}/void"), Some(&p), Some(&void));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let shown = page();
+        assert!(
+            shown.contains("Voided: recorded twice.") && !shown.contains(&edit_link(next)),
+            "a void"
+        );
+        let photo = app.upload_photo(&p, first, "before", &clinic_e2e::small_jpeg(64, 48));
+        assert_eq!(photo.status, 201, "{}", photo.body);
+        let thumbnail = format!("/photos/{}/thumbnail", photo.json()["id"]);
+        assert!(page().contains(&thumbnail), "a photo");
+        let path = format!("/api/v1/photos/{}/withdraw", photo.json()["id"]);
+        let r = app.api("POST", &path, Some(&p), Some(&json!({"reason": "wrong patient"})));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(!page().contains(&thumbnail), "and its withdrawal");
+    });
+}

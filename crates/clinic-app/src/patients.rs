@@ -3,6 +3,7 @@
 use crate::{Actor, Env, Result};
 use clinic_db::consent::Consent;
 use clinic_db::outbox::Message;
+use clinic_db::patient_page::KeptCharts;
 use clinic_db::patients::Patient;
 use clinic_db::photos::Photo;
 use clinic_db::series::{SeriesSummary, Session};
@@ -141,11 +142,12 @@ pub struct Page {
 
 /// The patient page's content (provider, manager), audited as the three reads it is: the patient
 /// (as [`chart`]), their messages (as `messages::list`) and their photos (as `photos::of_patient`).
-/// One statement on PostgreSQL (`clinic_db::patient_page`).
+/// One statement on PostgreSQL (`clinic_db::patient_page`); the series, sessions, consents and photos
+/// from `kept` while the patient's chart has not changed.
 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
-pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId) -> Result<Page> {
+pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, kept: &KeptCharts, id: PatientId) -> Result<Page> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
-    let read = patient_page::read(conn, id)?;
+    let read = patient_page::read(conn, kept, id)?;
     let chart = read_chart(env, actor, read.patient, read.login, read.series);
     crate::messages::audit_listed(env, actor, id);
     let photos = crate::photos::shown(env, actor, id, read.photos);

@@ -3,16 +3,20 @@
 //! published. On PostgreSQL they are one statement, the lists as JSON built by the database: each
 //! statement costs a round trip and about as much of the database's CPU as these small reads do
 //! themselves. On SQLite, with no round trips to save, they stay the separate typed reads.
+//!
+//! The series, sessions, consents and photos are kept between requests ([`KeptCharts`]) while the
+//! patient's chart generation stands; the rest is read every time.
 
 use crate::check_ins;
 use crate::consent::{self, Consent};
+use crate::kept::Kept;
 use crate::outbox::{self, Message};
 use crate::patients::Patient;
 use crate::photos::{self, Photo};
-use crate::schema::{patients, users};
+use crate::schema::{chart_generations, patients, users};
 use crate::series::{self, Series, SeriesSummary, Session};
 use crate::users::User;
-use crate::{DbConn, DbResult};
+use crate::{DbConn, DbResult, with_conn};
 use clinic_domain::PatientId;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
 use diesel::pg::Pg;
@@ -42,76 +46,180 @@ pub struct Page {
     pub any_consent_form: bool,
 }
 
-/// The lists of a [`Page`] as PostgreSQL builds them.
-#[derive(Deserialize)]
-struct Lists {
-    series: Vec<(Series, Vec<Session>)>,
-    messages: Vec<Message>,
+/// The lists of a page that its patient's chart generation covers.
+#[derive(Debug, Clone, PartialEq)]
+struct Chart {
+    series: Vec<(SeriesSummary, Vec<Session>)>,
     consents: Vec<Consent>,
     photos: Vec<Photo>,
-    open_alerts: i64,
-    any_consent_form: bool,
 }
 
-/// The page of `patient`; not found when there is no such patient.
-pub fn read(conn: &mut DbConn, patient: PatientId) -> DbResult<Page> {
-    match conn {
-        DbConn::Postgres(c) => {
-            let (found, login, lists): (Patient, Option<User>, String) = patients::table
-                .find(patient.0)
-                .left_join(users::table.on(users::patient_id.eq(patients::id.nullable())))
-                .select((patients::all_columns, users::all_columns.nullable(), ListsJson))
-                .first(c)?;
-            let lists: Lists =
-                serde_json::from_str(&lists).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-            Ok(Page {
-                patient: found,
-                login,
-                series: lists
-                    .series
-                    .into_iter()
-                    .map(|(s, sessions)| (SeriesSummary::from(s), sessions))
-                    .collect(),
-                messages: lists.messages,
-                consents: lists.consents,
-                photos: lists.photos,
-                open_alerts: lists.open_alerts,
-                any_consent_form: lists.any_consent_form,
-            })
-        }
-        DbConn::Sqlite(_) => {
-            let (found, login) = crate::users::patient_with_login(conn, patient)?;
-            let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(conn)?;
-            Ok(Page {
-                patient: found,
-                login,
-                series: series::list_with_sessions(conn, patient)?,
-                messages: outbox::list_for_patient(conn, patient, MESSAGES)?,
-                consents: consent::of_patient(conn, patient)?,
-                photos: photos::of_patient(conn, patient)?,
-                open_alerts,
-                any_consent_form,
-            })
+impl Chart {
+    fn read(conn: &mut DbConn, patient: PatientId) -> DbResult<Self> {
+        Ok(Self {
+            series: series::list_with_sessions(conn, patient)?,
+            consents: consent::of_patient(conn, patient)?,
+            photos: photos::of_patient(conn, patient)?,
+        })
+    }
+}
+
+/// A [`Chart`] as PostgreSQL builds it.
+#[derive(Deserialize)]
+struct ChartJson {
+    series: Vec<(Series, Vec<Session>)>,
+    consents: Vec<Consent>,
+    photos: Vec<Photo>,
+}
+
+impl From<ChartJson> for Chart {
+    fn from(json: ChartJson) -> Self {
+        Self {
+            series: json
+                .series
+                .into_iter()
+                .map(|(s, sessions)| (SeriesSummary::from(s), sessions))
+                .collect(),
+            consents: json.consents,
+            photos: json.photos,
         }
     }
 }
 
-/// [`Lists`] as one JSON object, for the patient of the row (PostgreSQL). Its text never changes, so
-/// the connection keeps the statement prepared (`dsl::sql` would be prepared afresh each time). The
-/// orders, the limit and the open status are those of the typed reads; a test holds the two equal.
-#[derive(Debug, Clone, Copy, QueryId)]
-struct ListsJson;
+/// Charts kept at most.
+const KEPT_CHARTS: usize = 256;
 
-const LISTS_JSON: &str = "json_build_object(\
+/// The [`Chart`]s of recent pages by patient, each with the patient's chart generation when it was
+/// read. The database raises that number (`chart_generations`) in the transaction of every change to
+/// the patient's series, sessions, consents or photos, so a kept chart whose number is still the
+/// stored one equals a read made now; the number is read with the patient's row, which the page reads
+/// every time (several processes may share a database: the number is in it).
+#[derive(Default)]
+pub struct KeptCharts {
+    charts: Kept<i64, (i64, Chart), KEPT_CHARTS>,
+}
+
+/// The lists of a [`Page`] as PostgreSQL builds them; `chart` only when the generation is not the
+/// kept one.
+#[derive(Deserialize)]
+struct Lists {
+    generation: i64,
+    chart: Option<ChartJson>,
+    messages: Vec<Message>,
+    open_alerts: i64,
+    any_consent_form: bool,
+}
+
+/// The page of `patient`, its chart from `kept` while current; not found when there is no such patient.
+pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResult<Page> {
+    let held = kept.charts.get(&patient.0);
+    // The page without its chart, the chart's generation, and the chart when the kept one is not current.
+    let (mut page, generation, fresh) = match conn {
+        DbConn::Postgres(c) => {
+            let lists = ListsJson {
+                kept: held.as_ref().map_or(-1, |held| held.0),
+            };
+            let (found, login, lists): (Patient, Option<User>, String) = patients::table
+                .find(patient.0)
+                .left_join(users::table.on(users::patient_id.eq(patients::id.nullable())))
+                .select((patients::all_columns, users::all_columns.nullable(), lists))
+                .first(c)?;
+            let lists: Lists =
+                serde_json::from_str(&lists).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            let page = without_chart(found, login, lists.messages, lists.open_alerts, lists.any_consent_form);
+            (page, lists.generation, lists.chart.map(Chart::from))
+        }
+        DbConn::Sqlite(_) => {
+            // The number first: lists read after it are at least as new as it says.
+            let (found, login, generation) = with_generation(conn, patient)?;
+            let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(conn)?;
+            let fresh = match &held {
+                Some(held) if held.0 == generation => None,
+                _ => Some(Chart::read(conn, patient)?),
+            };
+            let messages = outbox::list_for_patient(conn, patient, MESSAGES)?;
+            (
+                without_chart(found, login, messages, open_alerts, any_consent_form),
+                generation,
+                fresh,
+            )
+        }
+    };
+    let chart = match (fresh, held) {
+        (Some(chart), _) => {
+            kept.charts.keep(patient.0, (generation, chart.clone()));
+            chart
+        }
+        (None, Some(held)) => held.1.clone(),
+        (None, None) => {
+            return Err(
+                diesel::result::Error::DeserializationError("a chart left out that was not kept".into()).into(),
+            );
+        }
+    };
+    page.series = chart.series;
+    page.consents = chart.consents;
+    page.photos = chart.photos;
+    Ok(page)
+}
+
+fn without_chart(
+    patient: Patient,
+    login: Option<User>,
+    messages: Vec<Message>,
+    open_alerts: i64,
+    any_consent_form: bool,
+) -> Page {
+    Page {
+        patient,
+        login,
+        series: Vec::new(),
+        messages,
+        consents: Vec::new(),
+        photos: Vec::new(),
+        open_alerts,
+        any_consent_form,
+    }
+}
+
+/// The patient's chart generation: 0 before their chart's first change.
+pub fn chart_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<i64> {
+    with_generation(conn, patient).map(|(_, _, generation)| generation)
+}
+
+/// The patient with their portal login and chart generation (0 before their chart's first change).
+fn with_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<(Patient, Option<User>, i64)> {
+    let (found, login, generation): (Patient, Option<User>, Option<i64>) = with_conn!(conn, c => patients::table
+        .find(patient.0)
+        .left_join(users::table.on(users::patient_id.eq(patients::id.nullable())))
+        .left_join(chart_generations::table.on(chart_generations::patient_id.eq(patients::id)))
+        .select((patients::all_columns, users::all_columns.nullable(), chart_generations::generation.nullable()))
+        .first(c))?;
+    Ok((found, login, generation.unwrap_or(0)))
+}
+
+/// [`Lists`] as one JSON object, for the patient of the row (PostgreSQL), the chart left out when its
+/// generation is `kept`. Its text never changes, so the connection keeps the statement prepared
+/// (`dsl::sql` would be prepared afresh each time). The orders, the limit and the open status are
+/// those of the typed reads; a test holds the two equal.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct ListsJson {
+    kept: i64,
+}
+
+const GENERATION: &str =
+    "coalesce((SELECT generation FROM chart_generations g WHERE g.patient_id = \"patients\".\"id\"), 0)";
+
+const CHART_JSON: &str = " THEN NULL ELSE json_build_object(\
     'series', (SELECT coalesce(json_agg(json_build_array(s, (SELECT coalesce(json_agg(x ORDER BY \
         x.session_number, x.id), '[]') FROM sessions x WHERE x.series_id = s.id)) ORDER BY s.id DESC), '[]') \
         FROM series s WHERE s.patient_id = \"patients\".\"id\"), \
-    'messages', (SELECT coalesce(json_agg(m ORDER BY m.id DESC), '[]') FROM \
-        (SELECT * FROM outbox WHERE outbox.patient_id = \"patients\".\"id\" ORDER BY id DESC LIMIT 500) m), \
     'consents', (SELECT coalesce(json_agg(c ORDER BY c.id DESC), '[]') FROM consents c \
         WHERE c.patient_id = \"patients\".\"id\"), \
     'photos', (SELECT coalesce(json_agg(p ORDER BY p.id), '[]') FROM photos p \
-        WHERE p.patient_id = \"patients\".\"id\"), \
+        WHERE p.patient_id = \"patients\".\"id\")) END, \
+    'messages', (SELECT coalesce(json_agg(m ORDER BY m.id DESC), '[]') FROM \
+        (SELECT * FROM outbox WHERE outbox.patient_id = \"patients\".\"id\" ORDER BY id DESC LIMIT 500) m), \
     'open_alerts', (SELECT count(*) FROM alerts WHERE status = 'open'), \
     'any_consent_form', EXISTS (SELECT 1 FROM consent_forms))::text";
 
@@ -121,7 +229,13 @@ impl Expression for ListsJson {
 
 impl QueryFragment<Pg> for ListsJson {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(LISTS_JSON);
+        out.push_sql("json_build_object('generation', ");
+        out.push_sql(GENERATION);
+        out.push_sql(", 'chart', CASE WHEN ");
+        out.push_sql(GENERATION);
+        out.push_sql(" = ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.kept)?;
+        out.push_sql(CHART_JSON);
         Ok(())
     }
 }

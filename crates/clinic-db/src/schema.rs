@@ -350,6 +350,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Raised by the database with every change to a patient's series, sessions, consents or photos.
+    chart_generations (patient_id) {
+        patient_id -> BigInt,
+        generation -> BigInt,
+    }
+}
+
 diesel::joinable!(login_sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -378,4 +386,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     photo_blobs,
     photos,
+    chart_generations,
 );

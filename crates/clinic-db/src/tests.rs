@@ -1690,8 +1690,9 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
     use crate::check_ins::{self, NewCheckIn};
     use crate::consent::{self, NewConsent};
     use crate::outbox::{self, NewMessage};
-    use crate::patient_page::{self, MESSAGES, Page};
+    use crate::patient_page::{self, KeptCharts, MESSAGES, Page};
     use crate::photos::{self, NewPhoto};
+    let kept = KeptCharts::default();
     let typed = |c: &mut DbConn, patient| {
         let (found, login) = users::patient_with_login(c, patient).unwrap();
         let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(c).unwrap();
@@ -1710,7 +1711,7 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
         let c = &mut db.conn();
         let name = db.backend_name();
         let (prov, patient, series_id) = clinic(c, 3);
-        let empty = patient_page::read(c, patient).unwrap();
+        let empty = patient_page::read(c, &KeptCharts::default(), patient).unwrap();
         assert_eq!(empty, typed(c, patient), "{name}: nothing yet");
         assert!(empty.login.is_none() && empty.messages.is_empty() && empty.photos.is_empty());
         assert!(empty.series[0].1.is_empty(), "{name}: an open series without sessions");
@@ -1791,8 +1792,14 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
             .collect();
         outbox::insert_many(c, &rows).unwrap();
 
-        let read = patient_page::read(c, patient).unwrap();
+        let read = patient_page::read(c, &KeptCharts::default(), patient).unwrap();
         assert_eq!(read, typed(c, patient), "{name}");
+        patient_page::read(c, &kept, patient).unwrap();
+        assert_eq!(
+            patient_page::read(c, &kept, patient).unwrap(),
+            read,
+            "{name}: from what is kept"
+        );
         assert_eq!(read.login.map(|u| u.id), Some(login.id), "{name}: the portal login");
         let sessions: Vec<_> = read.series.iter().map(|(s, list)| (s.series.id, list.len())).collect();
         assert_eq!(sessions, [(second, 0), (series_id, 2)], "{name}: newest series first");
@@ -1803,9 +1810,162 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
         assert_eq!(read.photos.len(), 2, "{name}: withdrawn ones too");
         assert_eq!((read.open_alerts, read.any_consent_form), (1, true), "{name}");
         assert!(matches!(
-            patient_page::read(c, PatientId(999_999)),
+            patient_page::read(c, &kept, PatientId(999_999)),
             Err(DbError::NotFound)
         ));
+    }
+}
+
+/// Every change to what the patient page keeps raises the patient's chart generation, so a kept chart
+/// is never shown stale; what the page reads each time shows at once; other patients' changes leave
+/// the generation as it was.
+#[test]
+fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
+    use crate::consent::{self, NewConsent};
+    use crate::outbox::{self, NewMessage};
+    use crate::patient_page::{self, KeptCharts};
+    use crate::photos::{self, NewPhoto};
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let name = db.backend_name();
+        let (provider, patient, id) = clinic(c, 5);
+        let ana = add_user(c, "ana@example.com", Role::Patient, Some(patient));
+        let bruno = add_patient(c, provider, "Bruno", "Costa", None);
+        let kept = KeptCharts::default();
+        let fresh = |c: &mut DbConn| patient_page::read(c, &KeptCharts::default(), patient).unwrap();
+        let generation = |c: &mut DbConn, p| patient_page::chart_generation(c, p).unwrap();
+        let form = consent::publish(c, "Consent", "Wording.", Some(provider), now()).unwrap();
+        let first = match series::record_session(c, id, &record(false, false), provider, now()).unwrap() {
+            RecordOutcome::Recorded { session, .. } => session.id,
+            RecordOutcome::Refused { .. } => panic!("{name}: refused"),
+        };
+        let photo = move |c: &mut DbConn, p, session| {
+            let new = NewPhoto {
+                session,
+                patient: p,
+                kind: "before",
+                sha256: "aa",
+                thumbnail_sha256: "bb",
+                width: 640,
+                height: 480,
+                by: provider,
+                now: now(),
+            };
+            photos::insert(c, &new).unwrap().id
+        };
+        type Change<'a> = (&'a str, Box<dyn Fn(&mut DbConn) + 'a>);
+        let changes: Vec<Change> = vec![
+            (
+                "a session recorded",
+                Box::new(|c| {
+                    series::record_session(c, id, &record(false, false), provider, now()).unwrap();
+                }),
+            ),
+            (
+                "the latest session corrected",
+                Box::new(|c| {
+                    let latest = series::latest_live_session(c, id).unwrap().unwrap();
+                    series::amend_session(c, latest, &record(true, false), provider, &why("eye area"), now()).unwrap();
+                }),
+            ),
+            (
+                "the latest session voided",
+                Box::new(|c| {
+                    let latest = series::latest_live_session(c, id).unwrap().unwrap();
+                    series::void_session(c, latest, provider, &why("duplicate"), now()).unwrap();
+                }),
+            ),
+            (
+                "a consent signed",
+                Box::new(|c| {
+                    let sign = NewConsent {
+                        series: id,
+                        patient,
+                        form_version: form.version,
+                        typed_name: "Ana Silva",
+                        text_sha256: "00",
+                        signed_by: ana.id,
+                        address: "192.0.2.1",
+                        now: now(),
+                    };
+                    consent::sign(c, &sign).unwrap();
+                }),
+            ),
+            (
+                "a photo added",
+                Box::new(|c| {
+                    photo(c, patient, first);
+                }),
+            ),
+            (
+                "a photo withdrawn",
+                Box::new(|c| {
+                    let shown = photos::of_patient(c, patient).unwrap()[0].id;
+                    assert!(photos::withdraw(c, shown, provider, "Wrong patient.", now()).unwrap());
+                }),
+            ),
+            (
+                "the series completed",
+                Box::new(|c| {
+                    series::complete(c, id, now()).unwrap();
+                }),
+            ),
+            (
+                "a series opened",
+                Box::new(|c| {
+                    series::open(c, patient, &plan(2), None, provider, now()).unwrap();
+                }),
+            ),
+        ];
+        for (change, make) in changes {
+            let before = patient_page::read(c, &kept, patient).unwrap();
+            let (g, unrelated) = (generation(c, patient), generation(c, bruno.id));
+            make(c);
+            let now_read = fresh(c);
+            assert!(generation(c, patient) > g, "{name}: {change} raises the generation");
+            assert_ne!(before, now_read, "{name}: {change} changes the page");
+            assert_eq!(
+                patient_page::read(c, &kept, patient).unwrap(),
+                now_read,
+                "{name}: after {change}"
+            );
+            assert_eq!(
+                generation(c, bruno.id),
+                unrelated,
+                "{name}: {change} leaves another patient's"
+            );
+        }
+        // What the page reads every time shows at once, the kept chart beside it.
+        let g = generation(c, patient);
+        let message = NewMessage {
+            kind: "reminder_day_1",
+            status: outbox::QUEUED,
+            recipient: "ana@example.com",
+            patient_id: Some(patient.0),
+            user_id: None,
+            session_id: None,
+            message_id: "<kept@test>",
+            payload: None,
+            scheduled_for: now(),
+            next_attempt_at: now(),
+        };
+        outbox::insert_many(c, &[message]).unwrap();
+        users::set_disabled(c, ana.id, Some(now())).unwrap();
+        let read = patient_page::read(c, &kept, patient).unwrap();
+        assert_eq!(read, fresh(c), "{name}: messages and login read afresh");
+        assert_eq!(read.messages[0].message_id, "<kept@test>", "{name}");
+        assert_eq!(generation(c, patient), g, "{name}: messages are not in the chart");
+        // Another patient's chart changes leave Ana's kept and current.
+        let bruno_series = series::open(c, bruno.id, &plan(3), None, provider, now()).unwrap().id;
+        let bruno_session =
+            match series::record_session(c, bruno_series, &record(false, false), provider, now()).unwrap() {
+                RecordOutcome::Recorded { session, .. } => session.id,
+                RecordOutcome::Refused { .. } => panic!("{name}: refused"),
+            };
+        photo(c, bruno.id, bruno_session);
+        assert_eq!(generation(c, patient), g, "{name}: another patient's changes");
+        assert!(generation(c, bruno.id) >= 3, "{name}: Bruno's own");
+        assert_eq!(patient_page::read(c, &kept, patient).unwrap(), fresh(c), "{name}");
     }
 }
 

@@ -39,6 +39,8 @@ pub struct AppState {
     pub timelines: Arc<crate::timeline_cache::TimelineCache>,
     /// What the patient's own timeline read per login session, while the database says it stands.
     pub kept_reads: Arc<clinic_db::login_sessions::KeptReads>,
+    /// The lists of recent patient pages, while the database says they stand.
+    pub kept_charts: Arc<clinic_db::patient_page::KeptCharts>,
 }
 
 /// Settings fixed at start-up.
@@ -89,6 +91,7 @@ impl AppState {
             inline_reads,
             timelines: Arc::default(),
             kept_reads: Arc::default(),
+            kept_charts: Arc::default(),
             writer,
         })
     }

@@ -509,8 +509,8 @@ async fn shown_patient(
     outcome: Outcome,
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
-    let a = actor.clone();
-    let read = db(state, move |conn, env| patients::page(conn, env, &a, id)).await?;
+    let (a, kept) = (actor.clone(), Arc::clone(&state.kept_charts));
+    let read = db(state, move |conn, env| patients::page(conn, env, &a, &kept, id)).await?;
     render_patient(state, actor, read, status, outcome, done)
 }
 
@@ -600,7 +600,11 @@ async fn show(
     done: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
     let id = PatientId(path.into_inner());
-    let (actor, read) = page_read(&req, move |conn, env, actor, ()| patients::page(conn, env, actor, id)).await?;
+    let kept = Arc::clone(&state.kept_charts);
+    let (actor, read) = page_read(&req, move |conn, env, actor, ()| {
+        patients::page(conn, env, actor, &kept, id)
+    })
+    .await?;
     render_patient(&state, &actor, read, StatusCode::OK, Outcome::default(), &done)
 }
 

@@ -1692,7 +1692,6 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
     use crate::outbox::{self, NewMessage};
     use crate::patient_page::{self, KeptCharts, MESSAGES, Page};
     use crate::photos::{self, NewPhoto};
-    let kept = KeptCharts::default();
     let typed = |c: &mut DbConn, patient| {
         let (found, login) = users::patient_with_login(c, patient).unwrap();
         let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(c).unwrap();
@@ -1711,6 +1710,7 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
         let c = &mut db.conn();
         let name = db.backend_name();
         let (prov, patient, series_id) = clinic(c, 3);
+        let kept = KeptCharts::default();
         let empty = patient_page::read(c, &KeptCharts::default(), patient).unwrap();
         assert_eq!(empty, typed(c, patient), "{name}: nothing yet");
         assert!(empty.login.is_none() && empty.messages.is_empty() && empty.photos.is_empty());

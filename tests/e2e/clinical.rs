@@ -493,5 +493,20 @@ fn a_second_servers_patient_page_follows_changes_made_through_the_first() {
         let r = app.api("POST", &path, Some(&p), Some(&json!({"reason": "wrong patient"})));
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(!page().contains(&thumbnail), "and its withdrawal");
+        let get = |path: &str| {
+            app.send(
+                app.agent
+                    .get(&format!("{}{path}", second.address))
+                    .header("Cookie", &format!("clinic_session={p}")),
+            )
+        };
+        assert_eq!(get("/patients/999999").status, 404, "no such patient");
+        assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&p), None).status, 204);
+        let ended = get(&format!("/patients/{ana}"));
+        assert_eq!(
+            (ended.status, ended.header("location")),
+            (303, Some("/login")),
+            "a sign-out elsewhere ends the page's session at once"
+        );
     });
 }

@@ -1,6 +1,6 @@
 //! Patients: providers create and correct them; staff search and read them.
 
-use crate::{Actor, Env, Result};
+use crate::{Actor, Env, Error, Result};
 use clinic_db::consent::Consent;
 use clinic_db::outbox::Message;
 use clinic_db::patient_page::KeptCharts;
@@ -148,17 +148,29 @@ pub struct Page {
 pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, kept: &KeptCharts, id: PatientId) -> Result<Page> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let read = patient_page::read(conn, kept, id)?;
+    Ok(audited(env, actor, id, read))
+}
+
+/// [`page`] from what was read beside the session check (`clinic_db::patient_page::with_session`;
+/// `None`: no such patient).
+pub fn page_read_beside(env: &Env<'_>, actor: &Actor, id: PatientId, read: Option<patient_page::Page>) -> Result<Page> {
+    actor.require(env, &[Role::Provider, Role::Manager])?;
+    let read = read.ok_or(Error::NotFound)?;
+    Ok(audited(env, actor, id, read))
+}
+
+fn audited(env: &Env<'_>, actor: &Actor, id: PatientId, read: patient_page::Page) -> Page {
     let chart = read_chart(env, actor, read.patient, read.login, read.series);
     crate::messages::audit_listed(env, actor, id);
     let photos = crate::photos::shown(env, actor, id, read.photos);
-    Ok(Page {
+    Page {
         chart,
         messages: read.messages,
         consents: read.consents,
         photos,
         open_alerts: read.open_alerts,
         any_consent_form: read.any_consent_form,
-    })
+    }
 }
 
 /// A patient's details for a page that has already read (and audited) their record.

@@ -10,19 +10,21 @@
 use crate::check_ins;
 use crate::consent::{self, Consent};
 use crate::kept::Kept;
+use crate::login_sessions::{self, LoginSession};
 use crate::outbox::{self, Message};
 use crate::patients::Patient;
 use crate::photos::{self, Photo};
-use crate::schema::{chart_generations, patients, users};
+use crate::schema::{chart_generations, login_sessions as login_sessions_table, patients, users};
 use crate::series::{self, Series, SeriesSummary, Session};
 use crate::users::User;
-use crate::{DbConn, DbResult, with_conn};
+use crate::{DbConn, DbError, DbResult, with_conn};
 use clinic_domain::PatientId;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Messages listed at most, newest first.
 pub const MESSAGES: i64 = 500;
@@ -114,7 +116,7 @@ struct Lists {
 pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResult<Page> {
     let held = kept.charts.get(&patient.0);
     // The page without its chart, the chart's generation, and the chart when the kept one is not current.
-    let (mut page, generation, fresh) = match conn {
+    let (page, generation, fresh) = match conn {
         DbConn::Postgres(c) => {
             let lists = ListsJson {
                 kept: held.as_ref().map_or(-1, |held| held.0),
@@ -124,10 +126,7 @@ pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResul
                 .left_join(users::table.on(users::patient_id.eq(patients::id.nullable())))
                 .select((patients::all_columns, users::all_columns.nullable(), lists))
                 .first(c)?;
-            let lists: Lists =
-                serde_json::from_str(&lists).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-            let page = without_chart(found, login, lists.messages, lists.open_alerts, lists.any_consent_form);
-            (page, lists.generation, lists.chart.map(Chart::from))
+            return from_json(kept, patient, held, found, login, &lists);
         }
         DbConn::Sqlite(_) => {
             // The number first: lists read after it are at least as new as it says.
@@ -145,6 +144,40 @@ pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResul
             )
         }
     };
+    with_chart(kept, patient, held, page, generation, fresh)
+}
+
+/// The page from the patient's row, login and [`ListsJson`] as PostgreSQL read them.
+fn from_json(
+    kept: &KeptCharts,
+    patient: PatientId,
+    held: Option<Arc<(i64, Chart)>>,
+    found: Patient,
+    login: Option<User>,
+    lists: &str,
+) -> DbResult<Page> {
+    let lists: Lists =
+        serde_json::from_str(lists).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    let page = without_chart(found, login, lists.messages, lists.open_alerts, lists.any_consent_form);
+    with_chart(
+        kept,
+        patient,
+        held,
+        page,
+        lists.generation,
+        lists.chart.map(Chart::from),
+    )
+}
+
+/// `page` with the chart just read (then kept) or, when none was read, the one held.
+fn with_chart(
+    kept: &KeptCharts,
+    patient: PatientId,
+    held: Option<Arc<(i64, Chart)>>,
+    mut page: Page,
+    generation: i64,
+    fresh: Option<Chart>,
+) -> DbResult<Page> {
     let chart = match (fresh, held) {
         (Some(chart), _) => {
             kept.charts.keep(patient.0, (generation, chart.clone()));
@@ -161,6 +194,62 @@ pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResul
     page.consents = chart.consents;
     page.photos = chart.photos;
     Ok(page)
+}
+
+/// The login session `sid` with its account and, beside them, the page of `patient` (`None` when there
+/// is no such patient): the session check and the page's reads in one statement on PostgreSQL, so the
+/// page costs one round trip before its audit. The page is read before the session is judged, and is
+/// only used once it is (as the timeline's lookup reads the patient's latest session); nothing is
+/// read when there is no such session.
+pub fn with_session(
+    conn: &mut DbConn,
+    kept: &KeptCharts,
+    sid: &str,
+    patient: PatientId,
+) -> DbResult<Option<(LoginSession, User, Option<Page>)>> {
+    match conn {
+        DbConn::Postgres(c) => {
+            let held = kept.charts.get(&patient.0);
+            let lists = ListsJson {
+                kept: held.as_ref().map_or(-1, |held| held.0),
+            };
+            let login = diesel::alias!(users as login);
+            type Row = (LoginSession, User, Option<Patient>, Option<User>, String);
+            let row: Option<Row> = login_sessions_table::table
+                .inner_join(users::table)
+                .left_join(patients::table.on(patients::id.eq(patient.0)))
+                .left_join(login.on(login.field(users::patient_id).eq(patients::id.nullable())))
+                .filter(login_sessions_table::id.eq(sid))
+                .select((
+                    login_sessions_table::all_columns,
+                    users::all_columns,
+                    patients::all_columns.nullable(),
+                    login.fields(users::all_columns).nullable(),
+                    lists,
+                ))
+                .first(c)
+                .optional()?;
+            let Some((session, user, found, login, lists)) = row else {
+                return Ok(None);
+            };
+            let page = match found {
+                Some(found) => Some(from_json(kept, patient, held, found, login, &lists)?),
+                None => None,
+            };
+            Ok(Some((session, user, page)))
+        }
+        DbConn::Sqlite(_) => {
+            let Some((session, user)) = login_sessions::find_with_user(conn, sid)? else {
+                return Ok(None);
+            };
+            let page = match read(conn, kept, patient) {
+                Ok(page) => Some(page),
+                Err(DbError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            Ok(Some((session, user, page)))
+        }
+    }
 }
 
 fn without_chart(

@@ -1800,7 +1800,11 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
             read,
             "{name}: from what is kept"
         );
-        assert_eq!(read.login.map(|u| u.id), Some(login.id), "{name}: the portal login");
+        assert_eq!(
+            read.login.as_ref().map(|u| u.id),
+            Some(login.id),
+            "{name}: the portal login"
+        );
         let sessions: Vec<_> = read.series.iter().map(|(s, list)| (s.series.id, list.len())).collect();
         assert_eq!(sessions, [(second, 0), (series_id, 2)], "{name}: newest series first");
         assert_eq!(read.series[1].1[1].voided_at, Some(at), "{name}: voided sessions too");
@@ -1813,6 +1817,28 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
             patient_page::read(c, &kept, PatientId(999_999)),
             Err(DbError::NotFound)
         ));
+
+        // Beside the session check (one statement on PostgreSQL): the same page, fresh and kept.
+        let exp = now() + chrono::Duration::hours(8);
+        login_sessions::insert(c, "staff", prov, now(), exp, false).unwrap();
+        let (session, user) = login_sessions::find_with_user(c, "staff").unwrap().unwrap();
+        for kept in [&KeptCharts::default(), &kept] {
+            assert_eq!(
+                patient_page::with_session(c, kept, "staff", patient).unwrap(),
+                Some((session.clone(), user.clone(), Some(read.clone()))),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            patient_page::with_session(c, &kept, "staff", PatientId(999_999)).unwrap(),
+            Some((session, user, None)),
+            "{name}: no such patient"
+        );
+        assert_eq!(
+            patient_page::with_session(c, &kept, "nobody", patient).unwrap(),
+            None,
+            "{name}: no such session"
+        );
     }
 }
 

@@ -220,13 +220,15 @@ fn page_token(req: &HttpRequest) -> Option<String> {
     req.cookie(name).map(|c| c.value().to_owned())
 }
 
-/// [`PageCaller`] and then `then` on the same connection, in one trip to the pool (as [`api_read`]).
-pub async fn page_read<T, F>(req: &HttpRequest, then: F) -> Result<(Actor, T), Error>
+/// [`PageCaller`] and then `then` on the same connection, in one trip to the pool, with what `lookup`
+/// read beside the session (as [`api_read`]).
+pub async fn page_read<Q, T, L, F>(req: &HttpRequest, lookup: L, then: F) -> Result<(Actor, T), Error>
 where
-    F: LiveRead<(), T>,
+    L: SessionLookup<Q>,
+    F: LiveRead<Q, T>,
     T: Send + 'static,
 {
-    authenticate_then(req, page_token(req), with_user, then).await
+    authenticate_then(req, page_token(req), lookup, then).await
 }
 
 /// Checks e-mail and password (throttled, timing-safe for unknown accounts) and opens a session, or

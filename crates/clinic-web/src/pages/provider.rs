@@ -16,6 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use clinic_app::clinic::Clinic;
 use clinic_app::{Actor, Error, ErrorCode, check_ins, invitations, patients, series, timeline};
+use clinic_db::{DbConn, patient_page};
 use clinic_domain::series::{Condition, MAXIMUM, PlannedSessions, admission_warnings, wording};
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SeriesId, SessionId};
@@ -592,7 +593,8 @@ fn render_patient(
     Ok(render(status, &page))
 }
 
-/// The patient page: the session check and the page's reads in one trip to the pool.
+/// The patient page: the session check and the page's reads in one trip to the pool (one statement
+/// on PostgreSQL).
 async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -601,8 +603,9 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let id = PatientId(path.into_inner());
     let kept = Arc::clone(&state.kept_charts);
-    let (actor, read) = page_read(&req, move |conn, env, actor, ()| {
-        patients::page(conn, env, actor, &kept, id)
+    let lookup = move |conn: &mut DbConn, sid: &str| Ok(patient_page::with_session(conn, &kept, sid, id)?);
+    let (actor, read) = page_read(&req, lookup, move |_, env, actor, read| {
+        patients::page_read_beside(env, actor, id, read)
     })
     .await?;
     render_patient(&state, &actor, read, StatusCode::OK, Outcome::default(), &done)

@@ -380,6 +380,27 @@ fn the_patient_sees_their_timeline_and_nobody_elses() {
     });
 }
 
+/// Opens a series (acne scars) for `patient`; its id.
+fn open_series(app: &TestApp, token: &str, patient: i64) -> i64 {
+    let body = json!({"condition": "acne_scars"});
+    let r = app.api(
+        "POST",
+        &format!("/api/v1/patients/{patient}/series"),
+        Some(token),
+        Some(&body),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_i64().unwrap()
+}
+
+/// Records a session (no eye area) in `series`; its id.
+fn record_in(app: &TestApp, token: &str, series: i64) -> i64 {
+    let path = format!("/api/v1/series/{series}/sessions");
+    let r = app.api("POST", &path, Some(token), Some(&session(false, false)));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["session"]["id"].as_i64().unwrap()
+}
+
 /// A server that answered a patient's timeline before answers what changed since through another
 /// server on the same database at once: a new session, a void, a correction, a sign-out.
 #[test]
@@ -388,18 +409,8 @@ fn a_second_servers_timeline_follows_changes_made_through_the_first() {
         let p = provider(app);
         let ana = new_patient(app, &p, "Ana", Some("ana@mail.example"));
         let token = app.patient_token(&p, ana, "ana's own passphrase");
-        let body = json!({"condition": "acne_scars"});
-        let series = app
-            .api("POST", &format!("/api/v1/patients/{ana}/series"), Some(&p), Some(&body))
-            .json()["id"]
-            .as_i64()
-            .unwrap();
-        let record = || {
-            let path = format!("/api/v1/series/{series}/sessions");
-            let r = app.api("POST", &path, Some(&p), Some(&session(false, false)));
-            assert_eq!(r.status, 201, "{}", r.body);
-            r.json()["session"]["id"].as_i64().unwrap()
-        };
+        let series = open_series(app, &p, ana);
+        let record = || record_in(app, &p, series);
         let first = record();
         let second = clinic_e2e::spawn_app_on(&app.db);
         let timeline = || {
@@ -442,18 +453,8 @@ fn a_second_servers_patient_page_follows_changes_made_through_the_first() {
     on_each_database(|app| {
         let p = provider(app);
         let ana = new_patient(app, &p, "Ana", None);
-        let body = json!({"condition": "acne_scars"});
-        let series = app
-            .api("POST", &format!("/api/v1/patients/{ana}/series"), Some(&p), Some(&body))
-            .json()["id"]
-            .as_i64()
-            .unwrap();
-        let record = || {
-            let path = format!("/api/v1/series/{series}/sessions");
-            let r = app.api("POST", &path, Some(&p), Some(&session(false, false)));
-            assert_eq!(r.status, 201, "{}", r.body);
-            r.json()["session"]["id"].as_i64().unwrap()
-        };
+        let series = open_series(app, &p, ana);
+        let record = || record_in(app, &p, series);
         let first = record();
         let second = clinic_e2e::spawn_app_on(&app.db);
         let page = || {

@@ -115,18 +115,18 @@ struct Lists {
 /// The page of `patient`, its chart from `kept` while current; not found when there is no such patient.
 pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResult<Page> {
     let held = kept.charts.get(&patient.0);
-    // The page without its chart, the chart's generation, and the chart when the kept one is not current.
-    let (page, generation, fresh) = match conn {
+    match conn {
         DbConn::Postgres(c) => {
-            let lists = ListsJson {
-                kept: held.as_ref().map_or(-1, |held| held.0),
-            };
             let (found, login, lists): (Patient, Option<User>, String) = patients::table
                 .find(patient.0)
                 .left_join(users::table.on(users::patient_id.eq(patients::id.nullable())))
-                .select((patients::all_columns, users::all_columns.nullable(), lists))
+                .select((
+                    patients::all_columns,
+                    users::all_columns.nullable(),
+                    ListsJson::beside(&held),
+                ))
                 .first(c)?;
-            return from_json(kept, patient, held, found, login, &lists);
+            from_json(kept, patient, held, found, login, &lists)
         }
         DbConn::Sqlite(_) => {
             // The number first: lists read after it are at least as new as it says.
@@ -137,14 +137,10 @@ pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResul
                 _ => Some(Chart::read(conn, patient)?),
             };
             let messages = outbox::list_for_patient(conn, patient, MESSAGES)?;
-            (
-                without_chart(found, login, messages, open_alerts, any_consent_form),
-                generation,
-                fresh,
-            )
+            let page = without_chart(found, login, messages, open_alerts, any_consent_form);
+            with_chart(kept, patient, held, page, generation, fresh)
         }
-    };
-    with_chart(kept, patient, held, page, generation, fresh)
+    }
 }
 
 /// The page from the patient's row, login and [`ListsJson`] as PostgreSQL read them.
@@ -210,9 +206,6 @@ pub fn with_session(
     match conn {
         DbConn::Postgres(c) => {
             let held = kept.charts.get(&patient.0);
-            let lists = ListsJson {
-                kept: held.as_ref().map_or(-1, |held| held.0),
-            };
             let login = diesel::alias!(users as login);
             type Row = (LoginSession, User, Option<Patient>, Option<User>, String);
             let row: Option<Row> = login_sessions_table::table
@@ -225,7 +218,7 @@ pub fn with_session(
                     users::all_columns,
                     patients::all_columns.nullable(),
                     login.fields(users::all_columns).nullable(),
-                    lists,
+                    ListsJson::beside(&held),
                 ))
                 .first(c)
                 .optional()?;
@@ -272,7 +265,8 @@ fn without_chart(
 }
 
 /// The patient's chart generation: 0 before their chart's first change.
-pub fn chart_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<i64> {
+#[cfg(test)]
+pub(crate) fn chart_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<i64> {
     with_generation(conn, patient).map(|(_, _, generation)| generation)
 }
 
@@ -294,6 +288,15 @@ fn with_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<(Patient, 
 #[derive(Debug, Clone, Copy, QueryId)]
 struct ListsJson {
     kept: i64,
+}
+
+impl ListsJson {
+    /// Leaving out the chart `held`, if any, while current.
+    fn beside(held: &Option<Arc<(i64, Chart)>>) -> Self {
+        Self {
+            kept: held.as_ref().map_or(-1, |held| held.0),
+        }
+    }
 }
 
 const GENERATION: &str =

@@ -131,6 +131,25 @@ fn photos_are_checked_stripped_upright_and_seen_only_by_those_allowed() {
         let page = app.send(browser.get(&app.url(&format!("/patients/{ana}"))));
         assert!(page.body.contains("class=\"before-after\""), "{}", page.body);
         assert!(page.body.contains(&format!("src=\"/photos/{id}/thumbnail\"")));
+        // The view is one audit row naming what the page showed: the chart, messages, photos.
+        let of_ana: Vec<_> = clinic_db::audit::list(&mut app.db.conn(), Some(clinic_domain::PatientId(ana)), 1_000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action != "photo.upload" && r.action != "photo.view")
+            .collect();
+        let viewed: Vec<_> = of_ana
+            .iter()
+            .filter(|r| r.detail.as_deref().is_some_and(|d| d.starts_with("patient page:")))
+            .collect();
+        assert_eq!(viewed.len(), 1, "{of_ana:?}");
+        assert_eq!(viewed[0].action, "patient.read");
+        assert!(viewed[0].detail.as_deref().is_some_and(|d| d.ends_with(", 2 photos")));
+        assert!(
+            !of_ana
+                .iter()
+                .any(|r| r.action == "photo.list" || r.action == "messages.list"),
+            "{of_ana:?}"
+        );
         let (status, _) = {
             let mut r = browser
                 .get(&app.url(&format!("/photos/{id}/thumbnail")))

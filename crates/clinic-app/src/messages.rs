@@ -123,18 +123,13 @@ pub fn list(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId)
 
 fn listed(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: PatientId) -> Result<Vec<Message>> {
     let list = outbox::list_for_patient(conn, patient, clinic_db::patient_page::MESSAGES)?;
-    audit_listed(env, actor, patient);
-    Ok(list)
-}
-
-/// Audits a listing of a patient's messages.
-pub(crate) fn audit_listed(env: &Env<'_>, actor: &Actor, patient: PatientId) {
     env.trail.record(
         actor
             .event(env, "messages.list", "success")
             .patient(Some(patient))
             .build(),
     );
+    Ok(list)
 }
 
 /// Sends a failed (or held) message again (a provider; audited).

@@ -100,23 +100,23 @@ pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, wit
             .map(|s| (s, Vec::new()))
             .collect()
     };
-    Ok(read_chart(env, actor, patient, login, all))
+    Ok(read_chart(env, actor, patient, login, all, None))
 }
 
-/// The chart of what was read, the read audited.
+/// The chart of what was read, the read audited (with `detail`, what else was shown with it).
 fn read_chart(
     env: &Env<'_>,
     actor: &Actor,
     patient: Patient,
     login: Option<User>,
     series: Vec<(SeriesSummary, Vec<Session>)>,
+    detail: Option<String>,
 ) -> Chart {
-    env.trail.record(
-        actor
-            .event(env, "patient.read", "success")
-            .patient(Some(patient.id))
-            .build(),
-    );
+    let event = actor.event(env, "patient.read", "success").patient(Some(patient.id));
+    env.trail.record(match detail {
+        Some(d) => event.detail(d).build(),
+        None => event.build(),
+    });
     Chart {
         patient,
         has_portal_login: login.is_some(),
@@ -140,29 +140,34 @@ pub struct Page {
     pub any_consent_form: bool,
 }
 
-/// The patient page's content (provider, manager), audited as the three reads it is: the patient
-/// (as [`chart`]), their messages (as `messages::list`) and their photos (as `photos::of_patient`).
+/// The patient page's content (provider, manager), audited as one read of the patient whose
+/// detail names what the page showed besides the chart: its messages and photos.
 /// One statement on PostgreSQL (`clinic_db::patient_page`); the series, sessions, consents and photos
 /// from `kept` while the patient's chart has not changed.
 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, kept: &KeptCharts, id: PatientId) -> Result<Page> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let read = patient_page::read(conn, kept, id)?;
-    Ok(audited(env, actor, id, read))
+    Ok(audited(env, actor, read))
 }
 
 /// [`page`] from what was read beside the session check (`clinic_db::patient_page::with_session`;
 /// `None`: no such patient).
-pub fn page_read_beside(env: &Env<'_>, actor: &Actor, id: PatientId, read: Option<patient_page::Page>) -> Result<Page> {
+pub fn page_read_beside(env: &Env<'_>, actor: &Actor, read: Option<patient_page::Page>) -> Result<Page> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let read = read.ok_or(Error::NotFound)?;
-    Ok(audited(env, actor, id, read))
+    Ok(audited(env, actor, read))
 }
 
-fn audited(env: &Env<'_>, actor: &Actor, id: PatientId, read: patient_page::Page) -> Page {
-    let chart = read_chart(env, actor, read.patient, read.login, read.series);
-    crate::messages::audit_listed(env, actor, id);
-    let photos = crate::photos::shown(env, actor, id, read.photos);
+fn audited(env: &Env<'_>, actor: &Actor, read: patient_page::Page) -> Page {
+    let photos = crate::photos::visible(read.photos);
+    let detail = format!(
+        "patient page: {} messages, {} consents, {} photos",
+        read.messages.len(),
+        read.consents.len(),
+        photos.len()
+    );
+    let chart = read_chart(env, actor, read.patient, read.login, read.series, Some(detail));
     Page {
         chart,
         messages: read.messages,

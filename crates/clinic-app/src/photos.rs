@@ -209,8 +209,8 @@ pub fn of_patient(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, patient: Pati
 
 /// The photos of `patient` a viewer who may see them is shown (not the withdrawn ones), the listing
 /// audited.
-pub(crate) fn shown(env: &Env<'_>, actor: &Actor, patient: PatientId, all: Vec<Photo>) -> Vec<Photo> {
-    let photos: Vec<Photo> = all.into_iter().filter(|p| !p.is_withdrawn()).collect();
+fn shown(env: &Env<'_>, actor: &Actor, patient: PatientId, all: Vec<Photo>) -> Vec<Photo> {
+    let photos = visible(all);
     env.trail.record(
         actor
             .event(env, "photo.list", "success")
@@ -219,6 +219,11 @@ pub(crate) fn shown(env: &Env<'_>, actor: &Actor, patient: PatientId, all: Vec<P
             .build(),
     );
     photos
+}
+
+/// The photos of `all` that are shown (not the withdrawn ones).
+pub(crate) fn visible(all: Vec<Photo>) -> Vec<Photo> {
+    all.into_iter().filter(|p| !p.is_withdrawn()).collect()
 }
 
 /// Hides a photo, keeping it (provider).

@@ -605,7 +605,7 @@ async fn show(
     let kept = Arc::clone(&state.kept_charts);
     let lookup = move |conn: &mut DbConn, sid: &str| Ok(patient_page::with_session(conn, &kept, sid, id)?);
     let (actor, read) = page_read(&req, lookup, move |_, env, actor, read| {
-        patients::page_read_beside(env, actor, id, read)
+        patients::page_read_beside(env, actor, read)
     })
     .await?;
     render_patient(&state, &actor, read, StatusCode::OK, Outcome::default(), &done)

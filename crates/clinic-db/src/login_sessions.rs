@@ -100,6 +100,14 @@ impl KeptReads {
         }
         Ok(found)
     }
+
+    /// [`find_with_user`] through the same kept reads: any signed-in account's session check costs
+    /// the lookup of one number while nothing it holds has changed.
+    pub fn find_with_user(&self, conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User)>> {
+        Ok(self
+            .find_with_latest_session(conn, id)?
+            .map(|(session, user, _)| (session, user)))
+    }
 }
 
 /// The account's `read_generation` (see [`KeptReads`]); `None` when there is no such account.

@@ -196,10 +196,11 @@ fn with_chart(
 /// is no such patient): the session check and the page's reads in one statement on PostgreSQL, so the
 /// page costs one round trip before its audit. The page is read before the session is judged, and is
 /// only used once it is (as the timeline's lookup reads the patient's latest session); nothing is
-/// read when there is no such session.
+/// read when there is no such session. On SQLite the session check goes through `reads`.
 pub fn with_session(
     conn: &mut DbConn,
     kept: &KeptCharts,
+    reads: &login_sessions::KeptReads,
     sid: &str,
     patient: PatientId,
 ) -> DbResult<Option<(LoginSession, User, Option<Page>)>> {
@@ -232,7 +233,7 @@ pub fn with_session(
             Ok(Some((session, user, page)))
         }
         DbConn::Sqlite(_) => {
-            let Some((session, user)) = login_sessions::find_with_user(conn, sid)? else {
+            let Some((session, user)) = reads.find_with_user(conn, sid)? else {
                 return Ok(None);
             };
             let page = match read(conn, kept, patient) {

@@ -601,6 +601,12 @@ fn a_kept_read_is_answered_only_while_nothing_it_holds_has_changed() {
                 db.backend_name()
             );
             assert_eq!(
+                kept.find_with_user(c, "pat").unwrap(),
+                login_sessions::find_with_user(c, "pat").unwrap(),
+                "{}: the session check after {change}",
+                db.backend_name()
+            );
+            assert_eq!(
                 login_sessions::read_generation(c, bruno_user.id).unwrap(),
                 unrelated,
                 "{}: {change} leaves another account's generation",
@@ -616,6 +622,37 @@ fn a_kept_read_is_answered_only_while_nothing_it_holds_has_changed() {
             login_sessions::find_with_latest_session(c, "pat").unwrap()
         );
         assert!(kept.find_with_latest_session(c, "nope").unwrap().is_none());
+        assert!(kept.find_with_user(c, "nope").unwrap().is_none());
+
+        // A staff account's session check, kept the same way.
+        login_sessions::insert(c, "staff", provider, now(), exp, false).unwrap();
+        let staff_changes: [(&str, Box<dyn Fn(&mut DbConn)>); 4] = [
+            ("used", Box::new(|c| login_sessions::touch(c, "staff", later).unwrap())),
+            (
+                "disabled",
+                Box::new(|c| drop(users::set_disabled(c, provider, Some(later)).unwrap())),
+            ),
+            (
+                "enabled",
+                Box::new(|c| drop(users::set_disabled(c, provider, None).unwrap())),
+            ),
+            (
+                "revoked",
+                Box::new(|c| login_sessions::revoke(c, "staff", later).unwrap()),
+            ),
+        ];
+        for (change, make) in staff_changes {
+            let before = kept.find_with_user(c, "staff").unwrap();
+            make(c);
+            let fresh = login_sessions::find_with_user(c, "staff").unwrap();
+            assert_ne!(before, fresh, "{}: staff session {change}", db.backend_name());
+            assert_eq!(
+                kept.find_with_user(c, "staff").unwrap(),
+                fresh,
+                "{}: staff session {change}",
+                db.backend_name()
+            );
+        }
     }
 }
 
@@ -1822,20 +1859,21 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
         let exp = now() + chrono::Duration::hours(8);
         login_sessions::insert(c, "staff", prov, now(), exp, false).unwrap();
         let (session, user) = login_sessions::find_with_user(c, "staff").unwrap().unwrap();
-        for kept in [&KeptCharts::default(), &kept] {
+        let reads = login_sessions::KeptReads::default();
+        for kept in [&KeptCharts::default(), &kept, &kept] {
             assert_eq!(
-                patient_page::with_session(c, kept, "staff", patient).unwrap(),
+                patient_page::with_session(c, kept, &reads, "staff", patient).unwrap(),
                 Some((session.clone(), user.clone(), Some(read.clone()))),
                 "{name}"
             );
         }
         assert_eq!(
-            patient_page::with_session(c, &kept, "staff", PatientId(999_999)).unwrap(),
+            patient_page::with_session(c, &kept, &reads, "staff", PatientId(999_999)).unwrap(),
             Some((session, user, None)),
             "{name}: no such patient"
         );
         assert_eq!(
-            patient_page::with_session(c, &kept, "nobody", patient).unwrap(),
+            patient_page::with_session(c, &kept, &reads, "nobody", patient).unwrap(),
             None,
             "{name}: no such session"
         );

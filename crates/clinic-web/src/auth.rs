@@ -19,7 +19,7 @@ use clinic_db::{DbConn, login_sessions};
 use clinic_domain::FieldError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 pub const SESSION_COOKIE: &str = "clinic_session";
 pub const SECURE_SESSION_COOKIE: &str = "__Host-clinic_session";
@@ -53,16 +53,18 @@ fn state_of(req: &HttpRequest) -> Result<AppState, Error> {
         .ok_or_else(|| Error::bug("no application state"))
 }
 
-/// Checks a token and its session; refusals are audited.
+/// Checks a token and its session (the login session with its account, through the kept reads);
+/// refusals are audited.
 async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Actor, Error> {
+    let reads = Arc::clone(&state_of(req)?.kept_reads);
+    let with_user = move |conn: &mut DbConn, sid: &str| {
+        Ok(reads
+            .find_with_user(conn, sid)?
+            .map(|(session, user)| (session, user, ())))
+    };
     authenticate_then(req, token, with_user, |_, _, _, ()| Ok(()))
         .await
         .map(|(actor, ())| actor)
-}
-
-/// The login session with its account, nothing beside.
-fn with_user(conn: &mut DbConn, sid: &str) -> Result<Option<(LoginSession, User, ())>, Error> {
-    Ok(login_sessions::find_with_user(conn, sid)?.map(|(session, user)| (session, user, ())))
 }
 
 /// What a session that must first enrol a second factor may reach: who it is, enrolment, sign-out.

@@ -602,8 +602,8 @@ async fn show(
     done: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
     let id = PatientId(path.into_inner());
-    let kept = Arc::clone(&state.kept_charts);
-    let lookup = move |conn: &mut DbConn, sid: &str| Ok(patient_page::with_session(conn, &kept, sid, id)?);
+    let (kept, reads) = (Arc::clone(&state.kept_charts), Arc::clone(&state.kept_reads));
+    let lookup = move |conn: &mut DbConn, sid: &str| Ok(patient_page::with_session(conn, &kept, &reads, sid, id)?);
     let (actor, read) = page_read(&req, lookup, move |_, env, actor, read| {
         patients::page_read_beside(env, actor, read)
     })

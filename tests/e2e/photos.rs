@@ -143,7 +143,7 @@ fn photos_are_checked_stripped_upright_and_seen_only_by_those_allowed() {
             .collect();
         assert_eq!(viewed.len(), 1, "{of_ana:?}");
         assert_eq!(viewed[0].action, "patient.read");
-        assert!(viewed[0].detail.as_deref().is_some_and(|d| d.ends_with(", 2 photos")));
+        assert!(viewed[0].detail.as_deref().is_some_and(|d| d.ends_with(", photos 2")));
         assert!(
             !of_ana
                 .iter()

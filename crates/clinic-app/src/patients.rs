@@ -141,7 +141,7 @@ pub struct Page {
 }
 
 /// The patient page's content (provider, manager), audited as one read of the patient whose
-/// detail names what the page showed besides the chart: its messages and photos.
+/// detail counts what the page showed besides the chart: messages, consents and photos.
 /// One statement on PostgreSQL (`clinic_db::patient_page`); the series, sessions, consents and photos
 /// from `kept` while the patient's chart has not changed.
 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
@@ -162,7 +162,7 @@ pub fn page_read_beside(env: &Env<'_>, actor: &Actor, read: Option<patient_page:
 fn audited(env: &Env<'_>, actor: &Actor, read: patient_page::Page) -> Page {
     let photos = crate::photos::visible(read.photos);
     let detail = format!(
-        "patient page: {} messages, {} consents, {} photos",
+        "patient page: messages {}, consents {}, photos {}",
         read.messages.len(),
         read.consents.len(),
         photos.len()

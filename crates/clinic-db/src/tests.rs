@@ -626,15 +626,15 @@ fn a_kept_read_is_answered_only_while_nothing_it_holds_has_changed() {
 
         // A staff account's session check, kept the same way.
         login_sessions::insert(c, "staff", provider, now(), exp, false).unwrap();
-        let staff_changes: [(&str, Box<dyn Fn(&mut DbConn)>); 4] = [
+        let staff_changes: [Change; 4] = [
             ("used", Box::new(|c| login_sessions::touch(c, "staff", later).unwrap())),
             (
                 "disabled",
-                Box::new(|c| drop(users::set_disabled(c, provider, Some(later)).unwrap())),
+                Box::new(|c| assert!(users::set_disabled(c, provider, Some(later)).unwrap())),
             ),
             (
                 "enabled",
-                Box::new(|c| drop(users::set_disabled(c, provider, None).unwrap())),
+                Box::new(|c| assert!(users::set_disabled(c, provider, None).unwrap())),
             ),
             (
                 "revoked",

@@ -56,7 +56,9 @@ pub fn find(conn: &mut DbConn, id: &str) -> DbResult<Option<LoginSession>> {
     Ok(with_conn!(conn, c => login_sessions::table.find(id).first(c).optional())?)
 }
 
-/// A session with its account, in one query.
+/// A session with its account, in one query: what [`KeptReads::find_with_user`] answers, read afresh
+/// (tests hold the two equal).
+#[cfg(test)]
 pub fn find_with_user(conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User)>> {
     Ok(with_conn!(conn, c => login_sessions::table
         .inner_join(users::table)
@@ -101,8 +103,8 @@ impl KeptReads {
         Ok(found)
     }
 
-    /// [`find_with_user`] through the same kept reads: any signed-in account's session check costs
-    /// the lookup of one number while nothing it holds has changed.
+    /// A login session with its account, through the same kept reads: any signed-in account's
+    /// session check costs the lookup of one number while nothing it holds has changed.
     pub fn find_with_user(&self, conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User)>> {
         Ok(self
             .find_with_latest_session(conn, id)?

@@ -56,13 +56,14 @@ fn state_of(req: &HttpRequest) -> Result<AppState, Error> {
 /// Checks a token and its session (the login session with its account, through the kept reads);
 /// refusals are audited.
 async fn authenticate(req: &HttpRequest, token: Option<String>) -> Result<Actor, Error> {
-    let reads = Arc::clone(&state_of(req)?.kept_reads);
+    let state = state_of(req)?;
+    let reads = Arc::clone(&state.kept_reads);
     let with_user = move |conn: &mut DbConn, sid: &str| {
         Ok(reads
             .find_with_user(conn, sid)?
             .map(|(session, user)| (session, user, ())))
     };
-    authenticate_then(req, token, with_user, |_, _, _, ()| Ok(()))
+    authenticate_then(req, state, token, with_user, |_, _, _, ()| Ok(()))
         .await
         .map(|(actor, ())| actor)
 }
@@ -108,11 +109,12 @@ where
     F: LiveRead<Q, T>,
     T: Send + 'static,
 {
-    authenticate_then(req, bearer(req), lookup, then).await
+    authenticate_then(req, state_of(req)?, bearer(req), lookup, then).await
 }
 
 async fn authenticate_then<Q, T, L, F>(
     req: &HttpRequest,
+    state: AppState,
     token: Option<String>,
     lookup: L,
     then: F,
@@ -122,7 +124,6 @@ where
     F: LiveRead<Q, T>,
     T: Send + 'static,
 {
-    let state = state_of(req)?;
     let address = client_address(req, &state.settings.trusted_proxies);
     let open = reachable_before_enrolment(req.path());
     let result = match token.filter(|t| !t.is_empty()) {
@@ -230,7 +231,7 @@ where
     F: LiveRead<Q, T>,
     T: Send + 'static,
 {
-    authenticate_then(req, page_token(req), lookup, then).await
+    authenticate_then(req, state_of(req)?, page_token(req), lookup, then).await
 }
 
 /// Checks e-mail and password (throttled, timing-safe for unknown accounts) and opens a session, or

@@ -37,7 +37,8 @@ pub struct AppState {
     pub writer: Option<Arc<crate::writer::GroupWriter>>,
     /// The patient's timeline as JSON, per session, while its inputs stay the same.
     pub timelines: Arc<crate::timeline_cache::TimelineCache>,
-    /// What the patient's own timeline read per login session, while the database says it stands.
+    /// What each session check (and the patient's own timeline) read per login session, while the
+    /// database says it stands.
     pub kept_reads: Arc<clinic_db::login_sessions::KeptReads>,
     /// The lists of recent patient pages, while the database says they stand.
     pub kept_charts: Arc<clinic_db::patient_page::KeptCharts>,

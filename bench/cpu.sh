@@ -86,7 +86,7 @@ print('%s %s: %s req/s, p99 %s, non-2xx %s; CPU per request: server %.0f us, Pos
          us($s1 - $s0), us($p1 - $p0), us($m1 - $m0)))"
 if [ "$backend" = postgres ] && [ -n "${BENCH_STATEMENTS:-}" ]; then
     psql "$url" -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
-        round((total_exec_time / calls)::numeric, 3) AS ms_each,
+        round((total_exec_time / nullif(calls, 0))::numeric, 3) AS ms_each,
         left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
 fi

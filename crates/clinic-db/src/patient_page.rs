@@ -160,6 +160,7 @@ fn from_json(
     let fresh = match (lists.chart, &held) {
         (Some(chart), _) => Some(Chart::from(chart)),
         (None, Some(held)) if held.0 == lists.generation => None,
+        // Read after the number: at least as new as it says.
         (None, _) => Some(Chart::read(conn, patient)?),
     };
     let page = without_chart(found, login, lists.messages, lists.open_alerts, lists.any_consent_form);

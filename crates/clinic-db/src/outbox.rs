@@ -44,8 +44,10 @@ pub struct Message {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+/// `None` is written as `NULL` (the columns' default), so the statement's text does not depend on the
+/// values and the connection keeps it prepared.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewMessage<'a> {
     pub kind: &'a str,
     pub status: &'a str,
@@ -63,13 +65,91 @@ pub fn insert(conn: &mut DbConn, new: &NewMessage<'_>) -> DbResult<Message> {
     Ok(write_conn!(conn, c => diesel::insert_into(outbox::table).values(new).get_result(c))?)
 }
 
-/// Several messages in one statement; how many were written.
+/// Several messages in one statement; how many were written. On PostgreSQL the statement's text never
+/// changes (the columns go in as arrays unpacked by `unnest`), so the connection keeps it prepared:
+/// diesel prepares a multi-row insert afresh each time, and PostgreSQL parsed and planned it at every
+/// recorded session. SQLite, where preparing costs no round trip, keeps diesel's insert.
 pub fn insert_many(conn: &mut DbConn, rows: &[NewMessage<'_>]) -> DbResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
+    if let DbConn::Postgres(c) = conn {
+        return Ok(PgBatch::of(rows).execute(c)?);
+    }
     Ok(write_conn!(conn, c => diesel::insert_into(outbox::table).values(rows).execute(c))?)
 }
+
+/// [`insert_many`] on PostgreSQL: one array per column.
+struct PgBatch<'a> {
+    kind: Vec<&'a str>,
+    status: Vec<&'a str>,
+    recipient: Vec<&'a str>,
+    patient_id: Vec<Option<i64>>,
+    user_id: Vec<Option<i64>>,
+    session_id: Vec<Option<i64>>,
+    message_id: Vec<&'a str>,
+    payload: Vec<Option<&'a str>>,
+    scheduled_for: Vec<NaiveDateTime>,
+    next_attempt_at: Vec<NaiveDateTime>,
+}
+
+impl<'a> PgBatch<'a> {
+    fn of(rows: &'a [NewMessage<'a>]) -> Self {
+        Self {
+            kind: rows.iter().map(|r| r.kind).collect(),
+            status: rows.iter().map(|r| r.status).collect(),
+            recipient: rows.iter().map(|r| r.recipient).collect(),
+            patient_id: rows.iter().map(|r| r.patient_id).collect(),
+            user_id: rows.iter().map(|r| r.user_id).collect(),
+            session_id: rows.iter().map(|r| r.session_id).collect(),
+            message_id: rows.iter().map(|r| r.message_id).collect(),
+            payload: rows.iter().map(|r| r.payload).collect(),
+            scheduled_for: rows.iter().map(|r| r.scheduled_for).collect(),
+            next_attempt_at: rows.iter().map(|r| r.next_attempt_at).collect(),
+        }
+    }
+}
+
+/// The identity diesel caches [`PgBatch`]'s prepared statement under.
+struct PgBatchQuery;
+
+impl diesel::query_builder::QueryId for PgBatch<'_> {
+    type QueryId = PgBatchQuery;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgBatch<'_> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Nullable};
+        out.push_sql(
+            "INSERT INTO outbox (kind, status, recipient, patient_id, user_id, session_id, message_id, payload, \
+             scheduled_for, next_attempt_at) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.recipient)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.patient_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.session_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.message_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.payload)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.scheduled_for)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for PgBatch<'_> {}
 
 pub fn find(conn: &mut DbConn, id: i64) -> DbResult<Message> {
     Ok(with_conn!(conn, c => outbox::table.find(id).first(c))?)

@@ -367,8 +367,10 @@ pub struct SessionRecord {
     pub acknowledge_beyond_typical: bool,
 }
 
+/// `None` is written as `NULL` (the columns' default), so the statement's text does not depend on the
+/// values and the connection keeps it prepared.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 struct NewSessionRow<'a> {
     series_id: i64,
     session_number: i32,

@@ -5,6 +5,7 @@ use crate::{DbConn, DbResult, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::{PatientId, UserId};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct AuditEvent {
@@ -157,40 +158,19 @@ impl<'a> PgBatch<'a> {
     }
 }
 
-/// The identity diesel caches [`PgBatch`]'s prepared statement under.
-struct PgBatchQuery;
-
-impl diesel::query_builder::QueryId for PgBatch<'_> {
-    type QueryId = PgBatchQuery;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgBatch<'_> {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
-        out.push_sql(INSERT_COLUMNS);
-        out.push_sql("SELECT * FROM unnest(");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.actor_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.action)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.patient_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.subject)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.outcome)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.address)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.detail)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl<C> RunQueryDsl<C> for PgBatch<'_> {}
+crate::pg_unnest_insert!(
+    PgBatch,
+    PgBatchQuery,
+    INSERT_COLUMNS,
+    Array<Timestamp> => occurred_at,
+    Array<Nullable<BigInt>> => actor_id,
+    Array<Text> => action,
+    Array<Nullable<BigInt>> => patient_id,
+    Array<Nullable<Text>> => subject,
+    Array<Text> => outcome,
+    Array<Nullable<Text>> => address,
+    Array<Nullable<Text>> => detail,
+);
 
 /// [`insert_many`] on SQLite: the rows as one JSON array.
 struct SqliteBatch {

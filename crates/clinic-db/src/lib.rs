@@ -66,5 +66,41 @@ macro_rules! write_conn {
 }
 pub(crate) use write_conn;
 
+/// The PostgreSQL side of a batch insert whose text never changes, so that the connection keeps it
+/// prepared (diesel prepares a multi-row insert afresh each time): `$batch` holds one array per column,
+/// listed in the order of `$insert`'s columns and unpacked by `unnest`; diesel caches the statement
+/// under `$id`.
+macro_rules! pg_unnest_insert {
+    ($batch:ident, $id:ident, $insert:expr, $ty0:ty => $field0:ident $(, $ty:ty => $field:ident)* $(,)?) => {
+        /// The identity diesel caches the batch's prepared statement under.
+        struct $id;
+
+        impl diesel::query_builder::QueryId for $batch<'_> {
+            type QueryId = $id;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for $batch<'_> {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+            ) -> diesel::QueryResult<()> {
+                out.push_sql($insert);
+                out.push_sql("SELECT * FROM unnest(");
+                out.push_bind_param::<$ty0, _>(&self.$field0)?;
+                $(
+                    out.push_sql(", ");
+                    out.push_bind_param::<$ty, _>(&self.$field)?;
+                )*
+                out.push_sql(")");
+                Ok(())
+            }
+        }
+
+        impl<C> diesel::RunQueryDsl<C> for $batch<'_> {}
+    };
+}
+pub(crate) use pg_unnest_insert;
+
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::{Duration, NaiveDateTime};
 use clinic_domain::{PatientId, SessionId, UserId};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
 
 pub const QUEUED: &str = "queued";
 pub const SENT: &str = "sent";
@@ -110,46 +110,22 @@ impl<'a> PgBatch<'a> {
     }
 }
 
-/// The identity diesel caches [`PgBatch`]'s prepared statement under.
-struct PgBatchQuery;
-
-impl diesel::query_builder::QueryId for PgBatch<'_> {
-    type QueryId = PgBatchQuery;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgBatch<'_> {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Nullable};
-        out.push_sql(
-            "INSERT INTO outbox (kind, status, recipient, patient_id, user_id, session_id, message_id, payload, \
-             scheduled_for, next_attempt_at) SELECT * FROM unnest(",
-        );
-        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.status)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.recipient)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.patient_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.user_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.session_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.message_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.payload)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.scheduled_for)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.next_attempt_at)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl<C> RunQueryDsl<C> for PgBatch<'_> {}
+crate::pg_unnest_insert!(
+    PgBatch,
+    PgBatchQuery,
+    "INSERT INTO outbox (kind, status, recipient, patient_id, user_id, session_id, message_id, payload, \
+     scheduled_for, next_attempt_at) ",
+    Array<Text> => kind,
+    Array<Text> => status,
+    Array<Text> => recipient,
+    Array<Nullable<BigInt>> => patient_id,
+    Array<Nullable<BigInt>> => user_id,
+    Array<Nullable<BigInt>> => session_id,
+    Array<Text> => message_id,
+    Array<Nullable<Text>> => payload,
+    Array<Timestamp> => scheduled_for,
+    Array<Timestamp> => next_attempt_at,
+);
 
 pub fn find(conn: &mut DbConn, id: i64) -> DbResult<Message> {
     Ok(with_conn!(conn, c => outbox::table.find(id).first(c))?)

@@ -746,6 +746,74 @@ fn a_second_server_on_the_same_database_honours_tokens_and_revocation() {
 }
 
 #[test]
+fn a_patients_timeline_follows_what_another_server_changes_and_every_answer_is_audited() {
+    on_each_database(|app| {
+        let chen = app.add_staff("provider", "chen@clinic.example");
+        let provider = app.token(&chen, STAFF_PASSWORD);
+        let ana = app.add_patient("Ana", Some("ana@mail.example"));
+        let first = app.first_session(&provider, ana);
+        let token = app.patient_token(&provider, ana, "my own passphrase");
+        let second = clinic_e2e::spawn_app_on(&app.db);
+        let on_second = |method: &str, path: &str, bearer: &str, body: serde_json::Value| {
+            let url = format!("{}{path}", second.address);
+            let auth = format!("Bearer {bearer}");
+            match method {
+                "POST" => app.send_json(app.agent.post(&url).header("Authorization", &auth), &body),
+                _ => panic!("{method}"),
+            }
+        };
+        let series = app.api("GET", "/api/v1/me/timeline", Some(&token), None).json()["session"]["series_id"].clone();
+        let mut answered = 1;
+        let mut latest = || {
+            let r = app.api("GET", "/api/v1/me/timeline", Some(&token), None);
+            if r.status == 200 {
+                answered += 1;
+                r.json()["session"]["id"].as_i64()
+            } else {
+                assert_eq!(r.json()["error"], "unauthorized", "{}", r.body);
+                None
+            }
+        };
+        // The first read is kept; the next ones are answered from it while nothing it holds changes.
+        for _ in 0..3 {
+            assert_eq!(latest(), Some(first));
+        }
+        let recorded = on_second(
+            "POST",
+            &format!("/api/v1/series/{series}/sessions"),
+            &provider,
+            json!({"performed_on": chrono::Utc::now().date_naive().to_string(), "treatment_areas": ["forehead"],
+                "device": "roller", "needle_depth_mm": 1.0, "products_applied": ["sunscreen"]}),
+        );
+        assert_eq!(recorded.status, 201, "{}", recorded.body);
+        let later = recorded.json()["session"]["id"].as_i64();
+        assert_eq!(latest(), later, "a session recorded elsewhere is the latest at once");
+        assert_eq!(latest(), later);
+        let voided = on_second(
+            "POST",
+            &format!("/api/v1/sessions/{}/void", later.unwrap_or_default()),
+            &provider,
+            json!({"reason": "recorded twice"}),
+        );
+        assert_eq!(voided.status, 200, "{}", voided.body);
+        assert_eq!(latest(), Some(first), "a void elsewhere shows at once");
+        assert_eq!(latest(), Some(first));
+        assert_eq!(on_second("POST", "/api/v1/auth/logout", &token, json!({})).status, 204);
+        assert_eq!(latest(), None, "signed out elsewhere: refused at once");
+        let reads = app
+            .audit_rows()
+            .into_iter()
+            .filter(|r| r.action == "timeline.read" && r.outcome == "success")
+            .count();
+        assert_eq!(
+            (reads, answered),
+            (8, 8),
+            "one audit row per answer, none for what was not answered"
+        );
+    });
+}
+
+#[test]
 fn a_full_hashing_queue_answers_503_at_once_and_health_stays_up() {
     for db in clinic_e2e::Database::all() {
         let app = clinic_e2e::spawn_app_with(db, |c| c.hash_queue = 1);

@@ -8,6 +8,7 @@ use crate::{DbConn, DbResult, MaybeStamp, Stamp, with_conn, write_conn};
 use chrono::NaiveDateTime;
 use clinic_domain::UserId;
 use diesel::prelude::*;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct LoginSession {
@@ -103,6 +104,12 @@ impl KeptReads {
         Ok(found)
     }
 
+    /// What is kept for login session `id`, not checked against the database: current only while
+    /// its account's `read_generation` is still the kept one ([`read_generations`] checks it).
+    pub fn unchecked(&self, id: &str) -> Option<Arc<WithLatest>> {
+        self.reads.get(id)
+    }
+
     /// A login session with its account, through the same kept reads: any signed-in account's
     /// session check costs the lookup of one number while nothing it holds has changed.
     pub fn find_with_user(&self, conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User)>> {
@@ -115,6 +122,19 @@ impl KeptReads {
 /// The account's `read_generation` (see [`KeptReads`]); `None` when there is no such account.
 pub fn read_generation(conn: &mut DbConn, user: UserId) -> DbResult<Option<i64>> {
     Ok(with_conn!(conn, c => users::table.find(user.0).select(users::read_generation).first(c).optional())?)
+}
+
+/// The `read_generation` of each of `accounts` that exists, in one statement.
+pub fn read_generations(conn: &mut DbConn, accounts: &[UserId]) -> DbResult<Vec<(UserId, i64)>> {
+    let ids: Vec<i64> = accounts.iter().map(|u| u.0).collect();
+    let found: Vec<(i64, i64)> = with_conn!(conn, c => users::table
+        .filter(users::id.eq_any(&ids))
+        .select((users::id, users::read_generation))
+        .load(c))?;
+    Ok(found
+        .into_iter()
+        .map(|(id, generation)| (UserId(id), generation))
+        .collect())
 }
 
 /// A session with its account and, for a patient's account, their latest session and its series, in

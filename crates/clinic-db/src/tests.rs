@@ -612,6 +612,14 @@ fn a_kept_read_is_answered_only_while_nothing_it_holds_has_changed() {
                 "{}: {change} leaves another account's generation",
                 db.backend_name()
             );
+            let mut together = login_sessions::read_generations(c, &[bruno_user.id, UserId(999_999), ana.id]).unwrap();
+            together.sort_by_key(|(account, _)| account.0);
+            assert_eq!(
+                together,
+                [(ana.id, generation(c)), (bruno_user.id, unrelated.unwrap())],
+                "{}: the numbers read together, after {change}",
+                db.backend_name()
+            );
         }
         // Another patient's session leaves Ana's read kept and current.
         let g = generation(c);

@@ -4,12 +4,14 @@
 //! was answered is in the log even if the process dies right after. Rows that need not hold up an
 //! answer (a refused role, a failed sign-in) are queued without waiting. Requests with no usable token
 //! are counted, not written one by one: one row per address and minute ([`AuditSink::token_refused`]).
+//! A read answered from what the kept reads hold is written only if its account's number still stands
+//! ([`AuditSink::commit_if_current`]): the group's numbers are read in one statement before its rows.
 
 use chrono::{NaiveDateTime, Timelike};
 use clinic_app::Trail;
 use clinic_db::audit::NewAuditEvent;
 use clinic_db::{DbConn, KeptConnection, Pool};
-use clinic_domain::Clock;
+use clinic_domain::{Clock, UserId};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -29,8 +31,21 @@ const BACKLOG_LIMIT: usize = 100_000;
 
 struct Job {
     events: Vec<NewAuditEvent>,
-    /// Told whether the rows are committed; `None` when nobody waits.
-    done: Option<oneshot::Sender<bool>>,
+    /// The account whose `read_generation` must still be this number for the rows to be written.
+    current: Option<(UserId, i64)>,
+    /// Told what became of the rows; `None` when nobody waits.
+    done: Option<oneshot::Sender<Written>>,
+}
+
+/// What became of rows sent to [`AuditSink::commit_if_current`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Committed.
+    Yes,
+    /// Not written: the account's `read_generation` has moved on, so what was read from it is stale.
+    Stale,
+    /// Not written: the database refused, or the writer has stopped.
+    No,
 }
 
 /// Refused requests per (minute, address), until the minute has ended.
@@ -63,18 +78,13 @@ impl AuditSink {
                         Err(RecvTimeoutError::Timeout) => (None, false),
                         Err(RecvTimeoutError::Disconnected) => (None, true),
                     };
-                    let mut waiters = Vec::new();
-                    let mut batch = std::mem::take(&mut backlog);
+                    let mut jobs = Vec::new();
                     let mut stop = stop;
-                    let mut take = |job: Job| {
-                        batch.extend(job.events);
-                        waiters.extend(job.done);
-                    };
                     if let Some(job) = first {
-                        take(job);
+                        jobs.push(job);
                         loop {
                             match rx.try_recv() {
-                                Ok(job) => take(job),
+                                Ok(job) => jobs.push(job),
                                 Err(TryRecvError::Empty) => break,
                                 Err(TryRecvError::Disconnected) => {
                                     stop = true;
@@ -82,6 +92,13 @@ impl AuditSink {
                                 }
                             }
                         }
+                    }
+                    let jobs = writer.keep_current(jobs);
+                    let mut batch = std::mem::take(&mut backlog);
+                    let mut waiters = Vec::new();
+                    for job in jobs {
+                        batch.extend(job.events);
+                        waiters.extend(job.done);
                     }
                     let closed_before = if stop {
                         None
@@ -91,7 +108,7 @@ impl AuditSink {
                     batch.extend(ended_refusals(&counted, closed_before));
                     let written = batch.is_empty() || writer.flush(&batch);
                     for w in waiters {
-                        let _ = w.send(written);
+                        let _ = w.send(if written { Written::Yes } else { Written::No });
                     }
                     if !written {
                         keep_for_later(&mut backlog, batch);
@@ -123,14 +140,27 @@ impl AuditSink {
         if events.is_empty() {
             return true;
         }
+        self.wait_for(events, None).await == Written::Yes
+    }
+
+    /// Writes `events` in the next group commit if `account`'s `read_generation` is still
+    /// `generation` when the group is written, and waits: a read served from what was kept of the
+    /// account is checked here, in one statement for the whole group, instead of a lookup of its own.
+    /// The number is read before the rows are written, as a lookup would have been.
+    pub async fn commit_if_current(&self, events: Vec<NewAuditEvent>, account: UserId, generation: i64) -> Written {
+        self.wait_for(events, Some((account, generation))).await
+    }
+
+    async fn wait_for(&self, events: Vec<NewAuditEvent>, current: Option<(UserId, i64)>) -> Written {
         let (done, written) = oneshot::channel();
         if !self.send(Job {
             events,
+            current,
             done: Some(done),
         }) {
-            return false;
+            return Written::No;
         }
-        written.await.unwrap_or(false)
+        written.await.unwrap_or(Written::No)
     }
 
     /// Counts a request with no usable token from `address` at `at`; written as one row per address
@@ -166,6 +196,7 @@ impl Trail for AuditSink {
     fn record(&self, event: NewAuditEvent) {
         self.send(Job {
             events: vec![event],
+            current: None,
             done: None,
         });
     }
@@ -209,6 +240,40 @@ struct Writer {
 }
 
 impl Writer {
+    /// The jobs whose account is still at their number, and those with none; the others are told now
+    /// (stale, or not written when the numbers could not be read).
+    fn keep_current(&mut self, jobs: Vec<Job>) -> Vec<Job> {
+        let mut accounts: Vec<UserId> = jobs.iter().filter_map(|j| j.current.map(|(a, _)| a)).collect();
+        accounts.sort_unstable_by_key(|a| a.0);
+        accounts.dedup();
+        if accounts.is_empty() {
+            return jobs;
+        }
+        let now = self
+            .conn
+            .with(|conn| clinic_db::login_sessions::read_generations(conn, &accounts));
+        if let Err(e) = &now {
+            tracing::error!(error = %e, "accounts' read generations not read");
+        }
+        let mut kept = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let told = match (&now, job.current) {
+                (_, None) => None,
+                (Ok(now), Some(expected)) if now.contains(&expected) => None,
+                (Ok(_), Some(_)) => Some(Written::Stale),
+                (Err(_), Some(_)) => Some(Written::No),
+            };
+            match (told, job.done) {
+                (None, done) => kept.push(Job { done, ..job }),
+                (Some(written), Some(done)) => {
+                    let _ = done.send(written);
+                }
+                (Some(_), None) => {}
+            }
+        }
+        kept
+    }
+
     fn flush(&mut self, rows: &[NewAuditEvent]) -> bool {
         let result = self.conn.with(|conn| {
             // One statement, atomic by itself; on SQLite it still queues behind the process's writers.
@@ -244,4 +309,106 @@ fn keep_for_later(backlog: &mut Vec<NewAuditEvent>, rows: Vec<NewAuditEvent>) {
         return;
     }
     backlog.extend(rows);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clinic_db::testing::TestDb;
+    use clinic_db::users::{self, NewUser};
+
+    fn event(action: &str, actor: UserId) -> NewAuditEvent {
+        NewAuditEvent {
+            occurred_at: chrono::Utc::now().naive_utc(),
+            actor_id: Some(actor.0),
+            action: action.into(),
+            patient_id: None,
+            subject: None,
+            outcome: "success".into(),
+            address: None,
+            detail: None,
+        }
+    }
+
+    fn actions(db: &TestDb) -> Vec<String> {
+        let mut found: Vec<String> = clinic_db::audit::list(&mut db.conn(), None, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn rows_of_a_kept_read_are_written_only_while_its_accounts_number_stands() {
+        for db in TestDb::all() {
+            let conn = &mut db.conn();
+            let new = |email| NewUser {
+                email,
+                display_name: "Someone",
+                role: "provider",
+                password_hash: "x",
+                patient_id: None,
+                created_at: chrono::Utc::now().naive_utc(),
+            };
+            let (ana, bruno) = (
+                users::insert(conn, &new("ana@example.com")).unwrap(),
+                users::insert(conn, &new("bruno@example.com")).unwrap(),
+            );
+            let pool = db.pool(2);
+            let sink = AuditSink::start(pool.clone(), Arc::new(clinic_domain::SystemClock));
+            let commit = |action: &str, account: UserId, generation: i64| {
+                let events = if action.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![event(action, account)]
+                };
+                actix_web::rt::System::new().block_on(sink.commit_if_current(events, account, generation))
+            };
+            let g = ana.read_generation;
+            assert_eq!(commit("current", ana.id, g), Written::Yes, "{}", db.backend_name());
+            assert_eq!(commit("", ana.id, g), Written::Yes, "only the check");
+            assert_eq!(commit("older", ana.id, g - 1), Written::Stale);
+            assert_eq!(commit("unknown account", UserId(999_999), 0), Written::Stale);
+            users::set_disabled(conn, ana.id, None).unwrap();
+            assert_eq!(commit("moved on", ana.id, g), Written::Stale);
+            let now = clinic_db::login_sessions::read_generations(conn, &[ana.id]).unwrap();
+            assert_eq!(now.len(), 1);
+            assert!(now[0].1 > g);
+            assert_eq!(commit("after the change", ana.id, now[0].1), Written::Yes);
+
+            // In one group: each job is judged by its own account's number; the stale one is told at
+            // once and its rows are not written, the others go on to the group's insert.
+            let mut writer = Writer {
+                conn: KeptConnection::new(pool, AUDIT_CACHE_KIB),
+            };
+            let job = |action: &str, current: Option<(UserId, i64)>| {
+                let (done, told) = oneshot::channel();
+                (
+                    Job {
+                        events: vec![event(action, bruno.id)],
+                        current,
+                        done: Some(done),
+                    },
+                    told,
+                )
+            };
+            let (fresh, mut fresh_told) = job("fresh", Some((bruno.id, bruno.read_generation)));
+            let (stale, mut stale_told) = job("stale", Some((ana.id, g)));
+            let (plain, _) = job("unconditional", None);
+            let kept = writer.keep_current(vec![fresh, stale, plain]);
+            let kept: Vec<&str> = kept.iter().map(|j| j.events[0].action.as_str()).collect();
+            assert_eq!(kept, ["fresh", "unconditional"], "{}", db.backend_name());
+            assert_eq!(stale_told.try_recv(), Ok(Written::Stale));
+            assert!(fresh_told.try_recv().is_err(), "told after its group's commit");
+            sink.shutdown();
+            assert_eq!(
+                actions(&db),
+                ["after the change", "current"],
+                "{}: nothing stale is written",
+                db.backend_name()
+            );
+        }
+    }
 }

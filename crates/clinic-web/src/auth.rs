@@ -3,14 +3,16 @@
 //! hashing threads between the halves the use cases provide.
 
 use crate::address::client_address;
+use crate::audit::Written;
 use crate::error::ApiError;
 use crate::html::PageError;
-use crate::run::{blocking, read};
+use crate::run::{audit_not_written, blocking, read};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use clinic_app::accounts::{self, Judged, SignInOutcome, SignedIn};
+use clinic_app::audit::Collected;
 use clinic_app::{Actor, Error, ErrorCode};
 use clinic_auth::{DUMMY_HASH_INPUT, Password, hash_password, verify_password};
 use clinic_db::login_sessions::LoginSession;
@@ -135,6 +137,45 @@ where
         state.audit.token_refused(&address, state.env().now());
     }
     result
+}
+
+/// A bearer token's session answered from what the kept reads hold, with no lookup of its own: once it
+/// is judged live (no idle stamp due, not limited to enrolment) and `then` succeeds, `then`'s audit
+/// rows are committed only if the account's `read_generation` is still the kept one, checked in the
+/// rows' group commit (`AuditSink::commit_if_current`). `None` sends the caller the usual way
+/// ([`api_read`]): nothing kept, anything but a plain success, or a number that has moved on; nothing
+/// of this attempt is written then.
+pub async fn kept_api_read<T>(
+    req: &HttpRequest,
+    then: impl FnOnce(&clinic_app::Env<'_>, &Actor, &login_sessions::Latest) -> Result<T, Error>,
+) -> Result<Option<(Actor, T)>, Error> {
+    let state = state_of(req)?;
+    let Some(claims) = bearer(req).and_then(|token| state.keys.verify(&token).ok()) else {
+        return Ok(None);
+    };
+    let Some(kept) = state.kept_reads.unchecked(&claims.sid) else {
+        return Ok(None);
+    };
+    let (session, user, latest) = &*kept;
+    let trail = Collected::default();
+    let env = state.env_with(&trail);
+    let address = client_address(req, &state.settings.trusted_proxies);
+    let actor = match accounts::judge(Some((session.clone(), user.clone())), &claims.sub, env.now(), address) {
+        Judged::Live { actor, touch: false } if !actor.enrolment_only => actor,
+        _ => return Ok(None),
+    };
+    let Ok(value) = then(&env, &actor, latest) else {
+        return Ok(None);
+    };
+    match state
+        .audit
+        .commit_if_current(trail.take(), user.id, user.read_generation)
+        .await
+    {
+        Written::Yes => Ok(Some((actor, value))),
+        Written::Stale => Ok(None),
+        Written::No => Err(audit_not_written()),
+    }
 }
 
 /// The token's session, if it is live, then `then`: read by key in one trip (see `run::read`); the

@@ -89,10 +89,13 @@ async fn durable(state: &AppState, rows: Vec<NewAuditEvent>) -> Result<(), Error
     if state.audit.commit(rows).await {
         Ok(())
     } else {
-        Err(Error::Unavailable(DbError::Connect(
-            "the audit log could not be written".into(),
-        )))
+        Err(audit_not_written())
     }
+}
+
+/// The answer to a request whose audit rows could not be written: it is not given.
+pub fn audit_not_written() -> Error {
+    Error::Unavailable(DbError::Connect("the audit log could not be written".into()))
 }
 
 /// A short read by key: on SQLite, when a connection is idle, it runs right here (an indexed lookup in

@@ -1,6 +1,6 @@
 //! The personalised aftercare timeline: as JSON, and as an iCalendar file for the patient.
 
-use crate::auth::{ApiCaller, api_read};
+use crate::auth::{ApiCaller, api_read, kept_api_read};
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::RouteSpec;
 use crate::run::read;
@@ -9,9 +9,10 @@ use crate::views::TimelineView;
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Days, Utc};
-use clinic_app::Error;
 use clinic_app::timeline::{self, Found};
+use clinic_app::{Actor, Env, Error};
 use clinic_db::DbConn;
+use clinic_db::login_sessions::Latest;
 use clinic_domain::user::Role;
 use clinic_domain::{PatientId, SessionId};
 use icalendar::{Calendar, Component, Event, EventLike, Property};
@@ -38,22 +39,34 @@ pub(crate) struct Which {
     pub session_id: Option<i64>,
 }
 
-/// The signed-in patient's own session for its timeline: the session check and the latest session are
-/// one query, or one lookup of a number while what it read last is still current.
+/// The signed-in patient's own session for its timeline. The latest session's: from what the kept
+/// reads hold, its account's number checked with the audit row's group commit; otherwise the session
+/// check and the latest session are one query, or one lookup of a number while what it read last is
+/// still current.
 async fn own_timeline(state: &AppState, req: &HttpRequest, which: &Which) -> Result<Found, Error> {
     let named = which.session_id.map(SessionId);
+    if named.is_none()
+        && let Some((_, found)) = kept_api_read(req, |env, actor, latest| latest_of(env, actor, latest.clone())).await?
+    {
+        return Ok(found);
+    }
     let kept = Arc::clone(&state.kept_reads);
     let lookup = move |conn: &mut DbConn, sid: &str| Ok(kept.find_with_latest_session(conn, sid)?);
-    let (_, found) = api_read(req, lookup, move |conn, env, actor, latest| {
-        actor.require(env, &[Role::Patient])?;
-        let patient = actor.own_patient()?;
-        match named {
-            Some(_) => timeline::find_for_patient(conn, env, actor, patient, named),
-            None => timeline::audited(env, actor, patient, latest, false),
+    let (_, found) = api_read(req, lookup, move |conn, env, actor, latest| match named {
+        Some(_) => {
+            actor.require(env, &[Role::Patient])?;
+            timeline::find_for_patient(conn, env, actor, actor.own_patient()?, named)
         }
+        None => latest_of(env, actor, latest),
     })
     .await?;
     Ok(found)
+}
+
+/// The patient's own latest session (`latest`, read with their login session), audited.
+fn latest_of(env: &Env<'_>, actor: &Actor, latest: Latest) -> Result<Found, Error> {
+    actor.require(env, &[Role::Patient])?;
+    timeline::audited(env, actor, actor.own_patient()?, latest, false)
 }
 
 /// The patient's aftercare timeline (patient).

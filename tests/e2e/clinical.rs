@@ -443,6 +443,12 @@ fn a_second_servers_timeline_follows_changes_made_through_the_first() {
         );
         assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&token), None).status, 204);
         assert_eq!(timeline().status, 401, "a sign-out elsewhere ends the token at once");
+        let reads = app
+            .audit_rows()
+            .into_iter()
+            .filter(|r| r.action == "timeline.read" && r.outcome == "success")
+            .count();
+        assert_eq!(reads, 5, "one audit row per answer, none for what was not answered");
     });
 }
 

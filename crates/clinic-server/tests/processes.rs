@@ -569,20 +569,44 @@ fn sigkill_right_after_answered_reads_keeps_their_audit_rows() {
         .unwrap();
         assert_eq!(status, 200, "{patients}");
         let id = patients[0]["id"].as_i64().unwrap();
-        let before = patient_reads(&db, id);
+        let before = reads_of(&db, "patient.read", id);
         let url = format!("{}/api/v1/patients/{id}", server.base);
         for _ in 0..10 {
             assert_eq!(call(&agent, "GET", &url, Some(&provider), None).unwrap().0, 200);
         }
+        // The patient's own timeline: after the first read, answered from the kept reads.
+        let email = "ana.silva@mail.example";
+        let patient = token(&agent, &server.base, email, &logins[email]);
+        let (status, me) = call(
+            &agent,
+            "GET",
+            &format!("{}/api/v1/me", server.base),
+            Some(&patient),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{me}");
+        let own = me["patient_id"].as_i64().unwrap();
+        let timelines = reads_of(&db, "timeline.read", own);
+        let url = format!("{}/api/v1/me/timeline", server.base);
+        for _ in 0..10 {
+            assert_eq!(call(&agent, "GET", &url, Some(&patient), None).unwrap().0, 200);
+        }
         server.kill();
-        assert_eq!(patient_reads(&db, id) - before, 10, "{}", db.backend_name());
+        assert_eq!(reads_of(&db, "patient.read", id) - before, 10, "{}", db.backend_name());
+        assert_eq!(
+            reads_of(&db, "timeline.read", own) - timelines,
+            10,
+            "{}",
+            db.backend_name()
+        );
     }
 }
 
-fn patient_reads(db: &TestDb, patient: i64) -> usize {
+fn reads_of(db: &TestDb, action: &str, patient: i64) -> usize {
     clinic_db::audit::list(&mut db.conn(), None, 100_000)
         .unwrap()
         .iter()
-        .filter(|e| e.action == "patient.read" && e.patient_id.is_some_and(|p| p.0 == patient))
+        .filter(|e| e.action == action && e.patient_id.is_some_and(|p| p.0 == patient))
         .count()
 }

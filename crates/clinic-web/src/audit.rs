@@ -314,30 +314,15 @@ fn keep_for_later(backlog: &mut Vec<NewAuditEvent>, rows: Vec<NewAuditEvent>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::writer::tests::actions;
     use clinic_db::testing::TestDb;
     use clinic_db::users::{self, NewUser};
 
     fn event(action: &str, actor: UserId) -> NewAuditEvent {
         NewAuditEvent {
-            occurred_at: chrono::Utc::now().naive_utc(),
             actor_id: Some(actor.0),
-            action: action.into(),
-            patient_id: None,
-            subject: None,
-            outcome: "success".into(),
-            address: None,
-            detail: None,
+            ..crate::writer::tests::event(action)
         }
-    }
-
-    fn actions(db: &TestDb) -> Vec<String> {
-        let mut found: Vec<String> = clinic_db::audit::list(&mut db.conn(), None, 100)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect();
-        found.sort();
-        found
     }
 
     #[test]

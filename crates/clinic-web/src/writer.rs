@@ -109,14 +109,15 @@ pub fn not_committed() -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use clinic_db::audit::{self, NewAuditEvent};
     use clinic_db::testing::TestDb;
     use std::sync::mpsc::channel;
     use std::time::Duration;
 
-    fn event(action: &str) -> NewAuditEvent {
+    /// A successful audit row of `action` by nobody, stamped now.
+    pub(crate) fn event(action: &str) -> NewAuditEvent {
         NewAuditEvent {
             occurred_at: chrono::Utc::now().naive_utc(),
             actor_id: None,
@@ -146,7 +147,8 @@ mod tests {
         })
     }
 
-    fn actions(db: &TestDb) -> Vec<String> {
+    /// The actions of the audit log's rows, sorted.
+    pub(crate) fn actions(db: &TestDb) -> Vec<String> {
         let mut conn = db.conn();
         let mut found: Vec<String> = audit::list(&mut conn, None, 100)
             .unwrap()

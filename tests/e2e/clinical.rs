@@ -453,7 +453,9 @@ fn a_second_servers_timeline_follows_changes_made_through_the_first() {
 }
 
 /// A server that showed a provider a patient's page before shows what changed since through another
-/// server on the same database at once: a new session, a correction, a void, a photo and its withdrawal.
+/// server on the same database at once: a new session, a correction, a void, a photo and its
+/// withdrawal, the patient's details, portal login and e-mails, the clinic's consent form; each page
+/// answered has its audit row.
 #[test]
 fn a_second_servers_patient_page_follows_changes_made_through_the_first() {
     on_each_database(|app| {
@@ -463,7 +465,9 @@ fn a_second_servers_patient_page_follows_changes_made_through_the_first() {
         let record = || record_in(app, &p, series);
         let first = record();
         let second = clinic_e2e::spawn_app_on(&app.db);
+        let shown_pages = std::cell::Cell::new(0);
         let page = || {
+            shown_pages.set(shown_pages.get() + 1);
             let r = app.send(
                 app.agent
                     .get(&format!("{}/patients/{ana}", second.address))
@@ -500,6 +504,48 @@ fn a_second_servers_patient_page_follows_changes_made_through_the_first() {
         let r = app.api("POST", &path, Some(&p), Some(&json!({"reason": "wrong patient"})));
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(!page().contains(&thumbnail), "and its withdrawal");
+        let fix = json!({"first_name": "Ana", "last_name": "Souza", "date_of_birth": "1990-04-02", "email": "ana@mail.example"});
+        let r = app.api("PUT", &format!("/api/v1/patients/{ana}"), Some(&p), Some(&fix));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let shown = page();
+        assert!(
+            shown.contains("Souza") && shown.contains("No e-mails yet.</p>"),
+            "the patient's details"
+        );
+        app.patient_token(&p, ana, "ana's own passphrase");
+        assert!(page().contains("The patient has a portal login."), "a portal login");
+        let e_mails = |page: &str| {
+            page.split("id=\"messages\"")
+                .nth(1)
+                .map_or(0, |rest| rest.matches("<tr><td>").count())
+        };
+        let before = e_mails(&page());
+        record();
+        assert!(e_mails(&page()) > before, "the patient's e-mails");
+        let disable = format!("/api/v1/patients/{ana}/portal/disable");
+        assert_eq!(app.api("POST", &disable, Some(&p), None).status, 204);
+        assert!(page().contains("portal access is suspended"), "its suspension");
+        assert!(page().contains("The clinic has published no consent form."));
+        let boss = app.add_staff("manager", "boss@clinic.example");
+        let manager = app.token(&boss, STAFF_PASSWORD);
+        let form = json!({"title": "Consent", "body": "Wording."});
+        assert_eq!(
+            app.api("POST", "/api/v1/consent-forms", Some(&manager), Some(&form))
+                .status,
+            201
+        );
+        assert!(
+            !page().contains("The clinic has published no consent form."),
+            "the clinic's consent form"
+        );
+        let reads = app
+            .audit_rows()
+            .into_iter()
+            .filter(|r| {
+                r.action == "patient.read" && r.outcome == "success" && r.patient_id.map(|id| id.0) == Some(ana)
+            })
+            .count();
+        assert_eq!(reads, shown_pages.get(), "one audit row per page answered");
         let get = |path: &str| {
             app.send(
                 app.agent

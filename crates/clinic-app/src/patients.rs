@@ -3,11 +3,10 @@
 use crate::{Actor, Env, Error, Result};
 use clinic_db::consent::Consent;
 use clinic_db::outbox::Message;
-use clinic_db::patient_page::KeptCharts;
+use clinic_db::patient_page::KeptPages;
 use clinic_db::patients::Patient;
 use clinic_db::photos::Photo;
 use clinic_db::series::{SeriesSummary, Session};
-use clinic_db::users::User;
 use clinic_db::{DbConn, invitations, login_sessions, patient_page, patients, series, users};
 use clinic_domain::PatientId;
 use clinic_domain::patient::NewPatient;
@@ -100,7 +99,8 @@ pub fn chart(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, id: PatientId, wit
             .map(|s| (s, Vec::new()))
             .collect()
     };
-    Ok(read_chart(env, actor, patient, login, all, None))
+    let login_active = login.map(|u| u.is_active());
+    Ok(read_chart(env, actor, patient, login_active, all, None))
 }
 
 /// The chart of what was read, the read audited (with `detail`, what else was shown with it).
@@ -108,7 +108,7 @@ fn read_chart(
     env: &Env<'_>,
     actor: &Actor,
     patient: Patient,
-    login: Option<User>,
+    login_active: Option<bool>,
     series: Vec<(SeriesSummary, Vec<Session>)>,
     detail: Option<String>,
 ) -> Chart {
@@ -119,8 +119,8 @@ fn read_chart(
     });
     Chart {
         patient,
-        has_portal_login: login.is_some(),
-        portal_suspended: login.is_some_and(|u| !u.is_active()),
+        has_portal_login: login_active.is_some(),
+        portal_suspended: login_active == Some(false),
         series,
     }
 }
@@ -145,7 +145,7 @@ pub struct Page {
 /// One statement on PostgreSQL (`clinic_db::patient_page`); the series, sessions, consents and photos
 /// from `kept` while the patient's chart has not changed.
 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
-pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, kept: &KeptCharts, id: PatientId) -> Result<Page> {
+pub fn page(conn: &mut DbConn, env: &Env<'_>, actor: &Actor, kept: &KeptPages, id: PatientId) -> Result<Page> {
     actor.require(env, &[Role::Provider, Role::Manager])?;
     let read = patient_page::read(conn, kept, id)?;
     Ok(audited(env, actor, read))
@@ -167,7 +167,7 @@ fn audited(env: &Env<'_>, actor: &Actor, read: patient_page::Page) -> Page {
         read.consents.len(),
         photos.len()
     );
-    let chart = read_chart(env, actor, read.patient, read.login, read.series, Some(detail));
+    let chart = read_chart(env, actor, read.patient, read.login_active, read.series, Some(detail));
     Page {
         chart,
         messages: read.messages,

@@ -12,6 +12,7 @@ pub mod clinic;
 mod conn;
 pub mod consent;
 mod error;
+pub mod generations;
 pub mod idempotency;
 pub mod invitations;
 pub mod kept;

@@ -110,6 +110,21 @@ impl KeptReads {
         self.reads.get(id)
     }
 
+    /// Keeps a staff account's session read by another statement (the patient page's), as
+    /// [`Self::find_with_latest_session`] would have: a staff account has no latest session to read.
+    /// A patient's account is left to that read.
+    pub fn keep_staff(&self, session: &LoginSession, user: &User) {
+        if user.patient_id.is_none() {
+            self.reads
+                .keep(session.id.clone(), (session.clone(), user.clone(), None));
+        }
+    }
+
+    /// Forgets what is kept for login session `id` (found gone).
+    pub fn forget(&self, id: &str) {
+        self.reads.forget(id);
+    }
+
     /// A login session with its account, through the same kept reads: any signed-in account's
     /// session check costs the lookup of one number while nothing it holds has changed.
     pub fn find_with_user(&self, conn: &mut DbConn, id: &str) -> DbResult<Option<(LoginSession, User)>> {

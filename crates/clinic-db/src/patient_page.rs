@@ -4,13 +4,18 @@
 //! statement costs a round trip and about as much of the database's CPU as these small reads do
 //! themselves. On SQLite, with no round trips to save, they stay the separate typed reads.
 //!
-//! The series, sessions, consents and photos are kept between requests ([`KeptCharts`]) while the
-//! patient's chart generation stands; the rest is read every time. On PostgreSQL the statement holds
-//! the chart's subqueries only when no chart is kept; a kept one that is no longer current is read
-//! again by the typed reads.
+//! Pages are kept between requests ([`KeptPages`]) with two numbers the database raises: the
+//! patient's chart generation, with every change to what the page shows of them (their row, portal
+//! login, series, sessions, consents, photos and e-mails), and the clinic's (patient 0's), with every
+//! change to its open alerts or consent forms. A read reuses the kept series, sessions, consents and
+//! photos while the patient's number stands and reads the rest; on PostgreSQL the statement holds the
+//! chart's subqueries only when no page is kept, and a kept chart that is no longer current is read
+//! again by the typed reads. A page answered whole from what is kept ([`KeptPages::unchecked`]) is
+//! current only while both numbers stand: the server checks them with the page's audit row.
 
 use crate::check_ins;
 use crate::consent::{self, Consent};
+use crate::generations::Generation;
 use crate::kept::Kept;
 use crate::login_sessions::{self, LoginSession};
 use crate::outbox::{self, Message};
@@ -35,8 +40,8 @@ pub const MESSAGES: i64 = 500;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     pub patient: Patient,
-    /// The patient's portal login, if they have one.
-    pub login: Option<User>,
+    /// The patient's portal login: `None` without one, else whether it is active (not suspended).
+    pub login_active: Option<bool>,
     /// Newest first, each with its sessions (voided ones too) by number.
     pub series: Vec<(SeriesSummary, Vec<Session>)>,
     /// Newest first, at most [`MESSAGES`].
@@ -48,7 +53,19 @@ pub struct Page {
     /// Open alerts of the whole clinic.
     pub open_alerts: i64,
     pub any_consent_form: bool,
+    /// The patient's chart generation and the clinic's, read before (or with) all the rest.
+    pub generations: Generations,
 }
+
+/// The numbers a [`Page`] was read at (see the module's documentation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generations {
+    pub chart: i64,
+    pub clinic: i64,
+}
+
+/// The chart generation's row that is the clinic's: no patient has this id.
+pub const CLINIC: i64 = 0;
 
 /// The lists of a page that its patient's chart generation covers.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,23 +107,40 @@ impl From<ChartJson> for Chart {
     }
 }
 
-/// Charts kept at most.
-const KEPT_CHARTS: usize = 256;
+/// Pages kept at most.
+const KEPT_PAGES: usize = 256;
+/// A page with more messages than this is not kept (memory: at most 256 pages of about 40 KB).
+const KEPT_MESSAGES: usize = 100;
 
-/// The [`Chart`]s of recent pages by patient, each with the patient's chart generation when it was
-/// read. The database raises that number (`chart_generations`) in the transaction of every change to
-/// the patient's series, sessions, consents or photos, so a kept chart whose number is still the
-/// stored one equals a read made now; the number is read with the patient's row, which the page reads
-/// every time (several processes may share a database: the number is in it).
+/// Recent [`Page`]s by patient, each with the numbers it was read at. The database raises them
+/// (`chart_generations`) in the transaction of every change to what the page shows, so a kept page
+/// whose numbers are still the stored ones equals a read made now (several processes may share a
+/// database: the numbers are in it).
 #[derive(Default)]
-pub struct KeptCharts {
-    charts: Kept<i64, (i64, Chart), KEPT_CHARTS>,
+pub struct KeptPages {
+    pages: Kept<i64, Page, KEPT_PAGES>,
+}
+
+impl KeptPages {
+    /// The page kept for `patient`, not checked against the database: current only while both of its
+    /// [`Generations`] are still the stored ones (`generations::current` reads them).
+    pub fn unchecked(&self, patient: PatientId) -> Option<Arc<Page>> {
+        self.pages.get(&patient.0)
+    }
+
+    fn keep(&self, page: &Page) {
+        match page.messages.len() <= KEPT_MESSAGES {
+            true => self.pages.keep(page.patient.id.0, page.clone()),
+            false => self.pages.forget(&page.patient.id.0),
+        }
+    }
 }
 
 /// The lists of a [`Page`] as PostgreSQL builds them; `chart` only when none was kept.
 #[derive(Deserialize)]
 struct Lists {
     generation: i64,
+    clinic: i64,
     chart: Option<ChartJson>,
     messages: Vec<Message>,
     open_alerts: i64,
@@ -114,8 +148,8 @@ struct Lists {
 }
 
 /// The page of `patient`, its chart from `kept` while current; not found when there is no such patient.
-pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResult<Page> {
-    let held = kept.charts.get(&patient.0);
+pub fn read(conn: &mut DbConn, kept: &KeptPages, patient: PatientId) -> DbResult<Page> {
+    let held = kept.unchecked(patient);
     match conn {
         DbConn::Postgres(c) => {
             let patient_row = patients::table
@@ -127,19 +161,21 @@ pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResul
                 None => patient_row.select((row, ListsJson)).first(c),
             }
             .map(|((found, login), lists)| (found, login, lists))?;
-            from_json(conn, kept, patient, held, found, login, &lists)
+            from_json(conn, kept, held, found, login, &lists)
         }
         DbConn::Sqlite(_) => {
-            // The number first: lists read after it are at least as new as it says.
-            let (found, login, generation) = with_generation(conn, patient)?;
+            // The numbers first: what is read after them is at least as new as they say.
+            let clinic = generation_of(conn, CLINIC)?;
+            let (found, login, chart) = with_generation(conn, patient)?;
+            let generations = Generations { chart, clinic };
             let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(conn)?;
             let fresh = match &held {
-                Some(held) if held.0 == generation => None,
+                Some(held) if held.generations.chart == chart => None,
                 _ => Some(Chart::read(conn, patient)?),
             };
             let messages = outbox::list_for_patient(conn, patient, MESSAGES)?;
-            let page = without_chart(found, login, messages, open_alerts, any_consent_form);
-            with_chart(kept, patient, held, page, generation, fresh)
+            let page = without_chart(found, login, messages, open_alerts, any_consent_form, generations);
+            with_chart(kept, held, page, fresh)
         }
     }
 }
@@ -148,9 +184,8 @@ pub fn read(conn: &mut DbConn, kept: &KeptCharts, patient: PatientId) -> DbResul
 /// them; the chart read on its own when the one kept is no longer current.
 fn from_json(
     conn: &mut DbConn,
-    kept: &KeptCharts,
-    patient: PatientId,
-    held: Option<Arc<(i64, Chart)>>,
+    kept: &KeptPages,
+    held: Option<Arc<Page>>,
     found: Patient,
     login: Option<User>,
     lists: &str,
@@ -159,29 +194,34 @@ fn from_json(
         serde_json::from_str(lists).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let fresh = match (lists.chart, &held) {
         (Some(chart), _) => Some(Chart::from(chart)),
-        (None, Some(held)) if held.0 == lists.generation => None,
+        (None, Some(held)) if held.generations.chart == lists.generation => None,
         // Read after the number: at least as new as it says.
-        (None, _) => Some(Chart::read(conn, patient)?),
+        (None, _) => Some(Chart::read(conn, found.id)?),
     };
-    let page = without_chart(found, login, lists.messages, lists.open_alerts, lists.any_consent_form);
-    with_chart(kept, patient, held, page, lists.generation, fresh)
+    let generations = Generations {
+        chart: lists.generation,
+        clinic: lists.clinic,
+    };
+    let page = without_chart(
+        found,
+        login,
+        lists.messages,
+        lists.open_alerts,
+        lists.any_consent_form,
+        generations,
+    );
+    with_chart(kept, held, page, fresh)
 }
 
-/// `page` with the chart just read (then kept) or, when none was read, the one held.
-fn with_chart(
-    kept: &KeptCharts,
-    patient: PatientId,
-    held: Option<Arc<(i64, Chart)>>,
-    mut page: Page,
-    generation: i64,
-    fresh: Option<Chart>,
-) -> DbResult<Page> {
+/// `page` with the chart just read or, when none was read, the one held; then kept.
+fn with_chart(kept: &KeptPages, held: Option<Arc<Page>>, mut page: Page, fresh: Option<Chart>) -> DbResult<Page> {
     let chart = match (fresh, held) {
-        (Some(chart), _) => {
-            kept.charts.keep(patient.0, (generation, chart.clone()));
-            chart
-        }
-        (None, Some(held)) => held.1.clone(),
+        (Some(chart), _) => chart,
+        (None, Some(held)) => Chart {
+            series: held.series.clone(),
+            consents: held.consents.clone(),
+            photos: held.photos.clone(),
+        },
         (None, None) => {
             return Err(
                 diesel::result::Error::DeserializationError("a chart left out that was not kept".into()).into(),
@@ -191,24 +231,26 @@ fn with_chart(
     page.series = chart.series;
     page.consents = chart.consents;
     page.photos = chart.photos;
+    kept.keep(&page);
     Ok(page)
 }
 
 /// The login session `sid` with its account and, beside them, the page of `patient` (`None` when there
 /// is no such patient): the session check and the page's reads in one statement on PostgreSQL, so the
-/// page costs one round trip before its audit. The page is read before the session is judged, and is
-/// only used once it is (as the timeline's lookup reads the patient's latest session); nothing is
-/// read when there is no such session. On SQLite the session check goes through `reads`.
+/// page costs one round trip before its audit; the session read is kept in `reads` as its own check
+/// would have kept it. The page is read before the session is judged, and is only used once it is (as
+/// the timeline's lookup reads the patient's latest session); nothing is read when there is no such
+/// session. On SQLite the session check goes through `reads`.
 pub fn with_session(
     conn: &mut DbConn,
-    kept: &KeptCharts,
+    kept: &KeptPages,
     reads: &login_sessions::KeptReads,
     sid: &str,
     patient: PatientId,
 ) -> DbResult<Option<(LoginSession, User, Option<Page>)>> {
     match conn {
         DbConn::Postgres(c) => {
-            let held = kept.charts.get(&patient.0);
+            let held = kept.unchecked(patient);
             let login = diesel::alias!(users as login);
             type Row = ((LoginSession, User, Option<Patient>, Option<User>), String);
             let joined = login_sessions_table::table
@@ -228,10 +270,12 @@ pub fn with_session(
             }
             .optional()?;
             let Some(((session, user, found, login), lists)) = read else {
+                reads.forget(sid);
                 return Ok(None);
             };
+            reads.keep_staff(&session, &user);
             let page = match found {
-                Some(found) => Some(from_json(conn, kept, patient, held, found, login, &lists)?),
+                Some(found) => Some(from_json(conn, kept, held, found, login, &lists)?),
                 None => None,
             };
             Ok(Some((session, user, page)))
@@ -256,23 +300,29 @@ fn without_chart(
     messages: Vec<Message>,
     open_alerts: i64,
     any_consent_form: bool,
+    generations: Generations,
 ) -> Page {
     Page {
         patient,
-        login,
+        login_active: login.map(|u| u.is_active()),
         series: Vec::new(),
         messages,
         consents: Vec::new(),
         photos: Vec::new(),
         open_alerts,
         any_consent_form,
+        generations,
     }
 }
 
-/// The patient's chart generation: 0 before their chart's first change.
-#[cfg(test)]
-pub(crate) fn chart_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<i64> {
-    with_generation(conn, patient).map(|(_, _, generation)| generation)
+/// The patient's chart generation, or with [`CLINIC`] the clinic's: 0 before the first change.
+pub fn generation_of(conn: &mut DbConn, patient: i64) -> DbResult<i64> {
+    let found: Option<i64> = with_conn!(conn, c => chart_generations::table
+        .find(patient)
+        .select(chart_generations::generation)
+        .first(c)
+        .optional())?;
+    Ok(found.unwrap_or(0))
 }
 
 /// The patient with their portal login and chart generation (0 before their chart's first change).
@@ -284,6 +334,16 @@ fn with_generation(conn: &mut DbConn, patient: PatientId) -> DbResult<(Patient, 
         .select((patients::all_columns, users::all_columns.nullable(), chart_generations::generation.nullable()))
         .first(c))?;
     Ok((found, login, generation.unwrap_or(0)))
+}
+
+impl Page {
+    /// The numbers that must still stand for this page, answered from what is kept, to be current.
+    pub fn numbers(&self) -> [(Generation, i64); 2] {
+        [
+            (Generation::Chart(self.patient.id.0), self.generations.chart),
+            (Generation::Chart(CLINIC), self.generations.clinic),
+        ]
+    }
 }
 
 /// [`Lists`] as one JSON object for the patient of the row (PostgreSQL), with their chart: read when
@@ -300,7 +360,8 @@ struct ListsJson;
 struct ListsJsonBeside;
 
 const GENERATION: &str = "json_build_object('generation', coalesce((SELECT generation FROM chart_generations g \
-    WHERE g.patient_id = \"patients\".\"id\"), 0), 'chart', ";
+    WHERE g.patient_id = \"patients\".\"id\"), 0), 'clinic', coalesce((SELECT generation FROM chart_generations g \
+    WHERE g.patient_id = 0), 0), 'chart', ";
 
 const CHART_JSON: &str = "json_build_object(\
     'series', (SELECT coalesce(json_agg(json_build_array(s, (SELECT coalesce(json_agg(x ORDER BY \

@@ -1735,30 +1735,35 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
     use crate::check_ins::{self, NewCheckIn};
     use crate::consent::{self, NewConsent};
     use crate::outbox::{self, NewMessage};
-    use crate::patient_page::{self, KeptCharts, MESSAGES, Page};
+    use crate::patient_page::{self, CLINIC, Generations, KeptPages, MESSAGES, Page};
     use crate::photos::{self, NewPhoto};
-    let typed = |c: &mut DbConn, patient| {
+    let typed = |c: &mut DbConn, patient: PatientId| {
+        let generations = Generations {
+            chart: patient_page::generation_of(c, patient.0).unwrap(),
+            clinic: patient_page::generation_of(c, CLINIC).unwrap(),
+        };
         let (found, login) = users::patient_with_login(c, patient).unwrap();
         let (open_alerts, any_consent_form) = check_ins::count_open_and_any_consent_form(c).unwrap();
         Page {
             patient: found,
-            login,
+            login_active: login.map(|u| u.is_active()),
             series: series::list_with_sessions(c, patient).unwrap(),
             messages: outbox::list_for_patient(c, patient, MESSAGES).unwrap(),
             consents: consent::of_patient(c, patient).unwrap(),
             photos: photos::of_patient(c, patient).unwrap(),
             open_alerts,
             any_consent_form,
+            generations,
         }
     };
     for db in TestDb::all() {
         let c = &mut db.conn();
         let name = db.backend_name();
         let (prov, patient, series_id) = clinic(c, 3);
-        let kept = KeptCharts::default();
-        let empty = patient_page::read(c, &KeptCharts::default(), patient).unwrap();
+        let kept = KeptPages::default();
+        let empty = patient_page::read(c, &KeptPages::default(), patient).unwrap();
         assert_eq!(empty, typed(c, patient), "{name}: nothing yet");
-        assert!(empty.login.is_none() && empty.messages.is_empty() && empty.photos.is_empty());
+        assert!(empty.login_active.is_none() && empty.messages.is_empty() && empty.photos.is_empty());
         assert!(empty.series[0].1.is_empty(), "{name}: an open series without sessions");
 
         // Everything the page lists, with text that JSON must escape and stamps with microseconds.
@@ -1837,7 +1842,7 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
             .collect();
         outbox::insert_many(c, &rows).unwrap();
 
-        let read = patient_page::read(c, &KeptCharts::default(), patient).unwrap();
+        let read = patient_page::read(c, &KeptPages::default(), patient).unwrap();
         assert_eq!(read, typed(c, patient), "{name}");
         patient_page::read(c, &kept, patient).unwrap();
         assert_eq!(
@@ -1845,11 +1850,8 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
             read,
             "{name}: from what is kept"
         );
-        assert_eq!(
-            read.login.as_ref().map(|u| u.id),
-            Some(login.id),
-            "{name}: the portal login"
-        );
+        assert_eq!(read.login_active, Some(true), "{name}: the portal login");
+        assert!(read.generations.chart > 0 && read.generations.clinic > 0, "{name}");
         let sessions: Vec<_> = read.series.iter().map(|(s, list)| (s.series.id, list.len())).collect();
         assert_eq!(sessions, [(second, 0), (series_id, 2)], "{name}: newest series first");
         assert_eq!(read.series[1].1[1].voided_at, Some(at), "{name}: voided sessions too");
@@ -1868,7 +1870,7 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
         login_sessions::insert(c, "staff", prov, now(), exp, false).unwrap();
         let (session, user) = login_sessions::find_with_user(c, "staff").unwrap().unwrap();
         let reads = login_sessions::KeptReads::default();
-        for kept in [&KeptCharts::default(), &kept, &kept] {
+        for kept in [&KeptPages::default(), &kept, &kept] {
             assert_eq!(
                 patient_page::with_session(c, kept, &reads, "staff", patient).unwrap(),
                 Some((session.clone(), user.clone(), Some(read.clone()))),
@@ -1888,25 +1890,26 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
     }
 }
 
-/// Every change to what the patient page keeps raises the patient's chart generation, so a kept chart
-/// is never shown stale; what the page reads each time shows at once; other patients' changes leave
-/// the generation as it was.
+/// Every change to what the patient page shows raises the patient's chart generation or, for the
+/// clinic's open alerts and consent forms, the clinic's, so a kept page is never shown stale: a read
+/// through what is kept then equals a fresh one. Other patients' changes, and a sign-in of the patient,
+/// leave the patient's number as it was.
 #[test]
-fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
+fn a_kept_page_is_shown_only_while_nothing_on_it_has_changed() {
+    use crate::check_ins::{self, NewCheckIn};
     use crate::consent::{self, NewConsent};
     use crate::outbox::{self, NewMessage};
-    use crate::patient_page::{self, KeptCharts};
+    use crate::patient_page::{self, CLINIC, KeptPages};
     use crate::photos::{self, NewPhoto};
     for db in TestDb::all() {
         let c = &mut db.conn();
         let name = db.backend_name();
         let (provider, patient, id) = clinic(c, 5);
-        let ana = add_user(c, "ana@example.com", Role::Patient, Some(patient));
         let bruno = add_patient(c, provider, "Bruno", "Costa", None);
-        let kept = KeptCharts::default();
-        let fresh = |c: &mut DbConn| patient_page::read(c, &KeptCharts::default(), patient).unwrap();
-        let generation = |c: &mut DbConn, p| patient_page::chart_generation(c, p).unwrap();
-        let form = consent::publish(c, "Consent", "Wording.", Some(provider), now()).unwrap();
+        let kept = KeptPages::default();
+        let fresh = |c: &mut DbConn| patient_page::read(c, &KeptPages::default(), patient).unwrap();
+        let generation = |c: &mut DbConn, p| patient_page::generation_of(c, p).unwrap();
+        let numbers = |c: &mut DbConn| (generation(c, patient.0), generation(c, CLINIC));
         let first = match series::record_session(c, id, &record(false, false), provider, now()).unwrap() {
             RecordOutcome::Recorded { session, .. } => session.id,
             RecordOutcome::Refused { .. } => panic!("{name}: refused"),
@@ -1925,8 +1928,38 @@ fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
             };
             photos::insert(c, &new).unwrap().id
         };
+        let message = |id| NewMessage {
+            kind: "reminder_day_1",
+            status: outbox::QUEUED,
+            recipient: "ana@example.com",
+            patient_id: Some(patient.0),
+            user_id: None,
+            session_id: None,
+            message_id: id,
+            payload: None,
+            scheduled_for: now(),
+            next_attempt_at: now(),
+        };
+        let check_in = move |c: &mut DbConn, flagged| {
+            let new = NewCheckIn {
+                session: first,
+                patient,
+                day: 1,
+                effects: "[]",
+                unexpected: false,
+                note: None,
+                flagged,
+                flag_reasons: None,
+            };
+            check_ins::record(c, &new, now()).unwrap()
+        };
+        let ana = std::cell::Cell::new(None);
         type Change<'a> = (&'a str, Box<dyn Fn(&mut DbConn) + 'a>);
         let changes: Vec<Change> = vec![
+            (
+                "a portal login made",
+                Box::new(|c| ana.set(Some(add_user(c, "ana@example.com", Role::Patient, Some(patient)).id))),
+            ),
             (
                 "a session recorded",
                 Box::new(|c| {
@@ -1948,15 +1981,21 @@ fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
                 }),
             ),
             (
+                "a consent form published",
+                Box::new(|c| {
+                    consent::publish(c, "Consent", "Wording.", Some(provider), now()).unwrap();
+                }),
+            ),
+            (
                 "a consent signed",
                 Box::new(|c| {
                     let sign = NewConsent {
                         series: id,
                         patient,
-                        form_version: form.version,
+                        form_version: 1,
                         typed_name: "Ana Silva",
                         text_sha256: "00",
-                        signed_by: ana.id,
+                        signed_by: ana.get().unwrap(),
                         address: "192.0.2.1",
                         now: now(),
                     };
@@ -1977,6 +2016,68 @@ fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
                 }),
             ),
             (
+                "the patient's details corrected",
+                Box::new(|c| {
+                    let input = PatientInput {
+                        first_name: "Ana",
+                        last_name: "Souza",
+                        date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 2),
+                        email: Some("ana@example.com"),
+                        phone: None,
+                    };
+                    let parsed = NewPatient::parse(input, day(25)).unwrap();
+                    patients::update(c, patient, &parsed, provider, now()).unwrap();
+                }),
+            ),
+            (
+                "an e-mail queued",
+                Box::new(|c| {
+                    outbox::insert_many(c, &[message("<a@test>"), message("<b@test>")]).unwrap();
+                }),
+            ),
+            (
+                "e-mails claimed",
+                Box::new(|c| {
+                    outbox::claim_due(c, "w", now(), chrono::Duration::minutes(1), 10).unwrap();
+                }),
+            ),
+            (
+                "e-mails sent",
+                Box::new(|c| {
+                    let ids: Vec<i64> = outbox::list_for_patient(c, patient, 10)
+                        .unwrap()
+                        .iter()
+                        .map(|m| m.id)
+                        .collect();
+                    assert!(outbox::mark_sent(c, &ids, "w", now()).unwrap() > 0);
+                }),
+            ),
+            (
+                "the portal login suspended",
+                Box::new(|c| {
+                    users::set_disabled(c, ana.get().unwrap(), Some(now())).unwrap();
+                }),
+            ),
+            (
+                "the portal login restored",
+                Box::new(|c| {
+                    users::set_disabled(c, ana.get().unwrap(), None).unwrap();
+                }),
+            ),
+            (
+                "an alert opened",
+                Box::new(|c| {
+                    assert!(check_in(c, true).1.is_some());
+                }),
+            ),
+            (
+                "an alert resolved",
+                Box::new(|c| {
+                    let open = check_ins::alerts(c, Some("open"), 1).unwrap()[0].0.id;
+                    assert!(check_ins::resolve(c, open, provider, "Called her.", now()).unwrap());
+                }),
+            ),
+            (
                 "the series completed",
                 Box::new(|c| {
                     series::complete(c, id, now()).unwrap();
@@ -1991,10 +2092,15 @@ fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
         ];
         for (change, make) in changes {
             let before = patient_page::read(c, &kept, patient).unwrap();
-            let (g, unrelated) = (generation(c, patient), generation(c, bruno.id));
+            let (g, unrelated) = (numbers(c), generation(c, bruno.id.0));
+            assert_eq!(before.generations.chart, g.0, "{name}: before {change}");
             make(c);
             let now_read = fresh(c);
-            assert!(generation(c, patient) > g, "{name}: {change} raises the generation");
+            let after = numbers(c);
+            assert!(
+                after.0 >= g.0 && after.1 >= g.1 && after != g,
+                "{name}: {change} raises a number"
+            );
             assert_ne!(before, now_read, "{name}: {change} changes the page");
             assert_eq!(
                 patient_page::read(c, &kept, patient).unwrap(),
@@ -2002,32 +2108,22 @@ fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
                 "{name}: after {change}"
             );
             assert_eq!(
-                generation(c, bruno.id),
+                generation(c, bruno.id.0),
                 unrelated,
                 "{name}: {change} leaves another patient's"
             );
         }
-        // What the page reads every time shows at once, the kept chart beside it.
-        let g = generation(c, patient);
-        let message = NewMessage {
-            kind: "reminder_day_1",
-            status: outbox::QUEUED,
-            recipient: "ana@example.com",
-            patient_id: Some(patient.0),
-            user_id: None,
-            session_id: None,
-            message_id: "<kept@test>",
-            payload: None,
-            scheduled_for: now(),
-            next_attempt_at: now(),
-        };
-        outbox::insert_many(c, &[message]).unwrap();
-        users::set_disabled(c, ana.id, Some(now())).unwrap();
-        let read = patient_page::read(c, &kept, patient).unwrap();
-        assert_eq!(read, fresh(c), "{name}: messages and login read afresh");
-        assert_eq!(read.messages[0].message_id, "<kept@test>", "{name}");
-        assert_eq!(generation(c, patient), g, "{name}: messages are not in the chart");
-        // Another patient's chart changes leave Ana's kept and current.
+        // A sign-in of the patient and another patient's changes leave Ana's page kept and current.
+        let g = numbers(c);
+        login_sessions::insert(
+            c,
+            "ana",
+            ana.get().unwrap(),
+            now(),
+            now() + chrono::Duration::hours(8),
+            false,
+        )
+        .unwrap();
         let bruno_series = series::open(c, bruno.id, &plan(3), None, provider, now()).unwrap().id;
         let bruno_session =
             match series::record_session(c, bruno_series, &record(false, false), provider, now()).unwrap() {
@@ -2035,9 +2131,54 @@ fn a_kept_chart_is_shown_only_while_nothing_in_it_has_changed() {
                 RecordOutcome::Refused { .. } => panic!("{name}: refused"),
             };
         photo(c, bruno.id, bruno_session);
-        assert_eq!(generation(c, patient), g, "{name}: another patient's changes");
-        assert!(generation(c, bruno.id) >= 3, "{name}: Bruno's own");
+        assert_eq!(numbers(c), g, "{name}: a sign-in, another patient's changes");
+        assert!(generation(c, bruno.id.0) >= 3, "{name}: Bruno's own");
         assert_eq!(patient_page::read(c, &kept, patient).unwrap(), fresh(c), "{name}");
+        assert_eq!(
+            kept.unchecked(patient).as_deref(),
+            Some(&fresh(c)),
+            "{name}: kept whole"
+        );
+    }
+}
+
+/// The numbers the audit writer checks for kept reads, read together: accounts that exist, charts
+/// (0 before their first change) and the clinic's.
+#[test]
+fn the_numbers_of_kept_reads_are_read_together() {
+    use crate::generations::{self, Generation};
+    use crate::patient_page::{self, CLINIC};
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let name = db.backend_name();
+        let (provider, patient, _) = clinic(c, 3);
+        let fresh = add_patient(c, provider, "Bruno", "Costa", None);
+        let account = users::find(c, provider).unwrap().read_generation;
+        let chart = patient_page::generation_of(c, patient.0).unwrap();
+        assert!(chart > 0, "{name}: a series opened");
+        let asked = [
+            Generation::Account(provider),
+            Generation::Account(UserId(999_999)),
+            Generation::Chart(patient.0),
+            Generation::Chart(fresh.id.0),
+            Generation::Chart(CLINIC),
+        ];
+        let now: std::collections::HashSet<_> = generations::current(c, &asked).unwrap().into_iter().collect();
+        assert_eq!(
+            now,
+            std::collections::HashSet::from([
+                (Generation::Account(provider), account),
+                (Generation::Chart(0), 0),
+                (Generation::Chart(fresh.id.0), 0),
+                (Generation::Chart(patient.0), chart),
+            ]),
+            "{name}"
+        );
+        assert_eq!(
+            generations::current(c, &[Generation::Account(provider)]).unwrap(),
+            [(Generation::Account(provider), account)],
+            "{name}: accounts alone"
+        );
     }
 }
 

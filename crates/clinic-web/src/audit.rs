@@ -4,14 +4,16 @@
 //! was answered is in the log even if the process dies right after. Rows that need not hold up an
 //! answer (a refused role, a failed sign-in) are queued without waiting. Requests with no usable token
 //! are counted, not written one by one: one row per address and minute ([`AuditSink::token_refused`]).
-//! A read answered from what the kept reads hold is written only if its account's number still stands
-//! ([`AuditSink::commit_if_current`]): the group's numbers are read in one statement before its rows.
+//! A read answered from what is kept (the patient's timeline, the provider's patient page) is written
+//! only if the numbers it was read at still stand ([`AuditSink::commit_if_current`]): the group's
+//! numbers are read in one statement before its rows.
 
 use chrono::{NaiveDateTime, Timelike};
 use clinic_app::Trail;
 use clinic_db::audit::NewAuditEvent;
+use clinic_db::generations::{self, Generation};
 use clinic_db::{DbConn, KeptConnection, Pool};
-use clinic_domain::{Clock, UserId};
+use clinic_domain::Clock;
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -31,8 +33,8 @@ const BACKLOG_LIMIT: usize = 100_000;
 
 struct Job {
     events: Vec<NewAuditEvent>,
-    /// The account whose `read_generation` must still be this number for the rows to be written.
-    current: Option<(UserId, i64)>,
+    /// The numbers that must still be these values for the rows to be written.
+    current: Vec<(Generation, i64)>,
     /// Told what became of the rows; `None` when nobody waits.
     done: Option<oneshot::Sender<Written>>,
 }
@@ -42,7 +44,7 @@ struct Job {
 pub enum Written {
     /// Committed.
     Yes,
-    /// Not written: the account's `read_generation` has moved on, so what was read from it is stale.
+    /// Not written: one of the numbers has moved on, so what was read at it is stale.
     Stale,
     /// Not written: the database refused, or the writer has stopped.
     No,
@@ -140,18 +142,19 @@ impl AuditSink {
         if events.is_empty() {
             return true;
         }
-        self.wait_for(events, None).await == Written::Yes
+        self.wait_for(events, Vec::new()).await == Written::Yes
     }
 
-    /// Writes `events` in the next group commit if `account`'s `read_generation` is still
-    /// `generation` when the group is written, and waits: a read served from what was kept of the
-    /// account is checked here, in one statement for the whole group, instead of a lookup of its own.
-    /// The number is read before the rows are written, as a lookup would have been.
-    pub async fn commit_if_current(&self, events: Vec<NewAuditEvent>, account: UserId, generation: i64) -> Written {
-        self.wait_for(events, Some((account, generation))).await
+    /// Writes `events` in the next group commit if each of `numbers` (an account's `read_generation`,
+    /// a patient's or the clinic's chart generation) still has its value when the group is written,
+    /// and waits: a read served from what was kept is checked here, in one statement for the whole
+    /// group, instead of a lookup of its own. The numbers are read before the rows are written, as a
+    /// lookup would have been.
+    pub async fn commit_if_current(&self, events: Vec<NewAuditEvent>, numbers: Vec<(Generation, i64)>) -> Written {
+        self.wait_for(events, numbers).await
     }
 
-    async fn wait_for(&self, events: Vec<NewAuditEvent>, current: Option<(UserId, i64)>) -> Written {
+    async fn wait_for(&self, events: Vec<NewAuditEvent>, current: Vec<(Generation, i64)>) -> Written {
         let (done, written) = oneshot::channel();
         if !self.send(Job {
             events,
@@ -196,7 +199,7 @@ impl Trail for AuditSink {
     fn record(&self, event: NewAuditEvent) {
         self.send(Job {
             events: vec![event],
-            current: None,
+            current: Vec::new(),
             done: None,
         });
     }
@@ -240,28 +243,29 @@ struct Writer {
 }
 
 impl Writer {
-    /// The jobs whose account is still at their number, and those with none; the others are told now
-    /// (stale, or not written when the numbers could not be read).
+    /// The jobs whose numbers all stand, and those with none; the others are told now (stale, or not
+    /// written when the numbers could not be read).
     fn keep_current(&mut self, jobs: Vec<Job>) -> Vec<Job> {
-        let mut accounts: Vec<UserId> = jobs.iter().filter_map(|j| j.current.map(|(a, _)| a)).collect();
-        accounts.sort_unstable_by_key(|a| a.0);
-        accounts.dedup();
-        if accounts.is_empty() {
+        let mut numbers: Vec<Generation> = Vec::new();
+        for (n, _) in jobs.iter().flat_map(|j| &j.current) {
+            if !numbers.contains(n) {
+                numbers.push(*n);
+            }
+        }
+        if numbers.is_empty() {
             return jobs;
         }
-        let now = self
-            .conn
-            .with(|conn| clinic_db::login_sessions::read_generations(conn, &accounts));
+        let now = self.conn.with(|conn| generations::current(conn, &numbers));
         if let Err(e) = &now {
-            tracing::error!(error = %e, "accounts' read generations not read");
+            tracing::error!(error = %e, "the kept reads' numbers not read");
         }
         let mut kept = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let told = match (&now, job.current) {
-                (_, None) => None,
-                (Ok(now), Some(expected)) if now.contains(&expected) => None,
-                (Ok(_), Some(_)) => Some(Written::Stale),
-                (Err(_), Some(_)) => Some(Written::No),
+            let told = match &now {
+                _ if job.current.is_empty() => None,
+                Ok(now) if job.current.iter().all(|expected| now.contains(expected)) => None,
+                Ok(_) => Some(Written::Stale),
+                Err(_) => Some(Written::No),
             };
             match (told, job.done) {
                 (None, done) => kept.push(Job { done, ..job }),
@@ -315,8 +319,10 @@ fn keep_for_later(backlog: &mut Vec<NewAuditEvent>, rows: Vec<NewAuditEvent>) {
 mod tests {
     use super::*;
     use crate::writer::tests::actions;
+    use clinic_db::patient_page::CLINIC;
     use clinic_db::testing::TestDb;
     use clinic_db::users::{self, NewUser};
+    use clinic_domain::UserId;
 
     fn event(action: &str, actor: UserId) -> NewAuditEvent {
         NewAuditEvent {
@@ -326,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_of_a_kept_read_are_written_only_while_its_accounts_number_stands() {
+    fn rows_of_a_kept_read_are_written_only_while_its_numbers_stand() {
         for db in TestDb::all() {
             let conn = &mut db.conn();
             let new = |email| NewUser {
@@ -343,13 +349,16 @@ mod tests {
             );
             let pool = db.pool(2);
             let sink = AuditSink::start(pool.clone(), Arc::new(clinic_domain::SystemClock));
-            let commit = |action: &str, account: UserId, generation: i64| {
+            let commit_all = |action: &str, numbers: &[(Generation, i64)]| {
                 let events = if action.is_empty() {
                     Vec::new()
                 } else {
-                    vec![event(action, account)]
+                    vec![event(action, ana.id)]
                 };
-                actix_web::rt::System::new().block_on(sink.commit_if_current(events, account, generation))
+                actix_web::rt::System::new().block_on(sink.commit_if_current(events, numbers.to_vec()))
+            };
+            let commit = |action: &str, account: UserId, generation: i64| {
+                commit_all(action, &[(Generation::Account(account), generation)])
             };
             let g = ana.read_generation;
             assert_eq!(commit("current", ana.id, g), Written::Yes, "{}", db.backend_name());
@@ -361,14 +370,36 @@ mod tests {
             let now = clinic_db::login_sessions::read_generations(conn, &[ana.id]).unwrap();
             assert_eq!(now.len(), 1);
             assert!(now[0].1 > g);
-            assert_eq!(commit("after the change", ana.id, now[0].1), Written::Yes);
+            let g = now[0].1;
+            assert_eq!(commit("after the change", ana.id, g), Written::Yes);
+
+            // A page's numbers beside the account's: every one must stand. A chart never changed is 0.
+            let (account, clinic) = ((Generation::Account(ana.id), g), Generation::Chart(CLINIC));
+            let unchanged = (Generation::Chart(999_999), 0);
+            assert_eq!(commit_all("page", &[account, (clinic, 0), unchanged]), Written::Yes);
+            clinic_db::consent::publish(conn, "Consent", "Wording.", None, chrono::Utc::now().naive_utc()).unwrap();
+            assert_eq!(
+                commit_all("clinic moved on", &[account, (clinic, 0), unchanged]),
+                Written::Stale
+            );
+            assert_eq!(
+                commit_all(
+                    "chart moved on",
+                    &[account, (clinic, 1), (Generation::Chart(999_999), 1)]
+                ),
+                Written::Stale
+            );
+            assert_eq!(
+                commit_all("page again", &[(clinic, 1), unchanged, account]),
+                Written::Yes
+            );
 
             // In one group: each job is judged by its own account's number; the stale one is told at
             // once and its rows are not written, the others go on to the group's insert.
             let mut writer = Writer {
                 conn: KeptConnection::new(pool, AUDIT_CACHE_KIB),
             };
-            let job = |action: &str, current: Option<(UserId, i64)>| {
+            let job = |action: &str, current: Vec<(Generation, i64)>| {
                 let (done, told) = oneshot::channel();
                 (
                     Job {
@@ -379,9 +410,9 @@ mod tests {
                     told,
                 )
             };
-            let (fresh, mut fresh_told) = job("fresh", Some((bruno.id, bruno.read_generation)));
-            let (stale, mut stale_told) = job("stale", Some((ana.id, g)));
-            let (plain, _) = job("unconditional", None);
+            let (fresh, mut fresh_told) = job("fresh", vec![(Generation::Account(bruno.id), bruno.read_generation)]);
+            let (stale, mut stale_told) = job("stale", vec![(Generation::Account(ana.id), g - 1)]);
+            let (plain, _) = job("unconditional", Vec::new());
             let kept = writer.keep_current(vec![fresh, stale, plain]);
             let kept: Vec<&str> = kept.iter().map(|j| j.events[0].action.as_str()).collect();
             assert_eq!(kept, ["fresh", "unconditional"], "{}", db.backend_name());
@@ -390,7 +421,7 @@ mod tests {
             sink.shutdown();
             assert_eq!(
                 actions(&db),
-                ["after the change", "current"],
+                ["after the change", "current", "page", "page again"],
                 "{}: nothing stale is written",
                 db.backend_name()
             );

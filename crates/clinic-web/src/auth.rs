@@ -15,6 +15,7 @@ use clinic_app::accounts::{self, Judged, SignInOutcome, SignedIn};
 use clinic_app::audit::Collected;
 use clinic_app::{Actor, Error, ErrorCode};
 use clinic_auth::{DUMMY_HASH_INPUT, Password, hash_password, verify_password};
+use clinic_db::generations::Generation;
 use clinic_db::login_sessions::LoginSession;
 use clinic_db::users::User;
 use clinic_db::{DbConn, login_sessions};
@@ -149,8 +150,29 @@ pub async fn kept_api_read<T>(
     req: &HttpRequest,
     then: impl FnOnce(&clinic_app::Env<'_>, &Actor, &login_sessions::Latest) -> Result<T, Error>,
 ) -> Result<Option<(Actor, T)>, Error> {
+    let then = |env: &clinic_app::Env<'_>, actor: &Actor, latest: &login_sessions::Latest| {
+        then(env, actor, latest).map(|value| (value, Vec::new()))
+    };
+    kept_read(req, bearer(req), then).await
+}
+
+/// [`kept_api_read`] for a page, from the session cookie: `then` answers from what else is kept and
+/// says which further numbers must still stand for its answer to be current (`Err` when nothing is
+/// kept: the caller goes the usual way, [`page_read`]).
+pub async fn kept_page_read<T>(
+    req: &HttpRequest,
+    then: impl FnOnce(&clinic_app::Env<'_>, &Actor) -> Result<(T, Vec<(Generation, i64)>), Error>,
+) -> Result<Option<(Actor, T)>, Error> {
+    kept_read(req, page_token(req), |env, actor, _| then(env, actor)).await
+}
+
+async fn kept_read<T>(
+    req: &HttpRequest,
+    token: Option<String>,
+    then: impl FnOnce(&clinic_app::Env<'_>, &Actor, &login_sessions::Latest) -> Result<(T, Vec<(Generation, i64)>), Error>,
+) -> Result<Option<(Actor, T)>, Error> {
     let state = state_of(req)?;
-    let Some(claims) = bearer(req).and_then(|token| state.keys.verify(&token).ok()) else {
+    let Some(claims) = token.and_then(|token| state.keys.verify(&token).ok()) else {
         return Ok(None);
     };
     let Some(kept) = state.kept_reads.unchecked(&claims.sid) else {
@@ -164,14 +186,11 @@ pub async fn kept_api_read<T>(
         Judged::Live { actor, touch: false } if !actor.enrolment_only => actor,
         _ => return Ok(None),
     };
-    let Ok(value) = then(&env, &actor, latest) else {
+    let Ok((value, mut numbers)) = then(&env, &actor, latest) else {
         return Ok(None);
     };
-    match state
-        .audit
-        .commit_if_current(trail.take(), user.id, user.read_generation)
-        .await
-    {
+    numbers.push((Generation::Account(user.id), user.read_generation));
+    match state.audit.commit_if_current(trail.take(), numbers).await {
         Written::Yes => Ok(Some((actor, value))),
         Written::Stale => Ok(None),
         Written::No => Err(audit_not_written()),

@@ -41,7 +41,7 @@ pub struct AppState {
     /// database says it stands.
     pub kept_reads: Arc<clinic_db::login_sessions::KeptReads>,
     /// The lists of recent patient pages, while the database says they stand.
-    pub kept_charts: Arc<clinic_db::patient_page::KeptCharts>,
+    pub kept_pages: Arc<clinic_db::patient_page::KeptPages>,
 }
 
 /// Settings fixed at start-up.
@@ -92,7 +92,7 @@ impl AppState {
             inline_reads,
             timelines: Arc::default(),
             kept_reads: Arc::default(),
-            kept_charts: Arc::default(),
+            kept_pages: Arc::default(),
             writer,
         })
     }

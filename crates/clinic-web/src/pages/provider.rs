@@ -2,7 +2,7 @@
 
 use crate::api::patients::PatientBody;
 use crate::api::series::OpenBody;
-use crate::auth::{PageCaller, page_read};
+use crate::auth::{PageCaller, kept_page_read, page_read};
 use crate::csrf;
 use crate::html::{Fields, ONCE, PageError, field_message, once_key, render, see_other, shown_on_form};
 use crate::idempotency;
@@ -510,7 +510,7 @@ async fn shown_patient(
     outcome: Outcome,
     done: &Done,
 ) -> Result<HttpResponse, PageError> {
-    let (a, kept) = (actor.clone(), Arc::clone(&state.kept_charts));
+    let (a, kept) = (actor.clone(), Arc::clone(&state.kept_pages));
     let read = db(state, move |conn, env| patients::page(conn, env, &a, &kept, id)).await?;
     render_patient(state, actor, read, status, outcome, done)
 }
@@ -593,8 +593,8 @@ fn render_patient(
     Ok(render(status, &page))
 }
 
-/// The patient page: the session check and the page's reads in one trip to the pool (one statement
-/// on PostgreSQL).
+/// The patient page: from what is kept while its numbers stand (checked with its audit row), else the
+/// session check and the page's reads in one trip to the pool (one statement on PostgreSQL).
 async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -602,7 +602,16 @@ async fn show(
     done: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
     let id = PatientId(path.into_inner());
-    let (kept, reads) = (Arc::clone(&state.kept_charts), Arc::clone(&state.kept_reads));
+    let held = state.kept_pages.unchecked(id);
+    let from_kept = move |env: &clinic_app::Env<'_>, actor: &Actor| {
+        let page = held.ok_or(Error::NotFound)?;
+        let read = patients::page_read_beside(env, actor, Some(patient_page::Page::clone(&page)))?;
+        Ok((read, page.numbers().to_vec()))
+    };
+    if let Some((actor, read)) = kept_page_read(&req, from_kept).await? {
+        return render_patient(&state, &actor, read, StatusCode::OK, Outcome::default(), &done);
+    }
+    let (kept, reads) = (Arc::clone(&state.kept_pages), Arc::clone(&state.kept_reads));
     let lookup = move |conn: &mut DbConn, sid: &str| Ok(patient_page::with_session(conn, &kept, &reads, sid, id)?);
     let (actor, read) = page_read(&req, lookup, move |_, env, actor, read| {
         patients::page_read_beside(env, actor, read)

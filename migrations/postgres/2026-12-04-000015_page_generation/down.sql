@@ -1,0 +1,15 @@
+DROP TRIGGER consent_forms_clinic_generation ON consent_forms;
+DROP TRIGGER alerts_clinic_generation_update ON alerts;
+DROP TRIGGER alerts_clinic_generation ON alerts;
+DROP FUNCTION clinic_generation();
+DROP TRIGGER outbox_chart_generation_delete ON outbox;
+DROP TRIGGER outbox_chart_generation_update ON outbox;
+DROP TRIGGER outbox_chart_generation_insert ON outbox;
+DROP FUNCTION outbox_chart_generation();
+DROP FUNCTION raise_chart_generations(BIGINT[]);
+DROP TRIGGER users_chart_generation_update ON users;
+DROP TRIGGER users_chart_generation ON users;
+DROP FUNCTION chart_generation_of_login();
+DROP TRIGGER patients_chart_generation ON patients;
+DROP FUNCTION chart_generation_of_patient();
+DELETE FROM chart_generations WHERE patient_id = 0;

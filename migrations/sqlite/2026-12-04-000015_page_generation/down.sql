@@ -1,0 +1,13 @@
+DROP TRIGGER consent_forms_clinic_generation;
+DROP TRIGGER alerts_clinic_generation_delete;
+DROP TRIGGER alerts_clinic_generation_update;
+DROP TRIGGER alerts_clinic_generation_insert;
+DROP TRIGGER outbox_chart_generation_delete;
+DROP TRIGGER outbox_chart_generation_update;
+DROP TRIGGER outbox_chart_generation_insert;
+DROP TRIGGER users_chart_generation_delete;
+DROP TRIGGER users_chart_generation_update;
+DROP TRIGGER users_chart_generation_insert;
+DROP TRIGGER patients_chart_generation_delete;
+DROP TRIGGER patients_chart_generation_update;
+DELETE FROM chart_generations WHERE patient_id = 0;

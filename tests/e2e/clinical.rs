@@ -452,6 +452,89 @@ fn a_second_servers_timeline_follows_changes_made_through_the_first() {
     });
 }
 
+/// A server that showed a patient their portal page before shows what changed since through another
+/// server on the same database at once: a check-in, a new session, a correction, a void; each page
+/// answered has its audit row; a sign-out elsewhere ends the page.
+#[test]
+fn a_second_servers_portal_follows_changes_made_through_the_first() {
+    on_each_database(|app| {
+        let p = provider(app);
+        let ana = new_patient(app, &p, "Ana", Some("ana@mail.example"));
+        let token = app.patient_token(&p, ana, "ana's own passphrase");
+        let series = open_series(app, &p, ana);
+        let record = || record_in(app, &p, series);
+        let first = record();
+        let second = clinic_e2e::spawn_app_on(&app.db);
+        let shown_pages = std::cell::Cell::new(0);
+        let get = |path: &str| {
+            app.send(
+                app.agent
+                    .get(&format!("{}{path}", second.address))
+                    .header("Cookie", &format!("clinic_session={token}")),
+            )
+        };
+        let page = || {
+            shown_pages.set(shown_pages.get() + 1);
+            let r = get("/portal");
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        };
+        let listed = |id: i64| format!("/portal?session_id={id}\"");
+        let calendar_of = |id: i64| format!("/portal/timeline.ics?session_id={id}\"");
+        let shown = page();
+        assert!(shown.contains(&listed(first)) && shown.contains(&calendar_of(first)));
+        assert!(!shown.contains("Your check-ins for this session"));
+        assert!(page().contains(&calendar_of(first)), "shown again");
+        let check_in = json!({"effects": [], "unexpected": true, "note": "A rash on the chin"});
+        let r = app.api("POST", "/api/v1/me/check-ins", Some(&token), Some(&check_in));
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert!(
+            page().contains("A rash on the chin"),
+            "a check-in sent elsewhere shows at once"
+        );
+        let next = record();
+        let shown = page();
+        assert!(
+            shown.contains(&listed(next)) && shown.contains(&calendar_of(next)),
+            "so does a session recorded elsewhere"
+        );
+        assert!(
+            !shown.contains("A rash on the chin"),
+            "the check-in was for the first session"
+        );
+        let eye_area = "Light bruising around the eyes";
+        assert!(!shown.contains(eye_area));
+        let patch = json!({"reason": "the eye area was treated too", "treatment_areas": ["cheeks", "periorbital"], "eye_area": true});
+        let r = app.api("PATCH", &format!("/api/v1/sessions/{next}"), Some(&p), Some(&patch));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(page().contains(eye_area), "a correction");
+        let void = json!({"reason": "recorded twice"});
+        let r = app.api("POST", &format!("/api/v1/sessions/{next}/void"), Some(&p), Some(&void));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let shown = page();
+        assert!(
+            shown.contains(&calendar_of(first)) && !shown.contains(&listed(next)),
+            "a void"
+        );
+        assert!(shown.contains("A rash on the chin"));
+        let reads = app
+            .audit_rows()
+            .into_iter()
+            .filter(|r| {
+                r.action == "timeline.read" && r.outcome == "success" && r.patient_id.map(|id| id.0) == Some(ana)
+            })
+            .count();
+        assert_eq!(reads, shown_pages.get(), "one audit row per page answered");
+        assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&token), None).status, 204);
+        let ended = get("/portal");
+        assert_eq!(
+            (ended.status, ended.header("location")),
+            (303, Some("/login")),
+            "a sign-out elsewhere ends the page at once"
+        );
+    });
+}
+
 /// A server that showed a provider a patient's page before shows what changed since through another
 /// server on the same database at once: a new session, a correction, a void, a photo and its
 /// withdrawal, the patient's details, portal login and e-mails, the clinic's consent form; each page

@@ -28,11 +28,16 @@ impl<K: Eq + Hash, V, const CAPACITY: usize> Kept<K, V, CAPACITY> {
     }
 
     pub fn keep(&self, key: K, value: V) {
+        self.keep_shared(key, Arc::new(value));
+    }
+
+    /// [`Self::keep`] for a value the caller goes on using.
+    pub fn keep_shared(&self, key: K, value: Arc<V>) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= CAPACITY && !map.contains_key(&key) {
                 map.clear();
             }
-            map.insert(key, Arc::new(value));
+            map.insert(key, value);
         }
     }
 

@@ -161,9 +161,9 @@ pub async fn kept_api_read<T>(
 /// kept: the caller goes the usual way, [`page_read`]).
 pub async fn kept_page_read<T>(
     req: &HttpRequest,
-    then: impl FnOnce(&clinic_app::Env<'_>, &Actor) -> Result<(T, Vec<(Generation, i64)>), Error>,
+    then: impl FnOnce(&clinic_app::Env<'_>, &Actor, &login_sessions::Latest) -> Result<(T, Vec<(Generation, i64)>), Error>,
 ) -> Result<Option<(Actor, T)>, Error> {
-    kept_read(req, page_token(req), |env, actor, _| then(env, actor)).await
+    kept_read(req, page_token(req), then).await
 }
 
 async fn kept_read<T>(

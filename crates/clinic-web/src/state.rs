@@ -42,6 +42,8 @@ pub struct AppState {
     pub kept_reads: Arc<clinic_db::login_sessions::KeptReads>,
     /// The lists of recent patient pages, while the database says they stand.
     pub kept_pages: Arc<clinic_db::patient_page::KeptPages>,
+    /// The lists beside patients' portal timelines, kept per account.
+    pub(crate) kept_portals: Arc<crate::pages::KeptPortals>,
 }
 
 /// Settings fixed at start-up.
@@ -93,6 +95,7 @@ impl AppState {
             timelines: Arc::default(),
             kept_reads: Arc::default(),
             kept_pages: Arc::default(),
+            kept_portals: Arc::default(),
             writer,
         })
     }

@@ -13,6 +13,8 @@ mod provider;
 mod sessions;
 mod setup;
 
+pub(crate) use portal::KeptPortals;
+
 use crate::routes::RouteSpec;
 use actix_web::http::{Method, header};
 use actix_web::{HttpResponse, web};

@@ -2,7 +2,7 @@
 //! changing the password.
 
 use crate::api::timeline::ics_response;
-use crate::auth::{PageCaller, change_password};
+use crate::auth::{PageCaller, change_password, kept_page_read, page_read};
 use crate::csrf;
 use crate::html::{Fields, MessagePage, ONCE, PageError, field_message, once_key, render, see_other, shown_on_form};
 use crate::idempotency;
@@ -15,15 +15,21 @@ use crate::views::TimelineView;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDate;
 use clinic_app::check_ins::{self, CheckInInput};
 use clinic_app::clinic::Clinic;
-use clinic_app::{Actor, Error, ErrorCode, timeline};
+use clinic_app::timeline::Found;
+use clinic_app::{Actor, Env, Error, ErrorCode, timeline};
+use clinic_db::DbConn;
 use clinic_db::check_ins::CheckIn;
-use clinic_domain::SessionId;
+use clinic_db::kept::Kept;
+use clinic_db::login_sessions::Latest;
+use clinic_db::users::User;
 use clinic_domain::checkin::parse_effects;
 use clinic_domain::protocol::{CHECK_IN_LAST_DAY, Effect};
 use clinic_domain::session::Notes;
 use clinic_domain::user::Role;
+use clinic_domain::{SessionId, UserId};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -145,6 +151,104 @@ struct Shown {
     checked_in: Option<String>,
 }
 
+/// What the portal page lists beside the timeline, read at the account's `read_generation`: the
+/// patient's sessions (to choose another timeline) and their check-ins. Every change to either raises
+/// that number (migrations 000013 and 000017), so lists kept at the number that still stands when the
+/// page's audit row commits equal lists read now.
+pub struct PortalLists {
+    generation: i64,
+    /// (session id, number, date), newest first.
+    sessions: Vec<(i64, u8, String)>,
+    check_ins: Vec<CheckIn>,
+}
+
+/// Accounts whose lists are kept (a full store starts again), and the longest lists kept.
+const KEPT_PORTALS: usize = 1_024;
+const KEPT_ROWS: usize = 100;
+
+/// The portal lists of recently seen patients, per account.
+#[derive(Default)]
+pub struct KeptPortals {
+    lists: Kept<UserId, PortalLists, KEPT_PORTALS>,
+}
+
+impl KeptPortals {
+    /// The account's lists, if they were read at the `read_generation` its session was read with.
+    fn current(&self, user: &User) -> Option<Arc<PortalLists>> {
+        self.lists
+            .get(&user.id)
+            .filter(|l| l.generation == user.read_generation)
+    }
+
+    fn keep(&self, user: &User, lists: PortalLists) -> Arc<PortalLists> {
+        let lists = Arc::new(lists);
+        if lists.sessions.len() <= KEPT_ROWS && lists.check_ins.len() <= KEPT_ROWS {
+            self.lists.keep_shared(user.id, Arc::clone(&lists));
+        }
+        lists
+    }
+}
+
+/// The session asked for (the latest when `which` is `None`), audited, from the patient's latest
+/// session read with their login session when it is that one.
+fn chosen(env: &Env<'_>, actor: &Actor, latest: &Latest, which: Option<SessionId>) -> Result<Option<Found>, Error> {
+    let patient = actor.own_patient()?;
+    match (which, latest) {
+        (None, _) => timeline::audited(env, actor, patient, latest.clone(), false).map(Some),
+        (Some(id), Some((session, _))) if session.id == id => {
+            timeline::audited(env, actor, patient, latest.clone(), true).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The portal page's reads: the signed-in patient's timeline and lists. While the account's number
+/// stands, all of it comes from what is kept, checked with the page's audit row as the timeline API
+/// is; otherwise the session, its latest session and the lists are read in one trip to the pool.
+async fn read_portal(
+    state: &AppState,
+    req: &HttpRequest,
+    which: Option<SessionId>,
+) -> Result<(Actor, Found, Arc<PortalLists>), Error> {
+    let portals = Arc::clone(&state.kept_portals);
+    let from_kept = move |env: &Env<'_>, actor: &Actor, latest: &Latest| {
+        actor.require(env, &[Role::Patient])?;
+        let lists = portals.current(&actor.user).ok_or(Error::NotFound)?;
+        let found = chosen(env, actor, latest, which)?.ok_or(Error::NotFound)?;
+        Ok(((found, lists), Vec::new()))
+    };
+    if let Some((actor, (found, lists))) = kept_page_read(req, from_kept).await? {
+        return Ok((actor, found, lists));
+    }
+    let (kept, portals) = (Arc::clone(&state.kept_reads), Arc::clone(&state.kept_portals));
+    let lookup = move |conn: &mut DbConn, sid: &str| Ok(kept.find_with_latest_session(conn, sid)?);
+    let (actor, read) = page_read(req, lookup, move |conn, env, actor, latest| {
+        actor.require(env, &[Role::Patient])?;
+        let patient = actor.own_patient()?;
+        let found = match chosen(env, actor, &latest, which)? {
+            Some(found) => found,
+            None => timeline::find_for_patient(conn, env, actor, patient, which)?,
+        };
+        // Read after the number (with the session): never older than it.
+        let lists = PortalLists {
+            generation: actor.user.read_generation,
+            sessions: listed(timeline::sessions_of_patient(conn, patient)?),
+            check_ins: check_ins::mine(conn, env, actor)?,
+        };
+        Ok((found, portals.keep(&actor.user, lists)))
+    })
+    .await?;
+    Ok((actor, read.0, read.1))
+}
+
+fn listed(sessions: Vec<(SessionId, u8, NaiveDate)>) -> Vec<(i64, u8, String)> {
+    sessions
+        .into_iter()
+        .map(|(id, n, d)| (id.0, n, d.to_string()))
+        .collect()
+}
+
+/// The portal page after a check-in form came back with an error: read as the actor.
 async fn portal_page(
     state: &AppState,
     actor: &Actor,
@@ -162,18 +266,30 @@ async fn portal_page(
         Ok((t, sessions, check_ins::mine(conn, env, &a)?))
     })
     .await;
-    let (t, sessions, mine) = match found {
-        Ok((t, sessions, mine)) => (TimelineView::from(t), sessions, mine),
+    match found {
+        Ok((t, sessions, mine)) => {
+            let t = TimelineView::from(t);
+            render_portal(state, actor, t, listed(sessions), &mine, shown, status, sent)
+        }
         Err(Error::Refused {
             code: ErrorCode::NoSession,
             ..
-        }) => return Ok(nothing_yet(state)),
-        Err(e) => return Err(e.into()),
-    };
-    let sessions = sessions
-        .into_iter()
-        .map(|(id, n, d)| (id.0, n, d.to_string()))
-        .collect();
+        }) => Ok(nothing_yet(state)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_portal(
+    state: &AppState,
+    actor: &Actor,
+    t: TimelineView,
+    sessions: Vec<(i64, u8, String)>,
+    mine: &[CheckIn],
+    shown: &Shown,
+    status: StatusCode,
+    sent: Option<(&Fields, String)>,
+) -> Result<HttpResponse, PageError> {
     let session_id = t.session.id;
     let ticked = |code: &str| {
         sent.as_ref()
@@ -225,10 +341,30 @@ async fn portal_page(
 
 async fn portal(
     state: web::Data<AppState>,
-    caller: PageCaller,
+    req: HttpRequest,
     shown: web::Query<Shown>,
 ) -> Result<HttpResponse, PageError> {
-    portal_page(&state, &caller.0, &shown, StatusCode::OK, None).await
+    match read_portal(&state, &req, shown.session_id.map(SessionId)).await {
+        Ok((actor, found, lists)) => {
+            let t = TimelineView::from(found.built());
+            let sessions = lists.sessions.clone();
+            render_portal(
+                &state,
+                &actor,
+                t,
+                sessions,
+                &lists.check_ins,
+                &shown,
+                StatusCode::OK,
+                None,
+            )
+        }
+        Err(Error::Refused {
+            code: ErrorCode::NoSession,
+            ..
+        }) => Ok(nothing_yet(&state)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The patient's check-in from the portal form; back to the portal page (303) once it is kept.

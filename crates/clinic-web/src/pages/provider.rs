@@ -603,7 +603,7 @@ async fn show(
 ) -> Result<HttpResponse, PageError> {
     let id = PatientId(path.into_inner());
     let held = state.kept_pages.unchecked(id);
-    let from_kept = move |env: &clinic_app::Env<'_>, actor: &Actor| {
+    let from_kept = move |env: &clinic_app::Env<'_>, actor: &Actor, _: &_| {
         let page = held.ok_or(Error::NotFound)?;
         let read = patients::page_read_beside(env, actor, Some(patient_page::Page::clone(&page)))?;
         Ok((read, page.numbers().to_vec()))

@@ -1,0 +1,3 @@
+DROP TRIGGER check_ins_read_generation_delete;
+DROP TRIGGER check_ins_read_generation_update;
+DROP TRIGGER check_ins_read_generation_insert;

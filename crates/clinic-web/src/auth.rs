@@ -156,9 +156,10 @@ pub async fn kept_api_read<T>(
     kept_read(req, bearer(req), then).await
 }
 
-/// [`kept_api_read`] for a page, from the session cookie: `then` answers from what else is kept and
-/// says which further numbers must still stand for its answer to be current (`Err` when nothing is
-/// kept: the caller goes the usual way, [`page_read`]).
+/// [`kept_api_read`] for a page, from the session cookie: `then` answers from what else is kept (and
+/// the latest session kept with the login session) and says which further numbers must still stand
+/// for its answer to be current (`Err` when nothing is kept: the caller goes the usual way,
+/// [`page_read`]).
 pub async fn kept_page_read<T>(
     req: &HttpRequest,
     then: impl FnOnce(&clinic_app::Env<'_>, &Actor, &login_sessions::Latest) -> Result<(T, Vec<(Generation, i64)>), Error>,

@@ -162,9 +162,10 @@ pub struct PortalLists {
     check_ins: Vec<CheckIn>,
 }
 
-/// Accounts whose lists are kept (a full store starts again), and the longest lists kept.
-const KEPT_PORTALS: usize = 1_024;
-const KEPT_ROWS: usize = 100;
+/// Accounts whose lists are kept (a full store starts again), and the longest lists kept (a course
+/// of five sessions has at most 40 check-ins): a few megabytes at most.
+const KEPT_PORTALS: usize = 512;
+const KEPT_ROWS: usize = 64;
 
 /// The portal lists of recently seen patients, per account.
 #[derive(Default)]

@@ -249,28 +249,18 @@ fn listed(sessions: Vec<(SessionId, u8, NaiveDate)>) -> Vec<(i64, u8, String)> {
         .collect()
 }
 
-/// The portal page after a check-in form came back with an error: read as the actor.
+/// The portal page, with the check-in form as sent when it came back with an error.
 async fn portal_page(
     state: &AppState,
-    actor: &Actor,
+    req: &HttpRequest,
     shown: &Shown,
     status: StatusCode,
     sent: Option<(&Fields, String)>,
 ) -> Result<HttpResponse, PageError> {
-    actor.require(&state.env(), &[Role::Patient])?;
-    let patient = actor.own_patient()?;
-    let (a, which) = (actor.clone(), shown.session_id.map(SessionId));
-    // One trip to the database for the whole page.
-    let found = read(state, move |conn, env| {
-        let t = timeline::for_patient(conn, env, &a, patient, which)?;
-        let sessions = timeline::sessions_of_patient(conn, patient)?;
-        Ok((t, sessions, check_ins::mine(conn, env, &a)?))
-    })
-    .await;
-    match found {
-        Ok((t, sessions, mine)) => {
-            let t = TimelineView::from(t);
-            render_portal(state, actor, t, listed(sessions), &mine, shown, status, sent)
+    match read_portal(state, req, shown.session_id.map(SessionId)).await {
+        Ok((actor, found, lists)) => {
+            let t = TimelineView::from(found.built());
+            render_portal(state, &actor, t, &lists, shown, status, sent)
         }
         Err(Error::Refused {
             code: ErrorCode::NoSession,
@@ -280,13 +270,11 @@ async fn portal_page(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn render_portal(
     state: &AppState,
     actor: &Actor,
     t: TimelineView,
-    sessions: Vec<(i64, u8, String)>,
-    mine: &[CheckIn],
+    lists: &PortalLists,
     shown: &Shown,
     status: StatusCode,
     sent: Option<(&Fields, String)>,
@@ -318,7 +306,8 @@ fn render_portal(
         error: sent.map(|(_, e)| e),
         sent: shown.checked_in.as_deref().map(|c| c == "flagged"),
         phone: clinic.phone.clone(),
-        history: mine
+        history: lists
+            .check_ins
             .iter()
             .filter(|c| c.session_id.0 == session_id)
             .map(CheckInRow::from)
@@ -331,7 +320,7 @@ fn render_portal(
         t,
         preview: false,
         name: actor.user.display_name.clone(),
-        sessions,
+        sessions: lists.sessions.clone(),
         base: "/portal".into(),
         ics_href: format!("/portal/timeline.ics{which}"),
         print_href: format!("/portal/print{which}"),
@@ -345,27 +334,7 @@ async fn portal(
     req: HttpRequest,
     shown: web::Query<Shown>,
 ) -> Result<HttpResponse, PageError> {
-    match read_portal(&state, &req, shown.session_id.map(SessionId)).await {
-        Ok((actor, found, lists)) => {
-            let t = TimelineView::from(found.built());
-            let sessions = lists.sessions.clone();
-            render_portal(
-                &state,
-                &actor,
-                t,
-                sessions,
-                &lists.check_ins,
-                &shown,
-                StatusCode::OK,
-                None,
-            )
-        }
-        Err(Error::Refused {
-            code: ErrorCode::NoSession,
-            ..
-        }) => Ok(nothing_yet(&state)),
-        Err(e) => Err(e.into()),
-    }
+    portal_page(&state, &req, &shown, StatusCode::OK, None).await
 }
 
 /// The patient's check-in from the portal form; back to the portal page (303) once it is kept.
@@ -417,7 +386,7 @@ async fn check_in(
         session_id: session,
         checked_in: None,
     };
-    portal_page(&state, &actor, &shown, status, Some((&form, error))).await
+    portal_page(&state, &req, &shown, status, Some((&form, error))).await
 }
 
 async fn calendar(

@@ -5,6 +5,7 @@
 use crate::{Actor, Env, Error, ErrorCode, Result};
 use chrono::NaiveDateTime;
 use clinic_auth::generate_secret;
+use clinic_db::audit::NewAuditEvent;
 use clinic_db::outbox::{self, Message, NewMessage};
 use clinic_db::patients::Patient;
 use clinic_db::series::Session;
@@ -64,9 +65,16 @@ pub fn queue(conn: &mut DbConn, env: &Env<'_>, q: &Queued<'_>) -> Result<Message
 }
 
 /// Queues a session's aftercare e-mails (the day's message and the reminders of the later stages at
-/// the clinic's reminder hour), unless the patient has no e-mail address or refused them.
-pub fn queue_aftercare(conn: &mut DbConn, env: &Env<'_>, patient: &Patient, session: &Session) -> Result<usize> {
-    queue_aftercare_except(conn, env, patient, session, None)
+/// the clinic's reminder hour), unless the patient has no e-mail address or refused them. `audit`'s rows
+/// are written with them, in the same statement on PostgreSQL (one round trip fewer for a recording).
+pub fn queue_aftercare(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    patient: &Patient,
+    session: &Session,
+    audit: &[NewAuditEvent],
+) -> Result<usize> {
+    queue_aftercare_except(conn, env, patient, session, None, audit)
 }
 
 /// The aftercare e-mails again after a session's date changed: the reminders follow the new date, and
@@ -74,7 +82,7 @@ pub fn queue_aftercare(conn: &mut DbConn, env: &Env<'_>, patient: &Patient, sess
 pub fn requeue_aftercare(conn: &mut DbConn, env: &Env<'_>, patient: &Patient, session: &Session) -> Result<usize> {
     let day_of = MessageKind::AftercareDayOf;
     let sent = clinic_db::outbox::was_sent(conn, session.id, day_of.as_str())?;
-    queue_aftercare_except(conn, env, patient, session, sent.then_some(day_of))
+    queue_aftercare_except(conn, env, patient, session, sent.then_some(day_of), &[])
 }
 
 fn queue_aftercare_except(
@@ -83,8 +91,10 @@ fn queue_aftercare_except(
     patient: &Patient,
     session: &Session,
     except: Option<MessageKind>,
+    audit: &[NewAuditEvent],
 ) -> Result<usize> {
     let Some(email) = patient.email.as_deref().filter(|_| !patient.reminders_opt_out) else {
+        clinic_db::audit::insert_many(conn, audit)?;
         return Ok(0);
     };
     let clinic = &env.clinic;
@@ -109,8 +119,8 @@ fn queue_aftercare_except(
         .collect();
     let ids = queued.iter().map(|_| message_id(env)).collect::<Result<Vec<_>>>()?;
     let rows: Vec<NewMessage<'_>> = queued.iter().zip(&ids).map(|(q, id)| q.row(id)).collect();
-    // One statement for the whole schedule: one round trip on PostgreSQL, not one per message.
-    Ok(outbox::insert_many(conn, &rows)?)
+    // One statement for the whole schedule and the audit rows: one round trip on PostgreSQL.
+    Ok(outbox::insert_many_audited(conn, &rows, audit)?)
 }
 
 /// A patient's messages, newest first (staff; audited as a read of the patient).

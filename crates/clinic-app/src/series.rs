@@ -144,7 +144,8 @@ pub fn record_session_with(
     actor.require(env, &[Role::Provider])?;
     let (now, today) = (env.now(), env.today());
     // Few statements, each one round trip on PostgreSQL: the series and patient locked in one, the
-    // audit rows in one, the series' sessions read before the commit.
+    // session inserted in one, its e-mails and the audit rows in one, the series' sessions read before
+    // the commit.
     conn.write_transaction(|conn| -> Result<Result<Recorded>> {
         let (s, patient) = series::lock_with_patient(conn, id)?;
         let consent_override = crate::consent::check_first_session(conn, env, actor, &s, consent_override)?;
@@ -172,15 +173,14 @@ pub fn record_session_with(
             .detail(detail)
             .build();
         let events: Vec<_> = consent_override.into_iter().chain([recorded]).collect();
-        // A refusal is stored, with its audit row, before it is answered.
-        clinic_db::audit::insert_many(conn, &events)?;
         match outcome {
             RecordOutcome::Recorded {
                 session,
                 series: summary,
                 admission,
             } => {
-                crate::messages::queue_aftercare(conn, env, &patient, &session)?;
+                // The audit rows go with the e-mails: one statement on PostgreSQL.
+                crate::messages::queue_aftercare(conn, env, &patient, &session, &events)?;
                 let sessions = series::sessions_of(conn, id)?;
                 Ok(Ok(Recorded {
                     session,
@@ -189,7 +189,11 @@ pub fn record_session_with(
                     warnings: admission.warnings,
                 }))
             }
-            RecordOutcome::Refused { refusal, .. } => Ok(Err(session_refusal(&refusal))),
+            RecordOutcome::Refused { refusal, .. } => {
+                // A refusal is stored, with its audit row, before it is answered.
+                clinic_db::audit::insert_many(conn, &events)?;
+                Ok(Err(session_refusal(&refusal)))
+            }
         }
     })?
 }

@@ -132,7 +132,7 @@ const INSERT_COLUMNS: &str =
     "INSERT INTO audit_events (occurred_at, actor_id, action, patient_id, subject, outcome, address, detail) ";
 
 /// [`insert_many`] on PostgreSQL: one array per column.
-struct PgBatch<'a> {
+pub(crate) struct PgBatch<'a> {
     occurred_at: Vec<NaiveDateTime>,
     actor_id: Vec<Option<i64>>,
     action: Vec<&'a str>,
@@ -144,7 +144,7 @@ struct PgBatch<'a> {
 }
 
 impl<'a> PgBatch<'a> {
-    fn of(events: &'a [NewAuditEvent]) -> Self {
+    pub(crate) fn of(events: &'a [NewAuditEvent]) -> Self {
         Self {
             occurred_at: events.iter().map(|e| e.occurred_at).collect(),
             actor_id: events.iter().map(|e| e.actor_id).collect(),

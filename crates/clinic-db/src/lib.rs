@@ -74,7 +74,7 @@ pub(crate) use write_conn;
 macro_rules! pg_unnest_insert {
     ($batch:ident, $id:ident, $insert:expr, $ty0:ty => $field0:ident $(, $ty:ty => $field:ident)* $(,)?) => {
         /// The identity diesel caches the batch's prepared statement under.
-        struct $id;
+        pub(crate) struct $id;
 
         impl diesel::query_builder::QueryId for $batch<'_> {
             type QueryId = $id;

@@ -952,6 +952,84 @@ fn a_kept_connection_is_its_own_on_sqlite_and_borrowed_on_postgres() {
 }
 
 #[test]
+fn messages_and_their_audit_rows_are_written_together_or_not_at_all() {
+    use crate::outbox::{self, NewMessage};
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let name = db.backend_name();
+        let (prov, patient, _) = clinic(c, 1);
+        let message = |id: &'static str| NewMessage {
+            kind: "aftercare_day_of",
+            status: outbox::QUEUED,
+            recipient: "ana@mail.example",
+            patient_id: Some(patient.0),
+            user_id: None,
+            session_id: None,
+            message_id: id,
+            payload: None,
+            scheduled_for: now(),
+            next_attempt_at: now(),
+        };
+        let event = |detail: &str| audit::NewAuditEvent {
+            occurred_at: now(),
+            actor_id: Some(prov.0),
+            action: "session.record".into(),
+            patient_id: Some(patient.0),
+            subject: None,
+            outcome: "success".into(),
+            address: None,
+            detail: Some(detail.into()),
+        };
+        let details = |c: &mut DbConn| -> Vec<String> {
+            let mut d: Vec<String> = audit::list(c, Some(patient), 50)
+                .unwrap()
+                .into_iter()
+                .filter_map(|r| r.detail)
+                .collect();
+            d.sort();
+            d
+        };
+        let ids = |c: &mut DbConn| -> Vec<String> {
+            let mut m: Vec<String> = outbox::list_for_patient(c, patient, 50)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.message_id)
+                .collect();
+            m.sort();
+            m
+        };
+        let written = outbox::insert_many_audited(
+            c,
+            &[message("<a@test>"), message("<b@test>")],
+            &[event("one"), event("two")],
+        );
+        assert_eq!(written.unwrap(), 2, "{name}");
+        assert_eq!(details(c), ["one", "two"], "{name}");
+        assert_eq!(ids(c), ["<a@test>", "<b@test>"], "{name}");
+        // Either list may be empty: the other is still written.
+        assert_eq!(
+            outbox::insert_many_audited(c, &[], &[event("three")]).unwrap(),
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            outbox::insert_many_audited(c, &[message("<c@test>")], &[]).unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(details(c), ["one", "three", "two"], "{name}");
+        assert_eq!(ids(c), ["<a@test>", "<b@test>", "<c@test>"], "{name}");
+        // A message that cannot be written (its id is taken) keeps the audit rows out too.
+        let refused = c.write_transaction(|c| {
+            outbox::insert_many_audited(c, &[message("<d@test>"), message("<a@test>")], &[event("four")])
+        });
+        assert!(refused.is_err(), "{name}");
+        assert_eq!(details(c), ["one", "three", "two"], "{name}");
+        assert_eq!(ids(c), ["<a@test>", "<b@test>", "<c@test>"], "{name}");
+    }
+}
+
+#[test]
 fn a_batch_of_claimed_messages_is_marked_held_or_sent_only_where_the_claim_stands() {
     use crate::outbox::{self, NewMessage};
     for db in TestDb::all() {

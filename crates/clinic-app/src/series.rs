@@ -144,8 +144,7 @@ pub fn record_session_with(
     actor.require(env, &[Role::Provider])?;
     let (now, today) = (env.now(), env.today());
     // Few statements, each one round trip on PostgreSQL: the series and patient locked in one, the
-    // session inserted in one, its e-mails and the audit rows in one, the series' sessions read before
-    // the commit.
+    // session inserted with the series' sessions read back in one, its e-mails and the audit rows in one.
     conn.write_transaction(|conn| -> Result<Result<Recorded>> {
         let (s, patient) = series::lock_with_patient(conn, id)?;
         let consent_override = crate::consent::check_first_session(conn, env, actor, &s, consent_override)?;
@@ -176,12 +175,12 @@ pub fn record_session_with(
         match outcome {
             RecordOutcome::Recorded {
                 session,
+                sessions,
                 series: summary,
                 admission,
             } => {
                 // The audit rows go with the e-mails: one statement on PostgreSQL.
                 crate::messages::queue_aftercare(conn, env, &patient, &session, &events)?;
-                let sessions = series::sessions_of(conn, id)?;
                 Ok(Ok(Recorded {
                     session,
                     series: summary,

@@ -402,6 +402,8 @@ struct NewRefusalRow {
 pub enum RecordOutcome {
     Recorded {
         session: Session,
+        /// Every session of the series with the new one, by number (void ones too).
+        sessions: Vec<Session>,
         series: SeriesSummary,
         admission: SessionAdmission,
     },
@@ -477,14 +479,14 @@ pub fn record_locked(
                 beyond_typical_ack_by: admission.beyond_typical.then_some(provider.0),
                 created_at: now,
             };
-            let session: Session =
-                write_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(&row).get_result(c))?;
+            let (session, sessions) = insert_session(conn, &row)?;
             let series = SeriesSummary {
                 series,
                 sessions_recorded: admission.number.get(),
             };
             Ok(RecordOutcome::Recorded {
                 session,
+                sessions,
                 series,
                 admission,
             })
@@ -509,6 +511,74 @@ pub fn record_locked(
         }
     }
 }
+
+/// Inserts a session; returns it and every session of its series with it, by number. On PostgreSQL one
+/// statement (the insert is a `WITH` of the read, whose snapshot is taken after the caller's lock on
+/// the series, so it sees every change committed before), one round trip fewer than the two.
+fn insert_session(conn: &mut DbConn, row: &NewSessionRow<'_>) -> DbResult<(Session, Vec<Session>)> {
+    let c = match conn {
+        DbConn::Postgres(c) => c,
+        DbConn::Sqlite(c) => {
+            let inserted: Session = diesel::insert_into(sessions::table).values(row).get_result(c)?;
+            let sessions = sessions_of(conn, inserted.series_id)?;
+            // SQLite's `RETURNING` gives the row before the trigger named its patient; the read has it.
+            let session = sessions.iter().find(|s| s.id == inserted.id).cloned().unwrap_or(inserted);
+            return Ok((session, sessions));
+        }
+    };
+    let insert = diesel::insert_into(sessions::table)
+        .values(row)
+        .returning(sessions::all_columns);
+    let mut rows: Vec<Session> = PgInsertWithSiblings {
+        insert,
+        series_id: row.series_id,
+    }
+    .load(c)?;
+    // The new session comes first, the others after it by number.
+    if rows.is_empty() {
+        return Err(diesel::result::Error::NotFound.into());
+    }
+    let session = rows.remove(0);
+    let at = rows.partition_point(|s| (s.session_number, s.id) < (session.session_number, session.id));
+    rows.insert(at, session.clone());
+    Ok((session, rows))
+}
+
+/// [`insert_session`] on PostgreSQL. Its text never changes (the row writes `NULL` for `None`), so the
+/// connection keeps it prepared.
+struct PgInsertWithSiblings<I> {
+    insert: I,
+    series_id: i64,
+}
+
+/// The identity diesel caches [`PgInsertWithSiblings`]'s prepared statement under.
+struct PgInsertWithSiblingsQuery;
+
+impl<I> diesel::query_builder::QueryId for PgInsertWithSiblings<I> {
+    type QueryId = PgInsertWithSiblingsQuery;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<I> diesel::query_builder::Query for PgInsertWithSiblings<I> {
+    type SqlType = sessions::SqlType;
+}
+
+impl<I: diesel::query_builder::QueryFragment<diesel::pg::Pg>> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for PgInsertWithSiblings<I>
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql("WITH new AS (");
+        self.insert.walk_ast(out.reborrow())?;
+        out.push_sql(") SELECT * FROM (SELECT * FROM new UNION ALL SELECT ");
+        sessions::all_columns.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM sessions WHERE sessions.series_id = ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.series_id)?;
+        out.push_sql(") AS s ORDER BY s.id = (SELECT id FROM new) DESC, s.session_number, s.id");
+        Ok(())
+    }
+}
+
+impl<I, C> RunQueryDsl<C> for PgInsertWithSiblings<I> {}
 
 pub fn count_refusals(conn: &mut DbConn, id: SeriesId) -> DbResult<i64> {
     Ok(with_conn!(conn, c => series_refusals::table.filter(series_refusals::series_id.eq(id.0)).count().get_result(c))?)

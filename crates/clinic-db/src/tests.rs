@@ -198,10 +198,13 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
             match series::record_session(c, id, &record(n == 2, false), prov, now()).unwrap() {
                 RecordOutcome::Recorded {
                     session,
+                    sessions,
                     series,
                     admission,
                 } => {
                     assert_eq!((session.session_number.get(), series.sessions_recorded), (n, n));
+                    assert_eq!(sessions, series::sessions_of(c, id).unwrap(), "{}", db.backend_name());
+                    assert_eq!(sessions.last(), Some(&session));
                     assert!(!admission.beyond_typical && session.beyond_typical_ack_by.is_none());
                     assert_eq!(session.eye_area, n == 2);
                     assert_eq!(session.needle_depth.hundredths(), 125);
@@ -287,6 +290,38 @@ fn recording_follows_the_series_rule_and_stores_refusals() {
                 ..
             }
         ));
+    }
+}
+
+#[test]
+fn a_recorded_session_comes_back_with_its_series_sessions_as_they_now_are() {
+    let why = |w: &str| Notes::parse("reason", Some(w)).unwrap().unwrap();
+    for db in TestDb::all() {
+        let c = &mut db.conn();
+        let name = db.backend_name();
+        let (prov, _, id) = clinic(c, 3);
+        let recorded =
+            |c: &mut DbConn| match series::record_session(c, id, &record(false, false), prov, now()).unwrap() {
+                RecordOutcome::Recorded { session, sessions, .. } => (session, sessions),
+                other => panic!("{other:?}"),
+            };
+        let (first, _) = recorded(c);
+        let (second, _) = recorded(c);
+        series::void_session(c, second.id, prov, &why("duplicate"), now()).unwrap();
+        // The second again: the void one keeps its number, the new one comes after it.
+        let (again, sessions) = recorded(c);
+        assert_eq!(again.session_number.get(), 2, "{name}");
+        let listed: Vec<_> = sessions.iter().map(|s| (s.id, s.voided_at.is_some())).collect();
+        assert_eq!(
+            listed,
+            [(first.id, false), (second.id, true), (again.id, false)],
+            "{name}"
+        );
+        assert_eq!(sessions, series::sessions_of(c, id).unwrap(), "{name}");
+        let (third, sessions) = recorded(c);
+        assert_eq!(sessions.len(), 4, "{name}");
+        assert_eq!(sessions.last(), Some(&third), "{name}");
+        assert_eq!(sessions, series::sessions_of(c, id).unwrap(), "{name}");
     }
 }
 

@@ -3,7 +3,7 @@
 # PostgreSQL's processes and the whole machine spent per answered request, read from /proc before and
 # after. CPU per request moves far less than req/s on a shared machine, so a change is judged by it,
 # runs of the two builds interleaved (BENCH_BIN=/path/to/other/clinic for the other build).
-# Rerun: bash bench/cpu.sh sqlite|postgres record|timeline|page|portal|ready
+# Rerun: bash bench/cpu.sh sqlite|postgres record|timeline|page|portal|print|ready
 # Knobs: BENCH_DURATION (seconds, default 8), BENCH_PATIENTS (default 2000), BENCH_SERIES (default
 # 3000); BENCH_STATEMENTS=1 also prints PostgreSQL's statements by total time (pg_stat_statements must
 # be in shared_preload_libraries); BENCH_PROFILE=1 also records the server with perf (call graphs) and
@@ -16,7 +16,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 backend=${1:?sqlite or postgres}
-route=${2:?record, timeline, page, portal or ready}
+route=${2:?record, timeline, page, portal, print or ready}
 DURATION="${BENCH_DURATION:-8}"
 PATIENTS="${BENCH_PATIENTS:-2000}"
 SERIES="${BENCH_SERIES:-3000}"
@@ -51,8 +51,9 @@ case $route in
     timeline) args=(-s "$work/empty.lua" -H "Authorization: Bearer $patient" "$base/api/v1/me/timeline") ;;
     page) args=(-s "$work/empty.lua" -H "Cookie: clinic_session=$provider" "$base/patients/$patient_id") ;;
     portal) args=(-s "$work/empty.lua" -H "Cookie: clinic_session=$patient" "$base/portal") ;;
+    print) args=(-s "$work/empty.lua" -H "Cookie: clinic_session=$patient" "$base/portal/print") ;;
     ready) args=(-s "$work/empty.lua" "$base/ready") ;;
-    *) echo "route: record, timeline, page, portal or ready" >&2; exit 2 ;;
+    *) echo "route: record, timeline, page, portal, print or ready" >&2; exit 2 ;;
 esac
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }

@@ -453,8 +453,9 @@ fn a_second_servers_timeline_follows_changes_made_through_the_first() {
 }
 
 /// A server that showed a patient their portal page before shows what changed since through another
-/// server on the same database at once: a check-in, a new session, a correction, a void; each page
-/// answered has its audit row; a sign-out elsewhere ends the page.
+/// server on the same database at once: a check-in, a new session, a correction, a void — on the page,
+/// the printout and the calendar file; each one answered has its audit row; a sign-out elsewhere ends
+/// them.
 #[test]
 fn a_second_servers_portal_follows_changes_made_through_the_first() {
     on_each_database(|app| {
@@ -473,12 +474,14 @@ fn a_second_servers_portal_follows_changes_made_through_the_first() {
                     .header("Cookie", &format!("clinic_session={token}")),
             )
         };
-        let page = || {
+        let shown_at = |path: &str| {
             shown_pages.set(shown_pages.get() + 1);
-            let r = get("/portal");
-            assert_eq!(r.status, 200, "{}", r.body);
+            let r = get(path);
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
             r.body
         };
+        let page = || shown_at("/portal");
+        let events_of = |id: i64| format!("UID:session-{id}-day_of@clinic");
         let listed = |id: i64| format!("/portal?session_id={id}\"");
         let calendar_of = |id: i64| format!("/portal/timeline.ics?session_id={id}\"");
         let shown = page();
@@ -492,6 +495,7 @@ fn a_second_servers_portal_follows_changes_made_through_the_first() {
             page().contains("A rash on the chin"),
             "a check-in sent elsewhere shows at once"
         );
+        assert!(shown_at("/portal/timeline.ics").contains(&events_of(first)));
         let next = record();
         let shown = page();
         assert!(
@@ -499,15 +503,23 @@ fn a_second_servers_portal_follows_changes_made_through_the_first() {
             "so does a session recorded elsewhere"
         );
         assert!(
+            shown_at("/portal/timeline.ics").contains(&events_of(next)),
+            "in the calendar file too"
+        );
+        assert!(
             !shown.contains("A rash on the chin"),
             "the check-in was for the first session"
         );
         let eye_area = "Light bruising around the eyes";
         assert!(!shown.contains(eye_area));
+        let printout = format!("/portal/print?session_id={next}");
+        let eye_caution = "The area around your eyes was treated";
+        assert!(!shown_at(&printout).contains(eye_caution));
         let patch = json!({"reason": "the eye area was treated too", "treatment_areas": ["cheeks", "periorbital"], "eye_area": true});
         let r = app.api("PATCH", &format!("/api/v1/sessions/{next}"), Some(&p), Some(&patch));
         assert_eq!(r.status, 200, "{}", r.body);
-        assert!(page().contains(eye_area), "a correction");
+        assert!(shown_at(&printout).contains(eye_caution), "a correction, on the printout");
+        assert!(page().contains(eye_area), "and on the page");
         let void = json!({"reason": "recorded twice"});
         let r = app.api("POST", &format!("/api/v1/sessions/{next}/void"), Some(&p), Some(&void));
         assert_eq!(r.status, 200, "{}", r.body);
@@ -517,6 +529,11 @@ fn a_second_servers_portal_follows_changes_made_through_the_first() {
             "a void"
         );
         assert!(shown.contains("A rash on the chin"));
+        let calendar = shown_at("/portal/timeline.ics");
+        assert!(
+            calendar.contains(&events_of(first)) && !calendar.contains(&events_of(next)),
+            "the calendar file after the void"
+        );
         let reads = app
             .audit_rows()
             .into_iter()
@@ -526,12 +543,14 @@ fn a_second_servers_portal_follows_changes_made_through_the_first() {
             .count();
         assert_eq!(reads, shown_pages.get(), "one audit row per page answered");
         assert_eq!(app.api("POST", "/api/v1/auth/logout", Some(&token), None).status, 204);
-        let ended = get("/portal");
-        assert_eq!(
-            (ended.status, ended.header("location")),
-            (303, Some("/login")),
-            "a sign-out elsewhere ends the page at once"
-        );
+        for path in ["/portal", "/portal/print", "/portal/timeline.ics"] {
+            let ended = get(path);
+            assert_eq!(
+                (ended.status, ended.header("location")),
+                (303, Some("/login")),
+                "a sign-out elsewhere ends {path} at once"
+            );
+        }
     });
 }
 

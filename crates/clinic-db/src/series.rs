@@ -522,7 +522,11 @@ fn insert_session(conn: &mut DbConn, row: &NewSessionRow<'_>) -> DbResult<(Sessi
             let inserted: Session = diesel::insert_into(sessions::table).values(row).get_result(c)?;
             let sessions = sessions_of(conn, inserted.series_id)?;
             // SQLite's `RETURNING` gives the row before the trigger named its patient; the read has it.
-            let session = sessions.iter().find(|s| s.id == inserted.id).cloned().unwrap_or(inserted);
+            let session = sessions
+                .iter()
+                .find(|s| s.id == inserted.id)
+                .cloned()
+                .unwrap_or(inserted);
             return Ok((session, sessions));
         }
     };

@@ -300,11 +300,11 @@ fn a_recorded_session_comes_back_with_its_series_sessions_as_they_now_are() {
         let c = &mut db.conn();
         let name = db.backend_name();
         let (prov, _, id) = clinic(c, 3);
-        let recorded =
-            |c: &mut DbConn| match series::record_session(c, id, &record(false, false), prov, now()).unwrap() {
-                RecordOutcome::Recorded { session, sessions, .. } => (session, sessions),
-                other => panic!("{other:?}"),
-            };
+        let recorded = |c: &mut DbConn| match series::record_session(c, id, &record(false, false), prov, now()).unwrap()
+        {
+            RecordOutcome::Recorded { session, sessions, .. } => (session, sessions),
+            other => panic!("{other:?}"),
+        };
         let (first, _) = recorded(c);
         let (second, _) = recorded(c);
         series::void_session(c, second.id, prov, &why("duplicate"), now()).unwrap();

@@ -9,7 +9,6 @@ use crate::idempotency;
 use crate::pages::provider::{TimelinePage, Which};
 use crate::pages::sessions::Choice;
 use crate::routes::RouteSpec;
-use crate::run::read;
 use crate::state::AppState;
 use crate::views::TimelineView;
 use actix_web::http::{Method, StatusCode};
@@ -64,25 +63,6 @@ struct PasswordPage {
     csrf: String,
     error: Option<String>,
     done: bool,
-}
-
-/// The signed-in patient's timeline, or `None` when no session is recorded yet.
-async fn own_timeline(state: &AppState, actor: &Actor, which: Option<i64>) -> Result<Option<TimelineView>, Error> {
-    actor.require(&state.env(), &[Role::Patient])?;
-    let patient = actor.own_patient()?;
-    let a = actor.clone();
-    let found = read(state, move |conn, env| {
-        timeline::for_patient(conn, env, &a, patient, which.map(SessionId))
-    })
-    .await;
-    match found {
-        Ok(t) => Ok(Some(TimelineView::from(t))),
-        Err(Error::Refused {
-            code: ErrorCode::NoSession,
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 fn nothing_yet(state: &AppState) -> HttpResponse {
@@ -203,43 +183,79 @@ fn chosen(env: &Env<'_>, actor: &Actor, latest: &Latest, which: Option<SessionId
     }
 }
 
-/// The portal page's reads: the signed-in patient's timeline and lists. While the account's number
-/// stands, all of it comes from what is kept, checked with the page's audit row as the timeline API
-/// is; otherwise the session, its latest session and the lists are read in one trip to the pool.
-async fn read_portal(
+/// The signed-in patient's timeline (the latest session, or the one asked for) with `T` beside it.
+/// While the account's number stands, all of it comes from what is kept (`kept`), checked with the
+/// page's audit row as the timeline API is; otherwise the session, its latest session and `read`'s rows
+/// are read in one trip to the pool.
+async fn read_own<T: Send + 'static>(
     state: &AppState,
     req: &HttpRequest,
     which: Option<SessionId>,
-) -> Result<(Actor, Found, Arc<PortalLists>), Error> {
-    let portals = Arc::clone(&state.kept_portals);
+    kept: impl FnOnce(&Actor) -> Option<T>,
+    read: impl FnOnce(&mut DbConn, &Env<'_>, &Actor) -> Result<T, Error> + Send + 'static,
+) -> Result<(Actor, Found, T), Error> {
     let from_kept = move |env: &Env<'_>, actor: &Actor, latest: &Latest| {
         actor.require(env, &[Role::Patient])?;
-        let lists = portals.current(&actor.user).ok_or(Error::NotFound)?;
+        let beside = kept(actor).ok_or(Error::NotFound)?;
         let found = chosen(env, actor, latest, which)?.ok_or(Error::NotFound)?;
-        Ok(((found, lists), Vec::new()))
+        Ok(((found, beside), Vec::new()))
     };
-    if let Some((actor, (found, lists))) = kept_page_read(req, from_kept).await? {
-        return Ok((actor, found, lists));
+    if let Some((actor, (found, beside))) = kept_page_read(req, from_kept).await? {
+        return Ok((actor, found, beside));
     }
-    let (kept, portals) = (Arc::clone(&state.kept_reads), Arc::clone(&state.kept_portals));
-    let lookup = move |conn: &mut DbConn, sid: &str| Ok(kept.find_with_latest_session(conn, sid)?);
-    let (actor, read) = page_read(req, lookup, move |conn, env, actor, latest| {
+    let kept_reads = Arc::clone(&state.kept_reads);
+    let lookup = move |conn: &mut DbConn, sid: &str| Ok(kept_reads.find_with_latest_session(conn, sid)?);
+    let (actor, (found, beside)) = page_read(req, lookup, move |conn, env, actor, latest| {
         actor.require(env, &[Role::Patient])?;
         let patient = actor.own_patient()?;
         let found = match chosen(env, actor, &latest, which)? {
             Some(found) => found,
             None => timeline::find_for_patient(conn, env, actor, patient, which)?,
         };
-        // Read after the number (with the session): never older than it.
-        let lists = PortalLists {
-            generation: actor.user.read_generation,
-            sessions: listed(timeline::sessions_of_patient(conn, patient)?),
-            check_ins: check_ins::mine(conn, env, actor)?,
-        };
-        Ok((found, portals.keep(&actor.user, lists)))
+        Ok((found, read(conn, env, actor)?))
     })
     .await?;
-    Ok((actor, read.0, read.1))
+    Ok((actor, found, beside))
+}
+
+/// The portal page's reads: the signed-in patient's timeline and lists, the lists kept per account at
+/// its number.
+async fn read_portal(
+    state: &AppState,
+    req: &HttpRequest,
+    which: Option<SessionId>,
+) -> Result<(Actor, Found, Arc<PortalLists>), Error> {
+    let keeper = Arc::clone(&state.kept_portals);
+    read_own(
+        state,
+        req,
+        which,
+        |actor| state.kept_portals.current(&actor.user),
+        move |conn, env, actor| {
+            let patient = actor.own_patient()?;
+            // Read after the number (with the session): never older than it.
+            let lists = PortalLists {
+                generation: actor.user.read_generation,
+                sessions: listed(timeline::sessions_of_patient(conn, patient)?),
+                check_ins: check_ins::mine(conn, env, actor)?,
+            };
+            Ok(keeper.keep(&actor.user, lists))
+        },
+    )
+    .await
+}
+
+/// The signed-in patient's timeline alone (the calendar file, the printout), or `None` when no
+/// session is recorded yet.
+async fn own_timeline(state: &AppState, req: &HttpRequest, which: Option<i64>) -> Result<Option<TimelineView>, Error> {
+    match read_own(state, req, which.map(SessionId), |_| Some(()), |_, _, _| Ok(())).await {
+        Ok((_, found, ())) => Ok(Some(TimelineView::from(found.built()))),
+        Err(Error::Refused {
+            code: ErrorCode::NoSession,
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn listed(sessions: Vec<(SessionId, u8, NaiveDate)>) -> Vec<(i64, u8, String)> {
@@ -391,10 +407,10 @@ async fn check_in(
 
 async fn calendar(
     state: web::Data<AppState>,
-    caller: PageCaller,
+    req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, PageError> {
-    match own_timeline(&state, &caller.0, which.session_id).await? {
+    match own_timeline(&state, &req, which.session_id).await? {
         Some(t) => Ok(ics_response(&t, state.clock.now())),
         None => Err(Error::NotFound.into()),
     }
@@ -402,10 +418,10 @@ async fn calendar(
 
 async fn print(
     state: web::Data<AppState>,
-    caller: PageCaller,
+    req: HttpRequest,
     which: web::Query<Which>,
 ) -> Result<HttpResponse, PageError> {
-    match own_timeline(&state, &caller.0, which.session_id).await? {
+    match own_timeline(&state, &req, which.session_id).await? {
         Some(t) => Ok(render(
             StatusCode::OK,
             &PrintPage {

@@ -518,7 +518,10 @@ fn a_second_servers_portal_follows_changes_made_through_the_first() {
         let patch = json!({"reason": "the eye area was treated too", "treatment_areas": ["cheeks", "periorbital"], "eye_area": true});
         let r = app.api("PATCH", &format!("/api/v1/sessions/{next}"), Some(&p), Some(&patch));
         assert_eq!(r.status, 200, "{}", r.body);
-        assert!(shown_at(&printout).contains(eye_caution), "a correction, on the printout");
+        assert!(
+            shown_at(&printout).contains(eye_caution),
+            "a correction, on the printout"
+        );
         assert!(page().contains(eye_area), "and on the page");
         let void = json!({"reason": "recorded twice"});
         let r = app.api("POST", &format!("/api/v1/sessions/{next}/void"), Some(&p), Some(&void));

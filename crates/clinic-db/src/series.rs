@@ -516,36 +516,34 @@ pub fn record_locked(
 /// statement (the insert is a `WITH` of the read, whose snapshot is taken after the caller's lock on
 /// the series, so it sees every change committed before), one round trip fewer than the two.
 fn insert_session(conn: &mut DbConn, row: &NewSessionRow<'_>) -> DbResult<(Session, Vec<Session>)> {
-    let c = match conn {
-        DbConn::Postgres(c) => c,
-        DbConn::Sqlite(c) => {
-            let inserted: Session = diesel::insert_into(sessions::table).values(row).get_result(c)?;
-            let sessions = sessions_of(conn, inserted.series_id)?;
-            // SQLite's `RETURNING` gives the row before the trigger named its patient; the read has it.
-            let session = sessions
-                .iter()
-                .find(|s| s.id == inserted.id)
-                .cloned()
-                .unwrap_or(inserted);
-            return Ok((session, sessions));
+    if let DbConn::Postgres(c) = conn {
+        let insert = diesel::insert_into(sessions::table)
+            .values(row)
+            .returning(sessions::all_columns);
+        let mut rows: Vec<Session> = PgInsertWithSiblings {
+            insert,
+            series_id: row.series_id,
         }
-    };
-    let insert = diesel::insert_into(sessions::table)
-        .values(row)
-        .returning(sessions::all_columns);
-    let mut rows: Vec<Session> = PgInsertWithSiblings {
-        insert,
-        series_id: row.series_id,
+        .load(c)?;
+        // The new session comes first, the others after it by number.
+        if rows.is_empty() {
+            return Err(diesel::result::Error::NotFound.into());
+        }
+        let session = rows.remove(0);
+        let at = rows.partition_point(|s| (s.session_number, s.id) < (session.session_number, session.id));
+        rows.insert(at, session.clone());
+        return Ok((session, rows));
     }
-    .load(c)?;
-    // The new session comes first, the others after it by number.
-    if rows.is_empty() {
-        return Err(diesel::result::Error::NotFound.into());
-    }
-    let session = rows.remove(0);
-    let at = rows.partition_point(|s| (s.session_number, s.id) < (session.session_number, session.id));
-    rows.insert(at, session.clone());
-    Ok((session, rows))
+    let inserted: Session =
+        write_conn!(&mut *conn, c => diesel::insert_into(sessions::table).values(row).get_result(c))?;
+    let sessions = sessions_of(conn, inserted.series_id)?;
+    // SQLite's `RETURNING` gives the row before the trigger named its patient; the read has it.
+    let session = sessions
+        .iter()
+        .find(|s| s.id == inserted.id)
+        .cloned()
+        .unwrap_or(inserted);
+    Ok((session, sessions))
 }
 
 /// [`insert_session`] on PostgreSQL. Its text never changes (the row writes `NULL` for `None`), so the

@@ -24,6 +24,22 @@ fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
 }
 
+/// A message queued and due now, with no session or payload: override what a test needs.
+fn queued<'a>(kind: &'a str, patient: Option<PatientId>, message_id: &'a str) -> outbox::NewMessage<'a> {
+    outbox::NewMessage {
+        kind,
+        status: outbox::QUEUED,
+        recipient: "ana@mail.example",
+        patient_id: patient.map(|p| p.0),
+        user_id: None,
+        session_id: None,
+        message_id,
+        payload: None,
+        scheduled_for: now(),
+        next_attempt_at: now(),
+    }
+}
+
 fn add_user(conn: &mut DbConn, email: &str, role: Role, patient: Option<PatientId>) -> users::User {
     users::insert(
         conn,
@@ -988,23 +1004,11 @@ fn a_kept_connection_is_its_own_on_sqlite_and_borrowed_on_postgres() {
 
 #[test]
 fn messages_and_their_audit_rows_are_written_together_or_not_at_all() {
-    use crate::outbox::{self, NewMessage};
     for db in TestDb::all() {
         let c = &mut db.conn();
         let name = db.backend_name();
         let (prov, patient, _) = clinic(c, 1);
-        let message = |id: &'static str| NewMessage {
-            kind: "aftercare_day_of",
-            status: outbox::QUEUED,
-            recipient: "ana@mail.example",
-            patient_id: Some(patient.0),
-            user_id: None,
-            session_id: None,
-            message_id: id,
-            payload: None,
-            scheduled_for: now(),
-            next_attempt_at: now(),
-        };
+        let message = |id| queued("aftercare_day_of", Some(patient), id);
         let event = |detail: &str| audit::NewAuditEvent {
             occurred_at: now(),
             actor_id: Some(prov.0),
@@ -1073,16 +1077,8 @@ fn a_batch_of_claimed_messages_is_marked_held_or_sent_only_where_the_claim_stand
         let rows: Vec<NewMessage<'_>> = ids
             .iter()
             .map(|id| NewMessage {
-                kind: "password_reset",
-                status: outbox::QUEUED,
-                recipient: "ana@mail.example",
-                patient_id: None,
-                user_id: None,
-                session_id: None,
-                message_id: id,
                 payload: Some("secret"),
-                scheduled_for: now(),
-                next_attempt_at: now(),
+                ..queued("password_reset", None, id)
             })
             .collect();
         assert_eq!(outbox::insert_many(&mut c, &rows).unwrap(), 5);
@@ -1941,16 +1937,11 @@ fn the_patient_pages_reads_equal_the_typed_reads() {
             .iter()
             .enumerate()
             .map(|(i, id)| NewMessage {
-                kind: "reminder_day_1",
-                status: outbox::QUEUED,
-                recipient: "ana@mail.example",
-                patient_id: Some(patient.0),
-                user_id: None,
                 session_id: (i % 2 == 0).then_some(session.id.0),
-                message_id: id,
                 payload: (i % 3 != 0).then_some("{\"line\": \"tab\\t, quote \\\", ünïcode ✓\"}"),
                 scheduled_for: at,
                 next_attempt_at: at,
+                ..queued("reminder_day_1", Some(patient), id)
             })
             .collect();
         outbox::insert_many(c, &rows).unwrap();
@@ -2042,16 +2033,8 @@ fn a_kept_page_is_shown_only_while_nothing_on_it_has_changed() {
             photos::insert(c, &new).unwrap().id
         };
         let message = |id| NewMessage {
-            kind: "reminder_day_1",
-            status: outbox::QUEUED,
             recipient: "ana@example.com",
-            patient_id: Some(patient.0),
-            user_id: None,
-            session_id: None,
-            message_id: id,
-            payload: None,
-            scheduled_for: now(),
-            next_attempt_at: now(),
+            ..queued("reminder_day_1", Some(patient), id)
         };
         let check_in = move |c: &mut DbConn, flagged| {
             let new = NewCheckIn {

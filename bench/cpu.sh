@@ -90,7 +90,7 @@ if [ "$backend" = postgres ] && [ -n "${BENCH_STATEMENTS:-}" ]; then
     psql "$url" -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
         round((total_exec_time / nullif(calls, 0))::numeric, 3) AS ms_each,
         left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
-        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
 fi
 if [ "$backend" = sqlite ] && [ -n "${BENCH_WAL:-}" ]; then
     # The server is idle now: a copy of the database and its WAL, read by the copy.

@@ -3,10 +3,12 @@
 # sessions), on SQLite and on PostgreSQL, in one run on this machine. Prints median and p90 of 30
 # requests each, and the 100k/10k ratio. Rerun: bash bench/report.sh
 # Needs: a release build (made here), curl, and for PostgreSQL an admin URL (BENCH_PG_ADMIN, default
-# postgres://postgres@127.0.0.1:5432/postgres) whose role may create databases.
+# postgres://postgres@127.0.0.1:5432/postgres) whose role may create databases. BENCH_SIZES and
+# BENCH_BACKENDS (default "sqlite postgres") narrow the run.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 SIZES="${BENCH_SIZES:-10000 100000}"
+BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
 REQUESTS=30
 
 
@@ -32,15 +34,19 @@ measure() { # backend size url
 
 results="$work/results"
 for size in $SIZES; do
-    measure sqlite "$size" "$work/bench-$size.db" >> "$results"
-    db="clinic_bench_$size"
-    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-    measure postgres "$size" "${PG_ADMIN%/*}/$db" >> "$results"
-    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    if [[ " $BACKENDS " == *" sqlite "* ]]; then
+        measure sqlite "$size" "$work/bench-$size.db" >> "$results"
+    fi
+    if [[ " $BACKENDS " == *" postgres "* ]]; then
+        db="clinic_bench_$size"
+        psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+        measure postgres "$size" "${PG_ADMIN%/*}/$db" >> "$results"
+        psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    fi
 done
 
 echo "backend    patients  median_ms  p90_ms"
 awk '{printf "%-10s %8s %10s %7s\n", $1, $2, $3, $4}' "$results"
-for backend in sqlite postgres; do
+for backend in $BACKENDS; do
     awk -v b=$backend '$1 == b {t[++n] = $3} END {if (n >= 2 && t[1] > 0) printf "%s: largest/smallest time ratio %.1f\n", b, t[n] / t[1]}' "$results"
 done

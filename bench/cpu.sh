@@ -10,6 +10,7 @@
 # prints the share of its samples per thread and under the frames named in BENCH_FRAMES (regexes,
 # space-separated; a default set otherwise): the CPU figures of such a run include perf's own cost;
 # BENCH_PROFILE_OUT=file keeps the samples (perf script text) for a closer look.
+# BENCH_LOG sets the server's RUST_LOG (default warn; info is what a server runs without it).
 # BENCH_WAL=1 (SQLite) also prints the pages each commit wrote to the WAL, by b-tree
 # (bench/wal_pages.py).
 # Needs what load.sh needs (and perf for BENCH_PROFILE).
@@ -35,7 +36,7 @@ out=$(DATABASE_URL="$url" "$BIN" demo --patients "$PATIENTS")
 password_of() { echo "$out" | awk -v e="$1" '$2 == e {print $3}'; }
 port=$(free_port)
 base="http://127.0.0.1:$port"
-DATABASE_URL="$url" RUST_LOG=warn "$BIN" serve --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
+DATABASE_URL="$url" RUST_LOG="${BENCH_LOG:-warn}" "$BIN" serve --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "$base/health" >/dev/null && break; sleep 0.1; done
 patient=$(login "$base" ana.silva@mail.example "$(password_of ana.silva@mail.example)")

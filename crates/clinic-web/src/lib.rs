@@ -18,6 +18,7 @@ mod html;
 mod idempotency;
 mod pages;
 pub mod photo_store;
+mod request_span;
 mod routes;
 mod run;
 mod schemas;
@@ -49,7 +50,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let server = HttpServer::new(move || {
         App::new()
             .wrap(security_headers(hsts))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<request_span::RequestSpan>::new())
             .app_data(data.clone())
             .app_data(error::json_config())
             .app_data(error::path_config())

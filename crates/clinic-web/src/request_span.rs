@@ -58,27 +58,38 @@ enum Segment {
 /// The pattern of the route `path` is served by, as the router would choose it: a literal segment
 /// wins over a parameter in the same place (`/patients/new` over `/patients/{id}`).
 pub fn route_of(path: &str) -> Option<&'static str> {
-    static TABLE: OnceLock<Vec<(Vec<Segment>, &'static str)>> = OnceLock::new();
+    type Table = Vec<Vec<(Vec<Segment>, &'static str)>>;
+    // The patterns by their number of segments.
+    static TABLE: OnceLock<Table> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
-        let mut table: Vec<_> = routes()
-            .into_iter()
-            .map(|route| (segments(route.path), route.path))
-            .collect();
-        // Literal before parameter at the first place two patterns differ, so the first match wins.
-        table.sort();
-        table.dedup();
+        let mut table = Table::new();
+        for route in routes() {
+            let pattern = segments(route.path);
+            if table.len() <= pattern.len() {
+                table.resize_with(pattern.len() + 1, Vec::new);
+            }
+            table[pattern.len()].push((pattern, route.path));
+        }
+        for patterns in &mut table {
+            // Literal before parameter at the first place two patterns differ: the first match wins.
+            patterns.sort();
+            patterns.dedup();
+        }
         table
     });
     let path = path.strip_prefix('/')?;
+    let count = path.bytes().filter(|&b| b == b'/').count() + 1;
     table
+        .get(count)?
         .iter()
         .find(|(pattern, _)| {
-            let mut parts = path.split('/');
-            pattern.iter().all(|segment| match (segment, parts.next()) {
-                (Segment::Literal(text), Some(part)) => *text == part,
-                (Segment::Parameter, Some(part)) => !part.is_empty(),
-                (_, None) => false,
-            }) && parts.next().is_none()
+            pattern
+                .iter()
+                .zip(path.split('/'))
+                .all(|(segment, part)| match segment {
+                    Segment::Literal(text) => *text == part,
+                    Segment::Parameter => !part.is_empty(),
+                })
         })
         .map(|(_, path)| *path)
 }

@@ -31,8 +31,9 @@ pub fn routes() -> Vec<RouteSpec> {
 }
 
 /// Wires [`routes`], one resource per path so that a wrong method gets 405. Paths that share their
-/// first segment go in one scope: the router then tests a page's path against the page resources only,
-/// not against every API pattern before it (each dynamic pattern is a regex).
+/// first segment (under `/api/v1/`, their first three) go in one scope: the router then tests a path
+/// against the resources of its scope only, not against every pattern before it (each dynamic pattern
+/// is a regex).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut by_path: BTreeMap<&'static str, Vec<RouteSpec>> = BTreeMap::new();
     for r in routes() {
@@ -40,7 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     let mut by_segment: BTreeMap<&'static str, Vec<(&'static str, Vec<RouteSpec>)>> = BTreeMap::new();
     for (path, specs) in by_path {
-        by_segment.entry(first_segment(path)).or_default().push((path, specs));
+        by_segment.entry(scope_of(path)).or_default().push((path, specs));
     }
     for (segment, paths) in by_segment {
         if paths.len() == 1 || segment.contains('{') {
@@ -57,10 +58,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// `/api` of `/api/v1/me`; the whole path when it has one segment.
-fn first_segment(path: &str) -> &str {
-    match path[1..].find('/') {
-        Some(i) => &path[..=i],
+/// `/patients` of `/patients/{id}`, `/api/v1/me` of `/api/v1/me/timeline`; the whole path when it has
+/// no more segments.
+fn scope_of(path: &str) -> &str {
+    let start = if path.starts_with("/api/v1/") {
+        "/api/v1".len()
+    } else {
+        0
+    };
+    match path[start + 1..].find('/') {
+        Some(i) => &path[..=start + i],
         None => path,
     }
 }
@@ -84,13 +91,15 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::first_segment;
+    use super::scope_of;
 
     #[test]
-    fn a_path_is_scoped_by_its_first_segment() {
-        assert_eq!(first_segment("/api/v1/me/timeline"), "/api");
-        assert_eq!(first_segment("/patients/{id}"), "/patients");
-        assert_eq!(first_segment("/patients"), "/patients");
-        assert_eq!(first_segment("/"), "/");
+    fn a_path_is_scoped_by_its_first_segment_or_its_first_under_the_api() {
+        assert_eq!(scope_of("/api/v1/me/timeline"), "/api/v1/me");
+        assert_eq!(scope_of("/api/v1/me"), "/api/v1/me");
+        assert_eq!(scope_of("/api/v1/patients/{id}/series"), "/api/v1/patients");
+        assert_eq!(scope_of("/patients/{id}"), "/patients");
+        assert_eq!(scope_of("/patients"), "/patients");
+        assert_eq!(scope_of("/"), "/");
     }
 }

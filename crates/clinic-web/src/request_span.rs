@@ -24,7 +24,7 @@ impl RootSpanBuilder for RequestSpan {
             "HTTP request",
             http.method = %request.method(),
             http.route = route_of(request.path()).unwrap_or("default"),
-            request_id = %request_id(request),
+            request_id = request.extensions().get::<RequestId>().copied().map(tracing::field::display),
             http.status_code = Empty,
             otel.status_code = Empty,
             exception.message = Empty,
@@ -40,14 +40,6 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-fn request_id(request: &ServiceRequest) -> String {
-    request
-        .extensions()
-        .get::<RequestId>()
-        .map(ToString::to_string)
-        .unwrap_or_default()
-}
-
 /// One segment of a route's path: literal text, or a `{name}` that matches any non-empty segment.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Segment {
@@ -57,7 +49,7 @@ enum Segment {
 
 /// The pattern of the route `path` is served by, as the router would choose it: a literal segment
 /// wins over a parameter in the same place (`/patients/new` over `/patients/{id}`).
-pub fn route_of(path: &str) -> Option<&'static str> {
+fn route_of(path: &str) -> Option<&'static str> {
     type Table = Vec<Vec<(Vec<Segment>, &'static str)>>;
     // The patterns by their number of segments.
     static TABLE: OnceLock<Table> = OnceLock::new();

@@ -39,20 +39,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for r in routes() {
         by_path.entry(r.path).or_default().push(r);
     }
-    let mut by_segment: BTreeMap<&'static str, Vec<(&'static str, Vec<RouteSpec>)>> = BTreeMap::new();
+    let mut by_scope: BTreeMap<&'static str, Vec<(&'static str, Vec<RouteSpec>)>> = BTreeMap::new();
     for (path, specs) in by_path {
-        by_segment.entry(scope_of(path)).or_default().push((path, specs));
+        by_scope.entry(scope_of(path)).or_default().push((path, specs));
     }
-    for (segment, paths) in by_segment {
-        if paths.len() == 1 || segment.contains('{') {
+    for (prefix, paths) in by_scope {
+        if paths.len() == 1 || prefix.contains('{') {
             for (path, specs) in paths {
                 cfg.service(resource(path, specs));
             }
             continue;
         }
-        let mut scope = web::scope(segment);
+        let mut scope = web::scope(prefix);
         for (path, specs) in paths {
-            scope = scope.service(resource(&path[segment.len()..], specs));
+            scope = scope.service(resource(&path[prefix.len()..], specs));
         }
         cfg.service(scope);
     }

@@ -88,14 +88,12 @@ fn note(e: &mut NewAuditEvent, text: String) {
     });
 }
 
-/// How diesel writes a `Timestamp` to SQLite (text that sorts as time does); batches write the same.
-const SQLITE_TIMESTAMP: &str = "%F %T%.f";
-
 /// Many events at once (a group commit of buffered reads) in one statement whose text never changes,
 /// so the connection keeps it prepared (diesel prepares `sql_query` text afresh each time, and a COPY
 /// needs a transaction of its own): on PostgreSQL the columns go in as arrays unpacked by `unnest`, one
-/// round trip; on SQLite the rows go in as one JSON array unpacked by `json_each`. A single statement is
-/// atomic without a transaction around it.
+/// round trip; on SQLite the rows go in as one JSON array unpacked by `jsonb_each` (whose rows are
+/// binary JSON, read by `->>` as they are, where `json_each`'s are text parsed again by each `->>`). A
+/// single statement is atomic without a transaction around it.
 pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> DbResult<()> {
     if events.is_empty() {
         return Ok(());
@@ -109,7 +107,8 @@ pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent]) -> DbResult<()> 
                 .iter()
                 .map(|e| {
                     (
-                        e.occurred_at.format(SQLITE_TIMESTAMP).to_string(),
+                        // As diesel writes a `Timestamp` to SQLite (text that sorts as time does).
+                        crate::stamp::text_of(e.occurred_at),
                         e.actor_id,
                         &e.action,
                         e.patient_id,
@@ -193,7 +192,7 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteBatc
         out.push_sql(INSERT_COLUMNS);
         out.push_sql(
             "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-             value ->> 6, value ->> 7 FROM json_each(",
+             value ->> 6, value ->> 7 FROM jsonb_each(",
         );
         out.push_bind_param::<diesel::sql_types::Text, _>(&self.rows)?;
         out.push_sql(") ORDER BY key");

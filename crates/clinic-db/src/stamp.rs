@@ -2,9 +2,10 @@
 //! chrono's format-string parser (for timestamps, over a list of formats in turn); a row of the patient's
 //! timeline holds seven of them. [`Stamp`] and [`Day`] parse the one form diesel writes
 //! (`2026-11-26 09:30:00.123456789`, `2026-11-26`) directly and leave anything else to diesel.
-//! PostgreSQL's binary values go straight to diesel.
+//! PostgreSQL's binary values go straight to diesel. [`text_of`] writes that form without chrono's
+//! format-string interpreter.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
 use diesel::sql_types::{Date, Nullable, Timestamp};
@@ -83,6 +84,47 @@ where
     }
 }
 
+/// The text diesel writes for a timestamp on SQLite (`%F %T%.f`: no fraction, or 3, 6 or 9 digits of
+/// it, as few as hold it exactly), written directly; chrono's formatter for years outside 0..=9999 and
+/// leap seconds.
+pub(crate) fn text_of(t: NaiveDateTime) -> String {
+    let (year, nanos) = (t.year(), t.nanosecond());
+    let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
+        return t.format("%F %T%.f").to_string();
+    };
+    let mut b = [0u8; 29];
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            // `n % 10` is a digit.
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    let len = match nanos {
+        0 => 19,
+        n if n % 1_000_000 == 0 => {
+            put(20, 3, n / 1_000_000);
+            23
+        }
+        n if n % 1_000 == 0 => {
+            put(20, 6, n / 1_000);
+            26
+        }
+        n => {
+            put(20, 9, n);
+            29
+        }
+    };
+    (b[4], b[7], b[10], b[13], b[16], b[19]) = (b'-', b'-', b' ', b':', b':', b'.');
+    b[..len].iter().map(|&c| char::from(c)).collect()
+}
+
 /// The decimal value of ASCII digits; `None` if any byte is not one.
 fn digits(b: &[u8]) -> Option<u32> {
     b.iter()
@@ -121,7 +163,7 @@ fn parse(text: &str) -> Option<NaiveDateTime> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse, parse_date};
+    use super::{parse, parse_date, text_of};
     use chrono::{NaiveDate, NaiveDateTime};
     use proptest::prelude::*;
 
@@ -163,6 +205,20 @@ mod tests {
     }
 
     #[test]
+    fn writes_leap_seconds_and_far_years_as_diesel_does() {
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap();
+        let far = NaiveDate::from_ymd_opt(12_026, 1, 2)
+            .and_then(|d| d.and_hms_opt(3, 4, 5))
+            .unwrap();
+        for t in [leap, far] {
+            assert_eq!(text_of(t), t.format("%F %T%.f").to_string());
+        }
+        assert_eq!(text_of(leap), "2016-12-31 23:59:60.500");
+    }
+
+    #[test]
     fn reads_dates_as_diesel_does() {
         for text in ["2026-11-26", "2024-02-29", "0001-01-01"] {
             assert_eq!(
@@ -190,6 +246,14 @@ mod tests {
             let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else { return Ok(()) };
             let text = t.naive_utc().format("%F %T%.f").to_string();
             prop_assert_eq!(parse(&text), Some(t.naive_utc()));
+        }
+
+        #[test]
+        fn writes_what_diesel_writes(secs in -70_000_000_000i64..260_000_000_000, nanos in 0u32..1_000_000_000, round in 0u32..4) {
+            // Whole seconds, milliseconds, microseconds or nanoseconds: each length of fraction.
+            let nanos = nanos - nanos % [1_000_000_000, 1_000_000, 1_000, 1][round as usize];
+            let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else { return Ok(()) };
+            prop_assert_eq!(text_of(t.naive_utc()), t.naive_utc().format("%F %T%.f").to_string());
         }
 
         #[test]

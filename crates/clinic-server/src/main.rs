@@ -5,6 +5,13 @@ use clinic_server::cli::{Cli, Command, UserCommand};
 use clinic_server::{Application, Config, demo, telemetry, users};
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's allocator: every request allocates and frees small buffers, many freed
+/// on another thread (the audit rows, on the audit writer's); glibc's malloc and free were a fifth of
+/// the server's CPU under the timeline (docs/performance.md). Built without transparent huge pages,
+/// which raised the peak memory by a quarter.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -50,9 +50,10 @@ fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
-fn state_of(req: &HttpRequest) -> Result<AppState, Error> {
+/// The application state: one reference counted, not a copy of its fields.
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, Error> {
     req.app_data::<web::Data<AppState>>()
-        .map(|d| d.get_ref().clone())
+        .cloned()
         .ok_or_else(|| Error::bug("no application state"))
 }
 
@@ -117,7 +118,7 @@ where
 
 async fn authenticate_then<Q, T, L, F>(
     req: &HttpRequest,
-    state: AppState,
+    state: web::Data<AppState>,
     token: Option<String>,
     lookup: L,
     then: F,

@@ -5,8 +5,9 @@
 # runs of the two builds interleaved (BENCH_BIN=/path/to/other/clinic for the other build).
 # Rerun: bash bench/cpu.sh sqlite|postgres record|timeline|page|portal|print|ready
 # Knobs: BENCH_DURATION (seconds, default 8), BENCH_PATIENTS (default 2000), BENCH_SERIES (default
-# 3000); BENCH_STATEMENTS=1 also prints PostgreSQL's statements by total time (pg_stat_statements must
-# be in shared_preload_libraries); BENCH_PROFILE=1 also records the server with perf (call graphs) and
+# 16000, as load.sh: room for 80,000 recordings; fewer ran out on a fast machine: non-2xx answers);
+# BENCH_STATEMENTS=1 also prints PostgreSQL's statements by total time (pg_stat_statements must be
+# in shared_preload_libraries); BENCH_PROFILE=1 also records the server with perf (call graphs) and
 # prints the share of its samples per thread and under the frames named in BENCH_FRAMES (regexes,
 # space-separated; a default set otherwise): the CPU figures of such a run include perf's own cost;
 # BENCH_PROFILE_OUT=file keeps the samples (perf script text) for a closer look.
@@ -20,7 +21,7 @@ backend=${1:?sqlite or postgres}
 route=${2:?record, timeline, page, portal, print or ready}
 DURATION="${BENCH_DURATION:-8}"
 PATIENTS="${BENCH_PATIENTS:-2000}"
-SERIES="${BENCH_SERIES:-3000}"
+SERIES="${BENCH_SERIES:-16000}"
 
 case $backend in
     postgres)

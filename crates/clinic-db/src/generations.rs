@@ -8,7 +8,7 @@ use crate::schema::{chart_generations, users};
 use crate::{DbConn, DbResult, with_conn};
 use clinic_domain::UserId;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 /// The current value of each of `numbers` that exists, in one statement: an account's
 /// `read_generation` (none for an account that does not exist), a patient's chart generation or the
@@ -29,7 +29,11 @@ pub fn current(conn: &mut DbConn, numbers: &[Generation]) -> DbResult<Vec<(Gener
             accounts: ids(&accounts)?,
             charts: ids(&charts)?,
         }
-        .load(c)?;
+        .load::<(bool, i64, Option<i64>)>(c)?;
+        let found = found
+            .into_iter()
+            .filter_map(|(chart, id, g)| Some((chart, id, g?)))
+            .collect();
         return Ok(with_unchanged_charts(found, &charts));
     }
     if charts.is_empty() {
@@ -67,6 +71,9 @@ fn with_unchanged_charts(found: Vec<(bool, i64, i64)>, charts: &[i64]) -> Vec<(G
 
 /// [`current`] on SQLite: the ids as two JSON arrays, so the statement's text never changes and the
 /// connection keeps it prepared (`eq_any` writes one parameter per id, a new statement per count).
+/// Each id is looked up by a subquery of its own, by key whatever the statistics say (joined, with the
+/// few rows a new clinic's statistics saw, the planner scans the table for each id); an id with no
+/// row gives `NULL`.
 struct SqliteCurrent {
     accounts: String,
     charts: String,
@@ -81,7 +88,7 @@ impl diesel::query_builder::QueryId for SqliteCurrent {
 }
 
 impl diesel::query_builder::Query for SqliteCurrent {
-    type SqlType = (Bool, BigInt, BigInt);
+    type SqlType = (Bool, BigInt, Nullable<BigInt>);
 }
 
 impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteCurrent {
@@ -89,12 +96,12 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteCurr
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
     ) -> QueryResult<()> {
-        out.push_sql("SELECT 0, id, read_generation FROM users WHERE id IN (SELECT value FROM json_each(");
+        out.push_sql("SELECT 0, j.value, (SELECT read_generation FROM users WHERE id = j.value) FROM json_each(");
         out.push_bind_param::<Text, _>(&self.accounts)?;
-        out.push_sql(")) UNION ALL SELECT 1, patient_id, generation FROM chart_generations WHERE patient_id IN ");
-        out.push_sql("(SELECT value FROM json_each(");
+        out.push_sql(") AS j UNION ALL SELECT 1, j.value, ");
+        out.push_sql("(SELECT generation FROM chart_generations WHERE patient_id = j.value) FROM json_each(");
         out.push_bind_param::<Text, _>(&self.charts)?;
-        out.push_sql("))");
+        out.push_sql(") AS j");
         Ok(())
     }
 }
@@ -108,4 +115,60 @@ pub enum Generation {
     Account(UserId),
     /// A patient's chart generation, or with [`crate::patient_page::CLINIC`] the clinic's ([`crate::patient_page::KeptPages`]).
     Chart(i64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteCurrent;
+    use crate::DbConn;
+    use crate::testing::TestDb;
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    /// SQLite's statistics of a clinic that had one account when they were taken: the numbers are
+    /// still looked up by key, never by scanning the accounts or the charts.
+    #[test]
+    fn sqlite_looks_the_numbers_up_by_key_whatever_the_statistics_say() {
+        #[derive(QueryableByName)]
+        struct Step {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let db = TestDb::sqlite();
+        let DbConn::Sqlite(c) = &mut db.conn() else {
+            panic!("a SQLite database");
+        };
+        diesel::sql_query("ANALYZE").execute(c).unwrap();
+        diesel::sql_query(
+            "INSERT OR REPLACE INTO sqlite_stat1 (tbl, idx, stat) VALUES ('users', NULL, '1'), \
+             ('chart_generations', NULL, '1')",
+        )
+        .execute(c)
+        .unwrap();
+        diesel::sql_query("ANALYZE sqlite_schema").execute(c).unwrap();
+        let query = SqliteCurrent {
+            accounts: "[1, 2]".into(),
+            charts: "[3]".into(),
+        };
+        let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+        let sql = sql.split(" -- binds").next().unwrap();
+        let plan: Vec<Step> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .bind::<Text, _>("[1, 2]")
+            .bind::<Text, _>("[3]")
+            .load(c)
+            .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|s| s.detail).collect();
+        let scans: Vec<&String> = plan.iter().filter(|s| s.starts_with("SCAN")).collect();
+        assert!(
+            scans.iter().all(|s| s.starts_with("SCAN j ")),
+            "only the ids are scanned: {plan:?}"
+        );
+        for table in ["users", "chart_generations"] {
+            assert!(
+                plan.iter()
+                    .any(|s| s == &format!("SEARCH {table} USING INTEGER PRIMARY KEY (rowid=?)")),
+                "{table}: {plan:?}"
+            );
+        }
+    }
 }

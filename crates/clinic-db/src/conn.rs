@@ -22,6 +22,11 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// checkpoint ten times rarer does about a tenth of the work. (The log may reach about 40 MB.)
 const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
 
+/// Page cache of each pooled SQLite connection, in KiB (SQLite's default is 2,000): what requests read
+/// most is kept above the database (sessions, charts, pages), and a page missed is a read from the
+/// operating system's cache. Four connections at the default were up to 8 MB of the server's peak.
+const SQLITE_POOLED_CACHE_KIB: u32 = 1024;
+
 /// SQLite admits one writer at a time, and its busy handler makes the others sleep and retry (up to
 /// 100 ms at a time): under a burst of writes some waited most of a second (bench/load.sh). Writers in
 /// this process queue here instead (every write: see `write_conn!`), let in first come, first served,
@@ -135,7 +140,8 @@ impl DbConn {
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES};"
+                     PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}; \
+                     PRAGMA cache_size = -{SQLITE_POOLED_CACHE_KIB};"
                 ))
                 .map_err(|e| DbError::Connect(format!("{path}: {e}")))?;
                 c.set_instrumentation(crate::telemetry::QuerySpans::default());

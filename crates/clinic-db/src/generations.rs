@@ -8,7 +8,7 @@ use crate::schema::{chart_generations, users};
 use crate::{DbConn, DbResult, with_conn};
 use clinic_domain::UserId;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 /// The current value of each of `numbers` that exists, in one statement: an account's
 /// `read_generation` (none for an account that does not exist), a patient's chart generation or the
@@ -29,11 +29,7 @@ pub fn current(conn: &mut DbConn, numbers: &[Generation]) -> DbResult<Vec<(Gener
             accounts: ids(&accounts)?,
             charts: ids(&charts)?,
         }
-        .load::<(bool, i64, Option<i64>)>(c)?;
-        let found = found
-            .into_iter()
-            .filter_map(|(chart, id, g)| Some((chart, id, g?)))
-            .collect();
+        .load(c)?;
         return Ok(with_unchanged_charts(found, &charts));
     }
     if charts.is_empty() {
@@ -72,8 +68,8 @@ fn with_unchanged_charts(found: Vec<(bool, i64, i64)>, charts: &[i64]) -> Vec<(G
 /// [`current`] on SQLite: the ids as two JSON arrays, so the statement's text never changes and the
 /// connection keeps it prepared (`eq_any` writes one parameter per id, a new statement per count).
 /// Each id is looked up by a subquery of its own, by key whatever the statistics say (joined, with the
-/// few rows a new clinic's statistics saw, the planner scans the table for each id); an id with no
-/// row gives `NULL`.
+/// few rows a new clinic's statistics saw, the planner scans the table for each id); an account that
+/// does not exist gives no row, a chart never changed 0.
 struct SqliteCurrent {
     accounts: String,
     charts: String,
@@ -88,7 +84,7 @@ impl diesel::query_builder::QueryId for SqliteCurrent {
 }
 
 impl diesel::query_builder::Query for SqliteCurrent {
-    type SqlType = (Bool, BigInt, Nullable<BigInt>);
+    type SqlType = (Bool, BigInt, BigInt);
 }
 
 impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteCurrent {
@@ -96,10 +92,13 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteCurr
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
     ) -> QueryResult<()> {
-        out.push_sql("SELECT 0, j.value, (SELECT read_generation FROM users WHERE id = j.value) FROM json_each(");
+        out.push_sql("SELECT * FROM (SELECT 0, j.value, (SELECT read_generation FROM users WHERE id = j.value) AS g ");
+        out.push_sql("FROM json_each(");
         out.push_bind_param::<Text, _>(&self.accounts)?;
-        out.push_sql(") AS j UNION ALL SELECT 1, j.value, ");
-        out.push_sql("(SELECT generation FROM chart_generations WHERE patient_id = j.value) FROM json_each(");
+        out.push_sql(") AS j) WHERE g IS NOT NULL UNION ALL SELECT 1, j.value, ");
+        out.push_sql(
+            "coalesce((SELECT generation FROM chart_generations WHERE patient_id = j.value), 0) FROM json_each(",
+        );
         out.push_bind_param::<Text, _>(&self.charts)?;
         out.push_sql(") AS j");
         Ok(())

@@ -22,6 +22,9 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// checkpoint ten times rarer does about a tenth of the work. (The log may reach about 40 MB.)
 const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
 
+/// Rows of each index that [`DbConn::refresh_sqlite_statistics`] reads (SQLite's `analysis_limit`).
+const SQLITE_ANALYSIS_ROWS: u32 = 1000;
+
 /// Page cache of each pooled SQLite connection, in KiB (SQLite's default is 2,000): what requests read
 /// most is kept above the database (sessions, charts, pages), and a page missed is a read from the
 /// operating system's cache. Four connections at the default were up to 8 MB of the server's peak.
@@ -304,6 +307,24 @@ impl DbConn {
         match self {
             Self::Sqlite(c) => c.batch_execute("PRAGMA optimize = 0x10002")?,
             Self::Postgres(c) => c.batch_execute("VACUUM ANALYZE")?,
+        }
+        Ok(())
+    }
+
+    /// While serving, on SQLite: [`Self::optimize`] for the tables that grew or shrank many times over
+    /// since their statistics were taken, each read from a sample (`analysis_limit`), so it takes
+    /// milliseconds behind the process's write gate rather than a scan of every table. Nothing on
+    /// PostgreSQL (its autovacuum keeps statistics).
+    pub fn refresh_sqlite_statistics(&mut self) -> Result<(), DbError> {
+        if matches!(self, Self::Sqlite(_)) {
+            self.single_write(|conn| match conn {
+                Self::Sqlite(c) => c
+                    .batch_execute(&format!(
+                        "PRAGMA analysis_limit = {SQLITE_ANALYSIS_ROWS}; PRAGMA optimize = 0x10002"
+                    ))
+                    .map_err(DbError::from),
+                Self::Postgres(_) => Ok(()),
+            })?;
         }
         Ok(())
     }

@@ -2365,3 +2365,44 @@ fn a_patients_chart_is_read_in_few_statements_and_matches_reading_it_piece_by_pi
         ));
     }
 }
+
+/// Statistics taken when the clinic had one account are refreshed, while serving, once it has a
+/// thousand (nothing to do on PostgreSQL).
+#[test]
+fn sqlite_statistics_are_refreshed_once_a_table_has_grown() {
+    use diesel::prelude::*;
+    #[derive(diesel::QueryableByName)]
+    struct Stat {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        stat: String,
+    }
+    fn accounts_counted(c: &mut diesel::SqliteConnection) -> u64 {
+        let stat: Stat = diesel::sql_query("SELECT stat FROM sqlite_stat1 WHERE idx = 'sqlite_autoindex_users_1'")
+            .get_result(c)
+            .unwrap();
+        stat.stat.split(' ').next().unwrap().parse().unwrap()
+    }
+    let insert = |n: u32| {
+        format!(
+            "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < {n}) \
+             INSERT INTO users (email, display_name, role, password_hash, created_at) \
+             SELECT 'staff' || (SELECT count(*) FROM users) || '-' || n || '@clinic.example', 'Staff', 'provider', \
+             'x', '2026-12-05 00:00:00' FROM k"
+        )
+    };
+    for db in TestDb::all() {
+        let mut conn = db.conn();
+        let DbConn::Sqlite(c) = &mut conn else {
+            conn.refresh_sqlite_statistics().unwrap();
+            continue;
+        };
+        diesel::sql_query(insert(1)).execute(c).unwrap();
+        diesel::sql_query("ANALYZE").execute(c).unwrap();
+        assert_eq!(accounts_counted(c), 1);
+        diesel::sql_query(insert(999)).execute(c).unwrap();
+        conn.refresh_sqlite_statistics().unwrap();
+        let DbConn::Sqlite(c) = &mut conn else { unreachable!() };
+        let counted = accounts_counted(c);
+        assert!((500..=2000).contains(&counted), "accounts counted: {counted}");
+    }
+}

@@ -28,6 +28,9 @@ const SENDERS: usize = 8;
 const MAIL_CACHE_KIB: u32 = 512;
 /// How often an idle worker looks for due messages.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often the worker refreshes SQLite's statistics (start-up refreshed them): the planner's
+/// choices follow the tables as a clinic grows, without a restart.
+const STATISTICS_EVERY: Duration = Duration::from_secs(3600);
 pub const NO_MAIL_SERVER: &str = "no mail server configured";
 
 /// What the worker needs.
@@ -149,7 +152,14 @@ impl Worker {
                 Err(e) => tracing::error!(error = %e, "could not release held messages"),
             }
         }
+        let mut statistics_taken = std::time::Instant::now();
         while !self.stopping() {
+            if statistics_taken.elapsed() >= STATISTICS_EVERY {
+                statistics_taken = std::time::Instant::now();
+                if let Err(e) = conn.with(DbConn::refresh_sqlite_statistics) {
+                    tracing::warn!(error = %e, "SQLite's statistics not refreshed");
+                }
+            }
             match conn.with(|c| self.round(c)) {
                 Ok(0) => self.pause(IDLE_POLL),
                 Ok(_) => {}

@@ -22,6 +22,10 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// checkpoint ten times rarer does about a tenth of the work. (The log may reach about 40 MB.)
 const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
 
+/// Analyzes the tables whose statistics are missing or stale, all of them (not only those this
+/// connection used).
+const SQLITE_OPTIMIZE: &str = "PRAGMA optimize = 0x10002";
+
 /// Rows of each index that [`DbConn::refresh_sqlite_statistics`] reads (SQLite's `analysis_limit`).
 const SQLITE_ANALYSIS_ROWS: u32 = 1000;
 
@@ -305,7 +309,7 @@ impl DbConn {
     /// load, so that index-only scans apply).
     pub fn optimize(&mut self) -> Result<(), DbError> {
         match self {
-            Self::Sqlite(c) => c.batch_execute("PRAGMA optimize = 0x10002")?,
+            Self::Sqlite(c) => c.batch_execute(SQLITE_OPTIMIZE)?,
             Self::Postgres(c) => c.batch_execute("VACUUM ANALYZE")?,
         }
         Ok(())
@@ -316,17 +320,15 @@ impl DbConn {
     /// milliseconds behind the process's write gate rather than a scan of every table. Nothing on
     /// PostgreSQL (its autovacuum keeps statistics).
     pub fn refresh_sqlite_statistics(&mut self) -> Result<(), DbError> {
-        if matches!(self, Self::Sqlite(_)) {
-            self.single_write(|conn| match conn {
-                Self::Sqlite(c) => c
-                    .batch_execute(&format!(
-                        "PRAGMA analysis_limit = {SQLITE_ANALYSIS_ROWS}; PRAGMA optimize = 0x10002"
-                    ))
-                    .map_err(DbError::from),
-                Self::Postgres(_) => Ok(()),
-            })?;
+        if self.is_postgres() {
+            return Ok(());
         }
-        Ok(())
+        self.single_write(|conn| {
+            crate::with_conn!(conn, c => c.batch_execute(&format!(
+                "PRAGMA analysis_limit = {SQLITE_ANALYSIS_ROWS}; {SQLITE_OPTIMIZE}"
+            )))?;
+            Ok(())
+        })
     }
 
     /// SQLite's own consistency check of the file (`PRAGMA integrity_check`): `Ok` when it answers

@@ -3,7 +3,7 @@ FROM rust:1.95-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p clinic-server && cp target/release/clinic /clinic
+RUN cargo build --profile production --locked -p clinic-server && cp target/production/clinic /clinic
 
 # Run
 FROM debian:bookworm-slim

@@ -1,4 +1,4 @@
-# Shared by the benchmarks (sourced): the release binary (or BENCH_BIN), a PostgreSQL admin URL, a scratch folder
+# Shared by the benchmarks (sourced): the production binary (or BENCH_BIN), a PostgreSQL admin URL, a scratch folder
 # removed on exit with any server still running, and a free port.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -7,8 +7,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 if [ -n "${BENCH_BIN:-}" ]; then
     BIN="$BENCH_BIN"
 else
-    cargo build --release -q -p clinic-server
-    BIN="$CARGO_TARGET_DIR/release/clinic"
+    cargo build --profile production -q -p clinic-server
+    BIN="$CARGO_TARGET_DIR/production/clinic"
 fi
 # Every run reads the binary from disk: one just built or copied stays in the page cache as written,
 # and a server mapping it then had 1.4-2.7 MB more resident file pages than the same binary read

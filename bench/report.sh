@@ -2,7 +2,7 @@
 # Series-report benchmark: the report's response time at 10k and 100k patients (about 30k and 300k
 # sessions), on SQLite and on PostgreSQL, in one run on this machine. Prints median and p90 of 30
 # requests each, and the 100k/10k ratio. Rerun: bash bench/report.sh
-# Needs: a release build (made here), curl, and for PostgreSQL an admin URL (BENCH_PG_ADMIN, default
+# Needs: a production build (made here), curl, and for PostgreSQL an admin URL (BENCH_PG_ADMIN, default
 # postgres://postgres@127.0.0.1:5432/postgres) whose role may create databases. BENCH_SIZES and
 # BENCH_BACKENDS (default "sqlite postgres") narrow the run.
 set -euo pipefail

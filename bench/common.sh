@@ -25,3 +25,13 @@ login() {
     curl -fs -H 'Content-Type: application/json' -d "{\"email\":\"$2\",\"password\":\"$3\"}" \
         "$1/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
+
+# CPU time in clock ticks (getconf CLK_TCK a second): of one process (user + system), of all of
+# PostgreSQL's processes, and of the whole machine (user, nice, system, irq, softirq).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+postgres_ticks() {
+    local sum=0 p
+    for p in $(pgrep -x postgres || true); do sum=$((sum + $(ticks "$p"))); done
+    echo "$sum"
+}
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }

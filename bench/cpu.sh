@@ -58,13 +58,6 @@ case $route in
     *) echo "route: record, timeline, page, portal, print or ready" >&2; exit 2 ;;
 esac
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-postgres_ticks() {
-    local sum=0 p
-    for p in $(pgrep -x postgres || true); do sum=$((sum + $(ticks "$p"))); done
-    echo "$sum"
-}
-machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 if [ "$backend" = postgres ] && [ -n "${BENCH_STATEMENTS:-}" ]; then
     psql "$url" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
 fi

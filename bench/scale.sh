@@ -4,7 +4,8 @@
 # Prints each setup's rate, the ratio (two / one), and the CPU time the servers, PostgreSQL and the
 # whole machine spent per request in each (from /proc): when two processes cost no more a request than
 # one, they do not hold each other back, and the rate is bounded by the cores. Rerun: bash bench/scale.sh
-# Needs: wrk, taskset (util-linux), python3, curl, psql and an admin URL (BENCH_PG_ADMIN) as load.sh.
+# Needs: wrk, taskset (util-linux), python3, curl, psql and an admin URL (BENCH_PG_ADMIN) as load.sh;
+# PostgreSQL 15 or later (pg_stat_force_next_flush, for the commit counts).
 # Knobs: BENCH_DURATION (default 10s), BENCH_PATIENTS (default 10000).
 # On a 2-core machine wrk and PostgreSQL run on the same two cores as the servers (unpinned): the
 # figure says what this machine allows, not what two free cores would give.

@@ -26,12 +26,13 @@ login() {
         "$1/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }
 
-# CPU time in clock ticks (getconf CLK_TCK a second): of one process (user + system), of all of
-# PostgreSQL's processes, and of the whole machine (user, nice, system, irq, softirq).
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-postgres_ticks() {
+# CPU time in clock ticks (getconf CLK_TCK a second): of the processes named (user + system, summed), of
+# all of PostgreSQL's processes, and of the whole machine (user, nice, system, irq, softirq).
+ticks() {
     local sum=0 p
-    for p in $(pgrep -x postgres || true); do sum=$((sum + $(ticks "$p"))); done
+    for p in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
     echo "$sum"
 }
+# shellcheck disable=SC2046 # one word per process id
+postgres_ticks() { ticks $(pgrep -x postgres || true); }
 machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }

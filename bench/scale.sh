@@ -37,11 +37,7 @@ rate() {
 }
 
 # ticks_now PID...: the servers' ticks, PostgreSQL's and the machine's.
-ticks_now() {
-    local sum=0 p
-    for p in "$@"; do sum=$((sum + $(ticks "$p"))); done
-    echo "$sum $(postgres_ticks) $(machine_ticks) $(commits)"
-}
+ticks_now() { echo "$(ticks "$@") $(postgres_ticks) $(machine_ticks) $(commits)"; }
 # PostgreSQL's commits in the benchmark's database (stats are flushed at most once a second).
 commits() { psql "$PG_ADMIN" -Atc "SELECT pg_stat_force_next_flush(); SELECT xact_commit FROM pg_stat_database WHERE datname = '$db'" | tail -n 1; }
 pid_of() { pgrep -f -- "--bind 127.0.0.1:$1"; }
